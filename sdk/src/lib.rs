@@ -1,0 +1,26 @@
+//! # userspace-cni-sdk
+//!
+//! Everything a pod's DPDK or VPP program needs to use the userspace interfaces that the
+//! `userspace` CNI plugin gave it, and everything the plugin itself writes:
+//!
+//! - [`wire`]: the wire formats (NetConf, pod annotations, NPWG device-info, CNI results, legacy
+//!   per-port files) as serde types;
+//! - [`container_id`]: which container (pod sandbox) we are, from mountinfo;
+//! - [`podinfo`]: the downward-API annotations file and the SR-IOV `PCIDEVICE_*` variables;
+//! - [`resources`]: usable CPUs, hugepages and NUMA node from affinity, cgroups v1/v2 and sysfs;
+//! - [`interfaces`]: one merged, typed view of the pod's interfaces with the source of each fact;
+//! - [`dpdk`]: detection of the installed DPDK and the EAL / testpmd argument builder;
+//! - [`ffi`]: a C ABI over the above.
+#![deny(missing_docs)]
+
+pub mod container_id;
+pub mod dpdk;
+pub mod ffi;
+pub mod interfaces;
+pub mod mac;
+pub mod podinfo;
+pub mod procfs;
+pub mod resources;
+pub mod wire;
+
+pub use mac::MacAddr;
