@@ -1,1 +1,39 @@
-fn main() {}
+//! `userspace-agent`: the pod-side companion of the `userspace` CNI plugin.
+//!
+//! It finds the pod's userspace interfaces through the SDK and turns them into a working
+//! `dpdk-testpmd` command line, or runs the pod's own program with the data exported.
+
+mod cli;
+mod commands;
+mod supervisor;
+mod wait;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.global.verbose);
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("userspace-agent: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("USERSPACE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -8,12 +8,13 @@
 //! - [`container_id`]: which container (pod sandbox) we are, from mountinfo;
 //! - [`podinfo`]: the downward-API annotations file and the SR-IOV `PCIDEVICE_*` variables;
 //! - [`resources`]: usable CPUs, hugepages and NUMA node from affinity, cgroups v1/v2 and sysfs;
-//! - [`interfaces`]: one merged, typed view of the pod's interfaces with the source of each fact;
+//! - `interfaces`: one merged, typed view of the pod's interfaces with the source of each fact;
 //! - [`dpdk`]: detection of the installed DPDK and the EAL / testpmd argument builder;
 //! - [`ffi`]: a C ABI over the above.
 #![deny(missing_docs)]
 
 pub mod container_id;
+pub mod discovery;
 pub mod dpdk;
 pub mod ffi;
 pub mod interfaces;

@@ -38,7 +38,9 @@ impl FromStr for MacAddr {
     type Err = MacParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || MacParseError { input: s.to_owned() };
+        let err = || MacParseError {
+            input: s.to_owned(),
+        };
         let sep = if s.contains('-') { '-' } else { ':' };
         let mut octets = [0u8; 6];
         let mut parts = s.split(sep);
@@ -100,7 +102,13 @@ mod tests {
 
     #[test]
     fn rejects_wrong_lengths_and_non_hex() {
-        for bad in ["", "02:ab:cd:00:11", "02:ab:cd:00:11:ff:00", "2:ab:cd:00:11:ff", "zz:ab:cd:00:11:ff"] {
+        for bad in [
+            "",
+            "02:ab:cd:00:11",
+            "02:ab:cd:00:11:ff:00",
+            "2:ab:cd:00:11:ff",
+            "zz:ab:cd:00:11:ff",
+        ] {
             assert!(bad.parse::<MacAddr>().is_err(), "{bad} accepted");
         }
     }
@@ -108,7 +116,10 @@ mod tests {
     #[test]
     fn serde_uses_the_text_form() {
         let mac: MacAddr = serde_json::from_str("\"0a:00:00:00:00:01\"").unwrap();
-        assert_eq!(serde_json::to_string(&mac).unwrap(), "\"0a:00:00:00:00:01\"");
+        assert_eq!(
+            serde_json::to_string(&mac).unwrap(),
+            "\"0a:00:00:00:00:01\""
+        );
         assert!(mac.is_local_unicast());
     }
 }

@@ -29,7 +29,7 @@ pub struct MountInfo {
 }
 
 /// A mountinfo line that does not follow proc(5).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("mountinfo line {line}: {reason}: {text:?}")]
 pub struct MountInfoError {
     /// 1-based line number.
@@ -54,7 +54,13 @@ pub fn parse(text: &str) -> Result<Vec<MountInfo>, MountInfoError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| parse_line(l).map_err(|reason| MountInfoError { line: i + 1, reason, text: l.to_owned() }))
+        .map(|(i, l)| {
+            parse_line(l).map_err(|reason| MountInfoError {
+                line: i + 1,
+                reason,
+                text: l.to_owned(),
+            })
+        })
         .collect()
 }
 
@@ -62,8 +68,12 @@ pub fn parse(text: &str) -> Result<Vec<MountInfo>, MountInfoError> {
 pub fn parse_line(line: &str) -> Result<MountInfo, &'static str> {
     let mut fields = line.split(' ');
     let mut next = |what: &'static str| fields.next().filter(|f| !f.is_empty()).ok_or(what);
-    let mount_id = next("missing mount id")?.parse().map_err(|_| "mount id is not a number")?;
-    let parent_id = next("missing parent id")?.parse().map_err(|_| "parent id is not a number")?;
+    let mount_id = next("missing mount id")?
+        .parse()
+        .map_err(|_| "mount id is not a number")?;
+    let parent_id = next("missing parent id")?
+        .parse()
+        .map_err(|_| "parent id is not a number")?;
     let major_minor = next("missing major:minor")?.to_owned();
     let root = PathBuf::from(unescape(next("missing root")?));
     let mount_point = PathBuf::from(unescape(next("missing mount point")?));
@@ -101,7 +111,9 @@ pub fn unescape(field: &str) -> String {
         if bytes[i] == b'\\' && i + 3 < bytes.len() {
             let oct = &bytes[i + 1..i + 4];
             if oct.iter().all(|b| (b'0'..=b'7').contains(b)) {
-                let v = (u32::from(oct[0] - b'0') << 6) | (u32::from(oct[1] - b'0') << 3) | u32::from(oct[2] - b'0');
+                let v = (u32::from(oct[0] - b'0') << 6)
+                    | (u32::from(oct[1] - b'0') << 3)
+                    | u32::from(oct[2] - b'0');
                 if let Ok(b) = u8::try_from(v) {
                     out.push(b);
                     i += 4;
@@ -143,7 +155,10 @@ mod tests {
 
     #[test]
     fn decodes_octal_escapes_for_space_tab_newline_and_backslash() {
-        assert_eq!(unescape(r"/data\040root/a\011b\012c\134d"), "/data root/a\tb\nc\\d");
+        assert_eq!(
+            unescape(r"/data\040root/a\011b\012c\134d"),
+            "/data root/a\tb\nc\\d"
+        );
         assert_eq!(unescape(r"\04"), r"\04");
         assert_eq!(unescape(r"tail\"), r"tail\");
         assert_eq!(unescape(r"\999"), r"\999");

@@ -1,0 +1,183 @@
+//! Command-line interface. Every input location has a flag and an environment variable so that
+//! tests and users can point the agent at fixtures.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use userspace_cni_sdk::dpdk::ForwardMode;
+
+/// Finds this pod's userspace (vhost-user, memif, SR-IOV, vDPA) interfaces and starts DPDK on them.
+#[derive(Debug, Parser)]
+#[command(name = "userspace-agent", version, about, long_about = None)]
+pub struct Cli {
+    /// Where to read inputs from.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Inputs shared by every subcommand.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The proc filesystem to read mountinfo, cgroup and status of `self` from.
+    #[arg(
+        long,
+        global = true,
+        env = "USERSPACE_PROC_ROOT",
+        default_value = "/proc"
+    )]
+    pub proc_root: PathBuf,
+    /// The sys filesystem (cgroups, hugepages, NUMA).
+    #[arg(
+        long,
+        global = true,
+        env = "USERSPACE_SYS_ROOT",
+        default_value = "/sys"
+    )]
+    pub sys_root: PathBuf,
+    /// The downward-API volume holding the pod's `annotations` file.
+    #[arg(
+        long,
+        global = true,
+        env = "USERSPACE_PODINFO",
+        default_value = "/etc/podinfo"
+    )]
+    pub podinfo: PathBuf,
+    /// The shared directory as mounted in this container [default: the userspace/mapped-dir
+    /// annotation, else /var/lib/cni/usrspcni].
+    #[arg(long, global = true, env = "USERSPACE_SHARED_DIR")]
+    pub shared_dir: Option<PathBuf>,
+    /// This pod's sandbox container ID, when discovery from mountinfo cannot work.
+    #[arg(long, global = true, env = "USERSPACE_CONTAINER_ID")]
+    pub container_id: Option<String>,
+    /// More logging on stderr (-v info, -vv debug; or USERSPACE_LOG=<filter>).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show every interface, resource and where each fact came from.
+    Inspect {
+        /// Print the view as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build the dpdk-testpmd command line for this pod and exec it.
+    Testpmd(TestpmdArgs),
+    /// Pod entrypoint: wait for the interfaces, export them as USERSPACE_* variables and run
+    /// CMD as PID 1 (signals forwarded, children reaped, CMD's exit code returned).
+    Run(RunArgs),
+}
+
+/// Memory source for DPDK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Huge {
+    /// Hugepages when the pod has usable ones, else ordinary memory.
+    Auto,
+    /// Hugepages, or fail.
+    Yes,
+    /// Ordinary memory (--no-huge), even when hugepages are there.
+    No,
+}
+
+/// Options of `testpmd`.
+#[derive(Debug, Args)]
+pub struct TestpmdArgs {
+    /// Print the command line (one shell-quoted line) instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// testpmd forwarding mode.
+    #[arg(long, default_value = "io")]
+    pub forward_mode: ForwardMode,
+    /// Interactive testpmd prompt (-i) instead of --auto-start.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Do not send a first burst on start.
+    #[arg(long)]
+    pub no_tx_first: bool,
+    /// Forwarding cores [default: fitted to the usable CPUs and the ports].
+    #[arg(long)]
+    pub nb_cores: Option<usize>,
+    /// Seconds between statistics prints; 0 for none.
+    #[arg(long, default_value_t = 1)]
+    pub stats_period: u32,
+    /// Size of the mbuf pool [default: derived from the memory].
+    #[arg(long)]
+    pub total_num_mbufs: Option<u32>,
+    /// Memory source.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub huge: Huge,
+    /// MiB of memory for DPDK [default: min(hugepage budget, 256)].
+    #[arg(long)]
+    pub memory_mb: Option<u64>,
+    /// EAL --file-prefix [default: usrsp-<id12>-<pid>].
+    #[arg(long)]
+    pub file_prefix: Option<String>,
+    /// Go on even when sources disagree (the preferred source's value is used).
+    #[arg(long)]
+    pub allow_conflicts: bool,
+    /// How long to wait for host-created sockets to appear.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
+    /// Extra testpmd arguments, after `--`.
+    #[arg(last = true)]
+    pub extra: Vec<String>,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// How long to wait for the pushed configuration and the host-created sockets.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
+    /// Number of userspace interfaces to wait for [default: at least one].
+    #[arg(long, default_value_t = 1)]
+    pub min_interfaces: usize,
+    /// The program to run, after `--`.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// `30s`, `500ms`, `2m` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("bad duration {s:?} (e.g. 30s, 500ms, 2m)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        _ => return Err(format!("bad duration unit in {s:?} (ms, s, m)")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_the_usual_units() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert!(parse_duration("5h").is_err());
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

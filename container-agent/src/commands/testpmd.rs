@@ -1,0 +1,84 @@
+//! `userspace-agent testpmd`: build the dpdk-testpmd line for this pod and exec it.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, bail};
+use userspace_cni_sdk::discovery::{Locations, PodView};
+use userspace_cni_sdk::dpdk::{DpdkInstall, Memory, TestpmdOptions};
+
+use crate::cli::{Huge, TestpmdArgs};
+use crate::wait;
+
+pub fn run(loc: &Locations, args: &TestpmdArgs) -> anyhow::Result<ExitCode> {
+    let view = if args.dry_run {
+        PodView::discover(loc).context("discovering the pod's interfaces")?
+    } else {
+        wait::for_interfaces(loc, 1, args.wait_timeout)?
+    };
+    if !view.conflicts.is_empty() && !args.allow_conflicts {
+        let list: Vec<String> = view.conflicts.iter().map(|c| format!("  {c}")).collect();
+        bail!(
+            "the pod's sources disagree:\n{}\nfix the stale source, or pass --allow-conflicts to use the first one",
+            list.join("\n")
+        );
+    }
+    let path = std::env::var_os("PATH");
+    let dpdk = DpdkInstall::detect(path.as_deref()).context("finding DPDK")?;
+    let memory = memory(&view, args)?;
+    let pid = std::process::id();
+    let options = TestpmdOptions {
+        forward_mode: args.forward_mode,
+        nb_cores: args.nb_cores,
+        stats_period: (args.stats_period > 0).then_some(args.stats_period),
+        total_num_mbufs: args.total_num_mbufs,
+        interactive: args.interactive,
+        tx_first: !args.no_tx_first,
+        ..TestpmdOptions::default()
+    };
+    let mut builder = view
+        .eal_builder(dpdk.version, pid)
+        .with_memory(memory)
+        .with_testpmd(options);
+    if let Some(p) = &args.file_prefix {
+        builder = builder.with_file_prefix(p.clone());
+    }
+    let mut eal = builder
+        .build()
+        .context("building the testpmd command line")?;
+    eal.app.extend(args.extra.iter().cloned());
+    let program = dpdk.testpmd.to_string_lossy().into_owned();
+    if args.dry_run {
+        println!("{}", eal.shell_line(&program));
+        return Ok(ExitCode::SUCCESS);
+    }
+    tracing::info!(line = %eal.shell_line(&program), "exec");
+    let argv = eal.argv(&program);
+    let err = Command::new(&dpdk.testpmd).args(&argv[1..]).exec();
+    Err(err).with_context(|| format!("exec {}", dpdk.testpmd.display()))
+}
+
+fn memory(view: &PodView, args: &TestpmdArgs) -> anyhow::Result<Memory> {
+    let auto = view.memory();
+    let m = match (args.huge, auto) {
+        (Huge::Auto, m) => m,
+        (Huge::No, m) => Memory::NoHuge(m.mb()),
+        (Huge::Yes, Memory::Hugepages(mb)) => Memory::Hugepages(mb),
+        (Huge::Yes, Memory::NoHuge(_)) => bail!(
+            "--huge=yes but the pod has no usable hugepages (no hugetlbfs mount, no free pages, or a zero hugetlb limit); see `userspace-agent inspect`"
+        ),
+    };
+    Ok(match (args.memory_mb, m) {
+        (None, m) => m,
+        (Some(mb), Memory::NoHuge(_)) => Memory::NoHuge(mb),
+        (Some(mb), Memory::Hugepages(_)) => {
+            let budget = view.resources.hugepages.usable_bytes().unwrap_or(0) >> 20;
+            if mb > budget {
+                bail!(
+                    "--memory-mb={mb} is more than the {budget} MiB of hugepages the pod may use"
+                );
+            }
+            Memory::Hugepages(mb)
+        }
+    })
+}

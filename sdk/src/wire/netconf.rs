@@ -1,0 +1,465 @@
+//! The `userspace` plugin's NetConf, accepted exactly as the Go plugin's
+//! NetworkAttachmentDefinitions spell it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// Declares a string enum with its wire names, `FromStr`/`Display`, and serde that treats `""`
+/// as absent (the Go plugin writes empty strings for unset fields).
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident, $field:literal { $($(#[$vm:meta])* $var:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vm])* $var),+ }
+
+        impl $name {
+            /// Every wire name, for error messages.
+            pub const ALLOWED: &'static [&'static str] = &[$($wire),+];
+            /// The wire name.
+            pub fn as_str(&self) -> &'static str {
+                match self { $(Self::$var => $wire),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($wire => Ok(Self::$var),)+
+                    _ => Err(UnknownValue { field: $field, value: s.to_owned(), allowed: Self::ALLOWED }),
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A value outside an enumerated field's allowed set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {value:?} is not one of {}", allowed.join(", "))]
+pub struct UnknownValue {
+    /// The field.
+    pub field: &'static str,
+    /// The value found.
+    pub value: String,
+    /// What is allowed.
+    pub allowed: &'static [&'static str],
+}
+
+wire_enum!(
+    /// The host's vswitch.
+    Engine, "engine" { /// OVS with the DPDK datapath.
+    OvsDpdk = "ovs-dpdk", /// FD.io VPP.
+    Vpp = "vpp" }
+);
+wire_enum!(
+    /// The interface type.
+    IfType, "iftype" { /// vhost-user.
+    Vhostuser = "vhostuser", /// memif.
+    Memif = "memif" }
+);
+wire_enum!(
+    /// How the host side is wired into the switch.
+    NetType, "netType" { /// Not wired.
+    None = "none", /// Added to a bridge.
+    Bridge = "bridge", /// An L3 interface with the IPAM address.
+    Interface = "interface" }
+);
+wire_enum!(
+    /// memif role (master creates the socket).
+    MemifRole, "memif.role" { /// Creates the socket.
+    Master = "master", /// Connects to it.
+    Slave = "slave" }
+);
+wire_enum!(
+    /// memif mode.
+    MemifMode, "memif.mode" { /// Ethernet frames.
+    Ethernet = "ethernet", /// IP packets.
+    Ip = "ip", /// Punt/inject.
+    InjectPunt = "inject-punt" }
+);
+wire_enum!(
+    /// vhost-user socket mode of a side (server creates the socket).
+    VhostMode, "vhost.mode" { /// Connects to the socket.
+    Client = "client", /// Creates the socket.
+    Server = "server" }
+);
+wire_enum!(
+    /// Log level of the plugin's log file.
+    LogLevel, "logLevel" { /// Only panics.
+    Panic = "panic", /// Errors.
+    Error = "error", /// Warnings (default).
+    Warning = "warning", /// Informational.
+    Info = "info", /// Debug.
+    Debug = "debug", /// Everything.
+    Verbose = "verbose" }
+);
+
+impl MemifRole {
+    /// The peer's role.
+    pub fn opposite(self) -> Self {
+        match self {
+            Self::Master => Self::Slave,
+            Self::Slave => Self::Master,
+        }
+    }
+}
+
+impl VhostMode {
+    /// The peer's mode.
+    pub fn opposite(self) -> Self {
+        match self {
+            Self::Client => Self::Server,
+            Self::Server => Self::Client,
+        }
+    }
+}
+
+/// Deserialises an optional enum, mapping `""` and `null` to `None`.
+fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// `memif` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemifConf {
+    /// master or slave.
+    #[serde(
+        default,
+        deserialize_with = "empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub role: Option<MemifRole>,
+    /// ethernet, ip or inject-punt.
+    #[serde(
+        default,
+        deserialize_with = "empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mode: Option<MemifMode>,
+    /// Socket file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socketfile: Option<String>,
+}
+
+/// `vhost` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VhostConf {
+    /// client or server.
+    #[serde(
+        default,
+        deserialize_with = "empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mode: Option<VhostMode>,
+    /// Group that gets access to the socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Socket file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socketfile: Option<String>,
+}
+
+/// `bridge` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BridgeConf {
+    /// Bridge name (OVS) or bridge-domain id as text (VPP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_name: Option<String>,
+    /// Deprecated numeric bridge id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_id: Option<i64>,
+    /// VLAN id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan_id: Option<i64>,
+}
+
+/// `host` / `container` sections.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserspaceConf {
+    /// The vswitch.
+    #[serde(
+        default,
+        deserialize_with = "empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub engine: Option<Engine>,
+    /// Interface type.
+    #[serde(
+        default,
+        deserialize_with = "empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub iftype: Option<IfType>,
+    /// How it is wired.
+    #[serde(
+        default,
+        deserialize_with = "empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub net_type: Option<NetType>,
+    /// memif settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memif: Option<MemifConf>,
+    /// vhost-user settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vhost: Option<VhostConf>,
+    /// Bridge settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<BridgeConf>,
+}
+
+/// `runtimeConfig` (capabilities passed by the runtime).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    /// Where the NPWG device-info file must be written.
+    #[serde(
+        rename = "CNIDeviceInfoFile",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cni_device_info_file: Option<String>,
+    /// Other capabilities, kept as they are.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The network configuration of a `userspace` attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetConf {
+    /// cniVersion.
+    pub cni_version: String,
+    /// Network name.
+    #[serde(default)]
+    pub name: String,
+    /// Plugin type (`userspace`).
+    #[serde(rename = "type", default)]
+    pub plugin_type: String,
+    /// IPAM section, passed to the IPAM plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<Value>,
+    /// Previous plugin's result in a chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_result: Option<Value>,
+    /// Runtime capabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_config: Option<RuntimeConfig>,
+    /// Kubeconfig to read the pod and write annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<String>,
+    /// Fallback host directory for sockets and files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_dir: Option<String>,
+    /// Log file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
+    /// Log level.
+    #[serde(
+        default,
+        deserialize_with = "empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub log_level: Option<LogLevel>,
+    /// Host side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<UserspaceConf>,
+    /// Container side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<UserspaceConf>,
+    /// Keys this type does not know, kept so that a round trip loses nothing.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A NetConf that is not valid JSON of the expected shape.
+#[derive(Debug, thiserror::Error)]
+#[error("network configuration, line {line} column {column}: {message}")]
+pub struct NetConfError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// serde's message (names the field and the allowed values).
+    pub message: String,
+}
+
+impl NetConf {
+    /// Parses a NetConf.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, NetConfError> {
+        serde_json::from_slice(bytes).map_err(|e| NetConfError {
+            line: e.line(),
+            column: e.column(),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
+
+    /// The container side with the Go plugin's defaults: iftype as the host's, memif role and
+    /// vhost mode opposite to the host's, memif mode and socket files as the host's, netType
+    /// `interface` when IPAM gave an address. Explicit container values win.
+    pub fn container_conf(&self, ipam_gave_address: bool) -> UserspaceConf {
+        let host = self.host.clone().unwrap_or_default();
+        let mut c = self.container.clone().unwrap_or_default();
+        if c.iftype.is_none() {
+            c.iftype = host.iftype;
+        }
+        if c.engine.is_none() {
+            c.engine = host.engine;
+        }
+        if c.net_type.is_none() && ipam_gave_address {
+            c.net_type = Some(NetType::Interface);
+        }
+        match c.iftype {
+            Some(IfType::Memif) => {
+                let h = host.memif.unwrap_or_default();
+                let m = c.memif.get_or_insert_with(MemifConf::default);
+                m.role = m
+                    .role
+                    .or(h.role.map(MemifRole::opposite))
+                    .or(Some(MemifRole::Slave));
+                m.mode = m.mode.or(h.mode).or(Some(MemifMode::Ethernet));
+                if m.socketfile.is_none() {
+                    m.socketfile = h.socketfile;
+                }
+            }
+            Some(IfType::Vhostuser) => {
+                let h = host.vhost.unwrap_or_default();
+                let v = c.vhost.get_or_insert_with(VhostConf::default);
+                // The host defaults to server (the switch creates the socket), so the pod is client.
+                v.mode = v
+                    .mode
+                    .or(Some(h.mode.unwrap_or(VhostMode::Server).opposite()));
+                if v.socketfile.is_none() {
+                    v.socketfile = h.socketfile;
+                }
+            }
+            None => {}
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OVS_CLIENT: &str =
+        include_str!("../../tests/fixtures/wire/netconf-ovs-vhostuser-client.json");
+    const OVS_SERVER: &str =
+        include_str!("../../tests/fixtures/wire/netconf-ovs-vhostuser-server.json");
+    const VPP_MEMIF_BRIDGE: &str =
+        include_str!("../../tests/fixtures/wire/netconf-vpp-memif-bridge.json");
+    const EXTRA_KEYS: &str = include_str!("../../tests/fixtures/wire/netconf-extra-keys.json");
+
+    fn round_trip(text: &str) {
+        let conf = NetConf::from_slice(text.as_bytes()).unwrap();
+        let back: Value = serde_json::to_value(&conf).unwrap();
+        let orig: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(back, orig);
+    }
+
+    #[test]
+    fn go_plugin_samples_round_trip_unchanged() {
+        for t in [OVS_CLIENT, OVS_SERVER, VPP_MEMIF_BRIDGE] {
+            round_trip(t);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_kept() {
+        round_trip(EXTRA_KEYS);
+        let c = NetConf::from_slice(EXTRA_KEYS.as_bytes()).unwrap();
+        assert!(c.extra.contains_key("ovsdbSocket"));
+    }
+
+    #[test]
+    fn an_unknown_engine_names_the_allowed_values() {
+        let e =
+            NetConf::from_slice(br#"{"cniVersion":"1.0.0","host":{"engine":"dpdk"}}"#).unwrap_err();
+        assert!(
+            e.message
+                .contains("engine: \"dpdk\" is not one of ovs-dpdk, vpp"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn empty_strings_for_enums_mean_unset() {
+        let c = NetConf::from_slice(
+            br#"{"cniVersion":"1.0.0","host":{"engine":"vpp","netType":"","memif":{"role":""}}}"#,
+        )
+        .unwrap();
+        let h = c.host.unwrap();
+        assert_eq!(h.net_type, None);
+        assert_eq!(h.memif.unwrap().role, None);
+    }
+
+    #[test]
+    fn container_vhost_mode_defaults_to_the_opposite_of_the_host() {
+        let c = NetConf::from_slice(OVS_CLIENT.as_bytes()).unwrap();
+        let cc = c.container_conf(true);
+        assert_eq!(cc.vhost.unwrap().mode, Some(VhostMode::Server));
+        assert_eq!(cc.iftype, Some(IfType::Vhostuser));
+        assert_eq!(cc.net_type, Some(NetType::Interface));
+    }
+
+    #[test]
+    fn container_memif_role_is_opposite_and_mode_and_socket_are_copied() {
+        let c = NetConf::from_slice(VPP_MEMIF_BRIDGE.as_bytes()).unwrap();
+        let m = c.container_conf(false).memif.unwrap();
+        assert_eq!(m.role, Some(MemifRole::Slave));
+        assert_eq!(m.mode, Some(MemifMode::Ethernet));
+        assert_eq!(m.socketfile.as_deref(), Some("memif-net.sock"));
+    }
+
+    #[test]
+    fn explicit_container_values_win_and_no_address_means_no_net_type() {
+        let c = NetConf::from_slice(
+            br#"{"cniVersion":"1.0.0","host":{"engine":"ovs-dpdk","iftype":"vhostuser","vhost":{"mode":"client"}},
+                "container":{"vhost":{"mode":"client"}}}"#,
+        )
+        .unwrap();
+        let cc = c.container_conf(false);
+        assert_eq!(cc.vhost.unwrap().mode, Some(VhostMode::Client));
+        assert_eq!(cc.net_type, None);
+    }
+}
