@@ -115,6 +115,15 @@ fn vhost_user_case(huge: bool) {
     let be_stats = backend.port_stats();
     assert_eq!(be_stats[0].0, PER_PORT, "backend RX-packets");
     agent.quit();
+    let prefix = format!("agt{}", pod.id12());
+    let pinned: Vec<_> = support::runtime_files(&prefix)
+        .into_iter()
+        .filter(|p| p.starts_with("/dev/hugepages"))
+        .collect();
+    assert!(
+        pinned.is_empty(),
+        "the agent's testpmd left hugepage files: {pinned:?}"
+    );
     backend.cmd("stop");
     backend.quit();
 }
@@ -197,7 +206,10 @@ fn vhost_server_case(huge: bool) {
     assert_eq!(backend.port_stats()[0].0, PER_PORT, "backend RX-packets");
     agent.cmd("stop");
     backend.cmd("stop");
+    // The switch side goes away first, as when ovs-vswitchd restarts: the agent's testpmd must
+    // survive it (it ignores SIGPIPE) and quit cleanly afterwards.
     backend.quit();
+    std::thread::sleep(Duration::from_millis(500));
     agent.quit();
 }
 

@@ -1,7 +1,7 @@
 //! `userspace-agent testpmd`: build the dpdk-testpmd line for this pod and exec it.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitCode};
+use std::ffi::CString;
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use userspace_cni_sdk::discovery::{Locations, PodView};
@@ -54,8 +54,31 @@ pub fn run(loc: &Locations, args: &TestpmdArgs) -> anyhow::Result<ExitCode> {
     }
     tracing::info!(line = %eal.shell_line(&program), "exec");
     let argv = eal.argv(&program);
-    let err = Command::new(&dpdk.testpmd).args(&argv[1..]).exec();
+    ignore_sigpipe();
+    // nix's execv, not std's Command::exec: std resets SIGPIPE to the default before exec.
+    let c =
+        |s: &str| CString::new(s).with_context(|| format!("argument {s:?} contains a NUL byte"));
+    let path = c(&program)?;
+    let cargv = argv
+        .iter()
+        .map(|a| c(a))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let Err(err) = nix::unistd::execv(&path, &cargv);
     Err(err).with_context(|| format!("exec {}", dpdk.testpmd.display()))
+}
+
+/// A vhost-user peer that goes away (the vswitch restarts, or the switch side of a
+/// `dpdkvhostuserclient` port is deleted) makes virtio_user's next socket write raise SIGPIPE,
+/// which kills testpmd by default. An ignored disposition survives execv: the write then fails
+/// with EPIPE, which DPDK handles, and the port reconnects when the peer is back.
+#[allow(unsafe_code)]
+fn ignore_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: installs SIG_IGN, not a handler, so no async-signal-safety concern; the process
+    // is single-threaded at this point and about to exec.
+    if let Err(e) = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) } {
+        tracing::warn!("cannot ignore SIGPIPE: {e}");
+    }
 }
 
 fn memory(view: &PodView, args: &TestpmdArgs) -> anyhow::Result<Memory> {

@@ -69,7 +69,11 @@ impl Testpmd {
     /// Starts `program args…` with piped stdio; `prefix` is the EAL file prefix to clean up.
     pub fn spawn(name: &str, program: &str, args: &[String], prefix: Option<&str>) -> Self {
         eprintln!("[{name}] {program} {}", args.join(" "));
-        let mut child = Command::new(program)
+        // testpmd's printf output to a pipe is block-buffered while its prompt is written
+        // directly; stdbuf makes stdout line-buffered (it survives the agent's exec).
+        let mut child = Command::new("stdbuf")
+            .arg("-oL")
+            .arg(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -149,7 +153,14 @@ impl Testpmd {
         let before = self.output().len();
         self.cmd("show port stats all");
         let text = self.output()[before..].to_owned();
-        parse_port_stats(&text)
+        let stats = parse_port_stats(&text);
+        assert!(
+            !stats.is_empty(),
+            "[{}] no port statistics in:\n{}",
+            self.name,
+            self.output()
+        );
+        stats
     }
 
     /// `quit`, then waits for a clean exit.
