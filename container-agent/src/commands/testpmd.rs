@@ -16,8 +16,16 @@ pub fn run(loc: &Locations, args: &TestpmdArgs) -> anyhow::Result<ExitCode> {
     } else {
         wait::for_interfaces(loc, 1, args.wait_timeout)?
     };
-    if !view.conflicts.is_empty() && !args.allow_conflicts {
-        let list: Vec<String> = view.conflicts.iter().map(|c| format!("  {c}")).collect();
+    let blocking: Vec<_> = view
+        .conflicts
+        .iter()
+        .filter(|c| c.affects_dataplane())
+        .collect();
+    for c in view.conflicts.iter().filter(|c| !c.affects_dataplane()) {
+        tracing::warn!("sources disagree: {c}");
+    }
+    if !blocking.is_empty() && !args.allow_conflicts {
+        let list: Vec<String> = blocking.iter().map(|c| format!("  {c}")).collect();
         bail!(
             "the pod's sources disagree:\n{}\nfix the stale source, or pass --allow-conflicts to use the first one",
             list.join("\n")

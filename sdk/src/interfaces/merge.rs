@@ -51,7 +51,7 @@ impl Merger {
                 match fact {
                     Observation::Kind(v) => observe(&mut iface.kind, v, src, &name, "kind", c),
                     Observation::Network(v) => {
-                        observe(&mut iface.network, v, src, &name, "network", c)
+                        observe_network(&mut iface.network, v, src, &name, c)
                     }
                     Observation::SocketPath(v) => {
                         observe(&mut iface.socket_path, v, src, &name, "socket_path", c)
@@ -132,6 +132,29 @@ fn observe_ips(
             }
         }
         _ => observe(slot, value, source, interface, "ips", conflicts),
+    }
+}
+
+/// Multus names networks `namespace/name`, the plugin just `name`: equal when the names match,
+/// and the namespaced form is kept.
+fn observe_network(
+    slot: &mut Option<Fact<String>>,
+    value: String,
+    source: Source,
+    interface: &str,
+    conflicts: &mut Vec<Conflict>,
+) {
+    let bare = |n: &str| n.rsplit('/').next().unwrap_or(n).to_owned();
+    match slot {
+        Some(f) if f.value != value && bare(&f.value) == bare(&value) => {
+            if !f.value.contains('/') {
+                f.value = value;
+            }
+            if f.source != source && !f.confirmed_by.contains(&source) {
+                f.confirmed_by.push(source);
+            }
+        }
+        _ => observe(slot, value, source, interface, "network", conflicts),
     }
 }
 
@@ -240,6 +263,24 @@ mod tests {
             vec![Observation::Ips(vec![b, a])],
         ));
         assert!(m.finish().1.is_empty());
+    }
+
+    #[test]
+    fn a_namespaced_network_name_confirms_the_bare_one() {
+        let mut m = Merger::new();
+        m.add(report(
+            "net1",
+            Source::NetworkStatus,
+            vec![Observation::Network("default/ovs".into())],
+        ));
+        m.add(report(
+            "net1",
+            Source::ConfigurationData,
+            vec![Observation::Network("ovs".into())],
+        ));
+        let (ifaces, conflicts) = m.finish();
+        assert!(conflicts.is_empty());
+        assert_eq!(ifaces[0].network.as_ref().unwrap().value, "default/ovs");
     }
 
     #[test]

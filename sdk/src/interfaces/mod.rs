@@ -236,6 +236,17 @@ pub struct Conflict {
     pub other: (String, Source),
 }
 
+impl Conflict {
+    /// Whether the field changes how DPDK attaches to the interface (kind, socket, role, mode,
+    /// device, MAC); disagreements about addresses or names do not.
+    pub fn affects_dataplane(&self) -> bool {
+        matches!(
+            self.field,
+            "kind" | "socket_path" | "role" | "memif_mode" | "pci_address" | "vdpa_path" | "mac"
+        )
+    }
+}
+
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

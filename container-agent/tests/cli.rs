@@ -1,0 +1,274 @@
+//! The agent's subcommands end to end on fixture pods (no DPDK traffic): what `inspect`
+//! shows, the `--dry-run` line, `run` as PID 1, and the errors users see.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{Pod, agent_bin, config_entry};
+
+fn agent(pod: &Pod, args: &[&str]) -> Output {
+    Command::new(agent_bin())
+        .args(pod.agent_args(args))
+        .env("USERSPACE_DPDK_VERSION", "22.11")
+        .env_remove("USERSPACE_SHARED_DIR")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A pod with a vhost-user (pod is server) and a memif (pod is client) interface, described by
+/// the configuration-data annotation and by Multus' network-status.
+fn two_interface_pod() -> Pod {
+    let pod = Pod::new();
+    let vsock = format!("{}-net1", pod.id12());
+    let msock = format!("memif-{}-net2.sock", pod.id12());
+    let entries = vec![
+        config_entry(
+            &pod.id,
+            "net1",
+            json!({"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "interface", "vhost": {"mode": "server", "socketfile": vsock}}),
+            "10.56.217.10/24",
+        ),
+        config_entry(
+            &pod.id,
+            "net2",
+            json!({"engine": "vpp", "iftype": "memif", "netType": "interface", "memif": {"role": "slave", "mode": "ethernet", "socketfile": msock}}),
+            "10.56.218.10/24",
+        ),
+    ];
+    let status = json!([
+        {"name": "cbr0", "interface": "eth0", "ips": ["10.244.1.5"], "default": true},
+        {"name": "default/userspace-net", "interface": "net1", "ips": ["10.56.217.10"],
+         "device-info": {"type": "vhost-user", "version": "1.1.0", "vhost-user": {"mode": "server", "path": pod.shared().join(&vsock)}}}
+    ]);
+    pod.annotate(&[
+        (
+            "userspace/configuration-data",
+            serde_json::to_string(&entries).unwrap(),
+        ),
+        ("userspace/mapped-dir", pod.shared().display().to_string()),
+        (
+            "k8s.v1.cni.cncf.io/network-status",
+            serde_json::to_string_pretty(&status).unwrap(),
+        ),
+    ]);
+    pod
+}
+
+#[test]
+fn inspect_shows_each_interface_with_the_sources_of_its_facts() {
+    let pod = two_interface_pod();
+    let out = agent(&pod, &["inspect"]);
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        s.contains(&format!("container  {} (override", pod.id)),
+        "{s}"
+    );
+    assert!(
+        s.contains("net1 [vhost-user]") && s.contains("net2 [memif]"),
+        "{s}"
+    );
+    assert!(
+        s.contains("<- annotation k8s.v1.cni.cncf.io/network-status, annotation userspace/configuration-data"),
+        "the socket path is confirmed by both annotations:\n{s}"
+    );
+    assert!(s.contains("10.56.217.10/24"), "{s}");
+    assert!(
+        !s.contains("eth0"),
+        "the default network is not listed:\n{s}"
+    );
+}
+
+#[test]
+fn inspect_json_is_the_whole_view() {
+    let pod = two_interface_pod();
+    let out = agent(&pod, &["inspect", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["container"]["rule"], "override");
+    assert_eq!(v["interfaces"].as_array().unwrap().len(), 2);
+    assert_eq!(v["interfaces"][0]["role"]["value"], "server");
+    assert_eq!(v["interfaces"][1]["kind"]["value"], "memif");
+    assert!(v["resources"]["cpus"]["usable"].is_string());
+}
+
+#[test]
+fn dry_run_prints_one_shell_quoted_line_with_both_devices() {
+    let pod = two_interface_pod();
+    let out = agent(
+        &pod,
+        &[
+            "testpmd",
+            "--dry-run",
+            "--huge",
+            "no",
+            "--file-prefix",
+            "t1",
+            "--",
+            "--rxd=512",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    assert_eq!(line.lines().count(), 1);
+    let words = shlex::split(line.trim()).unwrap();
+    let sock = pod.shared().join(format!("{}-net1", pod.id12()));
+    assert!(
+        words.contains(&format!(
+            "--vdev=net_virtio_user0,path={},server=1,queues=1,mac=02:00:00:00:00:01",
+            sock.display()
+        )),
+        "{line}"
+    );
+    assert!(
+        words
+            .iter()
+            .any(|w| w.starts_with("--vdev=net_memif0,role=client,socket=")
+                && w.contains("socket-abstract=no")),
+        "{line}"
+    );
+    assert!(
+        words.windows(3).any(|w| w == ["--no-huge", "-m", "256"]),
+        "{line}"
+    );
+    assert_eq!(words.last().unwrap(), "--rxd=512", "extra args go last");
+}
+
+#[test]
+fn conflicting_sources_stop_testpmd_with_both_values_named() {
+    let pod = two_interface_pod();
+    let text_ann = std::fs::read_to_string(pod.podinfo().join("annotations")).unwrap();
+    // network-status now disagrees about the socket path.
+    let path = format!("shared/{}-net1\\\"", pod.id12());
+    assert!(text_ann.contains(&path));
+    std::fs::write(
+        pod.podinfo().join("annotations"),
+        text_ann.replace(&path, "shared/other\\\""),
+    )
+    .unwrap();
+    let out = agent(&pod, &["testpmd", "--dry-run"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("sources disagree") && err.contains("net1: socket_path"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-conflicts"), "{err}");
+    let out = agent(&pod, &["testpmd", "--dry-run", "--allow-conflicts"]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn a_malformed_annotations_file_names_the_file_and_line() {
+    let pod = Pod::new();
+    std::fs::write(
+        pod.podinfo().join("annotations"),
+        "a=\"1\"\nuserspace/mapped-dir=\"/x\\q\"",
+    )
+    .unwrap();
+    let out = agent(&pod, &["inspect"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("annotations") && err.contains("line 2") && err.contains("unknown escape"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pod_without_interfaces_gets_a_clear_timeout() {
+    let pod = Pod::new();
+    let t = Instant::now();
+    let out = agent(&pod, &["run", "--wait-timeout", "600ms", "--", "true"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("gave up after") && err.contains("0 userspace interface(s) found"),
+        "{err}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn run_waits_for_a_host_socket_then_returns_the_commands_exit_code() {
+    let pod = Pod::new();
+    let sock = format!("{}-net1", pod.id12());
+    let entries = vec![config_entry(
+        &pod.id,
+        "net1",
+        json!({"engine": "ovs-dpdk", "iftype": "vhostuser", "vhost": {"mode": "client", "socketfile": sock}}),
+        "10.56.217.10/24",
+    )];
+    pod.annotate(&[
+        (
+            "userspace/configuration-data",
+            serde_json::to_string(&entries).unwrap(),
+        ),
+        ("userspace/mapped-dir", pod.shared().display().to_string()),
+    ]);
+    let path = pod.shared().join(&sock);
+    let maker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        std::os::unix::net::UnixListener::bind(path).unwrap()
+    });
+    let out = agent(
+        &pod,
+        &[
+            "run",
+            "--wait-timeout",
+            "20s",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$USERSPACE_IFACES $USERSPACE_NET1_KIND $USERSPACE_NET1_ROLE $USERSPACE_NET1_IPS\"; exit 7",
+        ],
+    );
+    let _listener = maker.join().unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "net1 vhost-user client 10.56.217.10/24"
+    );
+}
+
+#[test]
+fn run_forwards_sigterm_and_reports_the_signal() {
+    let pod = Pod::new();
+    let sock = format!("memif-{}-net1.sock", pod.id12());
+    let entries = vec![config_entry(
+        &pod.id,
+        "net1",
+        json!({"engine": "vpp", "iftype": "memif", "memif": {"role": "master", "socketfile": sock}}),
+        "10.56.217.10/24",
+    )];
+    pod.annotate(&[
+        (
+            "userspace/configuration-data",
+            serde_json::to_string(&entries).unwrap(),
+        ),
+        ("userspace/mapped-dir", pod.shared().display().to_string()),
+    ]);
+    let mut child = Command::new(agent_bin())
+        .args(pod.agent_args(&["run", "--", "sh", "-c", "sleep 30 & wait"]))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let t = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "SIGTERM was not forwarded"
+    );
+    assert_eq!(status.code(), Some(128 + 15));
+}
