@@ -1,0 +1,320 @@
+//! What the plugin does on OVS: ports of type `dpdkvhostuser` / `dpdkvhostuserclient` on a
+//! netdev bridge, tagged with `external_ids` so that CHECK and GC can find them. One write
+//! transaction per ADD and per DEL.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::jsonrpc::{Connection, Endpoint};
+use super::ovsdb::{
+    self, OvsError, decode_map, decode_optional, decode_set, decode_uuid, map, named, transact,
+    uuid,
+};
+
+/// `external_ids` key marking bridges this plugin created (the only ones it may delete).
+pub const CREATED_BY_KEY: &str = "userspace-cni/created-by";
+/// Its value.
+pub const CREATED_BY: &str = "userspace-cni";
+
+/// The vhost-user port flavours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortKind {
+    /// OVS creates the socket in its run directory; the pod connects as client (deprecated
+    /// by OVS, kept for old NADs).
+    DpdkVhostUser,
+    /// OVS connects to a socket the pod's app creates (server); survives OVS restarts.
+    DpdkVhostUserClient {
+        /// Where the pod's server socket will be, on the host.
+        server_path: PathBuf,
+    },
+}
+
+impl PortKind {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Self::DpdkVhostUser => "dpdkvhostuser",
+            Self::DpdkVhostUserClient { .. } => "dpdkvhostuserclient",
+        }
+    }
+}
+
+/// A port to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    /// Bridge.
+    pub bridge: String,
+    /// Port and interface name.
+    pub port: String,
+    /// Flavour.
+    pub kind: PortKind,
+    /// Tags on the Port and Interface rows.
+    pub external_ids: BTreeMap<String, String>,
+    /// Create the bridge (netdev datapath) when absent.
+    pub create_bridge: bool,
+}
+
+/// What an add did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedPort {
+    /// Port row.
+    pub port_uuid: String,
+    /// Interface row.
+    pub interface_uuid: String,
+    /// Whether the bridge was created by this add.
+    pub bridge_created: bool,
+}
+
+/// A port found by its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    /// Name.
+    pub name: String,
+    /// Its bridge.
+    pub bridge: Option<String>,
+    /// Tags.
+    pub external_ids: BTreeMap<String, String>,
+}
+
+/// An interface's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceInfo {
+    /// `type`.
+    pub interface_type: String,
+    /// `options`.
+    pub options: BTreeMap<String, String>,
+    /// `external_ids`.
+    pub external_ids: BTreeMap<String, String>,
+    /// `mac_in_use`, once ovs-vswitchd set it up.
+    pub mac_in_use: Option<String>,
+    /// `ofport`, once ovs-vswitchd set it up (-1 on failure).
+    pub ofport: Option<i64>,
+    /// `error`, set by ovs-vswitchd when the port cannot be set up.
+    pub error: Option<String>,
+}
+
+/// A connection to ovsdb-server.
+#[derive(Debug)]
+pub struct OvsClient {
+    conn: Connection,
+}
+
+impl OvsClient {
+    /// Connects to `endpoint` (`unix:/path`).
+    pub fn connect(endpoint: &str, timeout: Duration) -> Result<Self, OvsError> {
+        let ep = Endpoint::parse(endpoint)?;
+        Ok(Self {
+            conn: Connection::connect(&ep, timeout)?,
+        })
+    }
+
+    fn select(
+        &mut self,
+        table: &str,
+        cond: Value,
+        columns: &[&str],
+    ) -> Result<Vec<Value>, OvsError> {
+        let r = transact(
+            &mut self.conn,
+            vec![json!({"op": "select", "table": table, "where": cond, "columns": columns})],
+        )?;
+        Ok(r.first()
+            .and_then(|v| v["rows"].as_array())
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Whether a bridge exists.
+    pub fn bridge_exists(&mut self, name: &str) -> Result<bool, OvsError> {
+        Ok(!self
+            .select("Bridge", json!([["name", "==", name]]), &["name"])?
+            .is_empty())
+    }
+
+    /// Whether a port exists.
+    pub fn port_exists(&mut self, name: &str) -> Result<bool, OvsError> {
+        Ok(!self
+            .select("Port", json!([["name", "==", name]]), &["name"])?
+            .is_empty())
+    }
+
+    /// Adds the port (and the bridge when asked and absent) in one transaction.
+    pub fn add_port(&mut self, spec: &PortSpec) -> Result<AddedPort, OvsError> {
+        if self.port_exists(&spec.port)? {
+            return Err(OvsError::PortExists(spec.port.clone()));
+        }
+        let create = spec.create_bridge && !self.bridge_exists(&spec.bridge)?;
+        match self.add_port_tx(spec, create) {
+            // Another ADD created the same bridge between our check and our commit: the
+            // unique index on Bridge.name rejected ours, so add to theirs.
+            Err(e) if create && e.is_constraint_violation() && !self.port_exists(&spec.port)? => {
+                self.add_port_tx(spec, false)
+            }
+            Err(e) if e.is_constraint_violation() => Err(OvsError::PortExists(spec.port.clone())),
+            r => r,
+        }
+    }
+
+    fn add_port_tx(&mut self, spec: &PortSpec, create_bridge: bool) -> Result<AddedPort, OvsError> {
+        let mut iface = json!({
+            "name": spec.port,
+            "type": spec.kind.type_name(),
+            "external_ids": map(&spec.external_ids),
+        });
+        if let PortKind::DpdkVhostUserClient { server_path } = &spec.kind {
+            let opts: BTreeMap<String, String> = [(
+                "vhost-server-path".to_owned(),
+                server_path.display().to_string(),
+            )]
+            .into();
+            iface["options"] = map(&opts);
+        }
+        let mut ops = vec![
+            json!({"op": "insert", "table": "Interface", "row": iface, "uuid-name": "iface"}),
+            json!({"op": "insert", "table": "Port", "uuid-name": "port",
+                   "row": {"name": spec.port, "interfaces": named("iface"), "external_ids": map(&spec.external_ids)}}),
+        ];
+        if create_bridge {
+            let ids: BTreeMap<String, String> =
+                [(CREATED_BY_KEY.to_owned(), CREATED_BY.to_owned())].into();
+            ops.push(json!({"op": "insert", "table": "Bridge", "uuid-name": "br",
+                "row": {"name": spec.bridge, "datapath_type": "netdev", "ports": ["set", [named("port")]], "external_ids": map(&ids)}}));
+            ops.push(json!({"op": "mutate", "table": "Open_vSwitch", "where": [],
+                "mutations": [["bridges", "insert", ["set", [named("br")]]]]}));
+        } else {
+            ops.push(
+                json!({"op": "mutate", "table": "Bridge", "where": [["name", "==", spec.bridge]],
+                "mutations": [["ports", "insert", ["set", [named("port")]]]]}),
+            );
+        }
+        let r = transact(&mut self.conn, ops)?;
+        // A mutate that matched no bridge commits nothing useful (the rows are garbage).
+        if !create_bridge && r.get(2).and_then(|m| m["count"].as_u64()) == Some(0) {
+            return Err(OvsError::BridgeMissing(spec.bridge.clone()));
+        }
+        let id = |i: usize| {
+            r.get(i)
+                .and_then(|v| decode_uuid(&v["uuid"]))
+                .unwrap_or_default()
+        };
+        Ok(AddedPort {
+            interface_uuid: id(0),
+            port_uuid: id(1),
+            bridge_created: create_bridge,
+        })
+    }
+
+    /// Removes a port from its bridge (the rows are garbage-collected). Idempotent: `false`
+    /// when there was no such port.
+    pub fn delete_port(&mut self, name: &str) -> Result<bool, OvsError> {
+        let rows = self.select("Port", json!([["name", "==", name]]), &["_uuid"])?;
+        let Some(u) = rows.first().and_then(|r| decode_uuid(&r["_uuid"])) else {
+            return Ok(false);
+        };
+        transact(
+            &mut self.conn,
+            vec![
+                json!({"op": "mutate", "table": "Bridge", "where": [["ports", "includes", uuid(&u)]],
+                        "mutations": [["ports", "delete", ["set", [uuid(&u)]]]]}),
+            ],
+        )?;
+        Ok(true)
+    }
+
+    /// Ports whose `external_ids` contain all of `filter`.
+    pub fn find_ports(
+        &mut self,
+        filter: &BTreeMap<String, String>,
+    ) -> Result<Vec<PortInfo>, OvsError> {
+        let ports = self.select(
+            "Port",
+            json!([["external_ids", "includes", map(filter)]]),
+            &["_uuid", "name", "external_ids"],
+        )?;
+        let bridges = self.select("Bridge", json!([]), &["name", "ports"])?;
+        let mut owner: BTreeMap<String, String> = BTreeMap::new();
+        for b in &bridges {
+            let bname = b["name"].as_str().unwrap_or_default().to_owned();
+            for p in decode_set(&b["ports"]) {
+                if let Some(u) = decode_uuid(&p) {
+                    owner.insert(u, bname.clone());
+                }
+            }
+        }
+        Ok(ports
+            .iter()
+            .map(|p| PortInfo {
+                name: p["name"].as_str().unwrap_or_default().to_owned(),
+                bridge: decode_uuid(&p["_uuid"]).and_then(|u| owner.get(&u).cloned()),
+                external_ids: decode_map(&p["external_ids"]),
+            })
+            .collect())
+    }
+
+    /// An interface by name.
+    pub fn get_interface(&mut self, name: &str) -> Result<Option<InterfaceInfo>, OvsError> {
+        let rows = self.select(
+            "Interface",
+            json!([["name", "==", name]]),
+            &[
+                "type",
+                "options",
+                "external_ids",
+                "mac_in_use",
+                "ofport",
+                "error",
+            ],
+        )?;
+        Ok(rows.first().map(|r| InterfaceInfo {
+            interface_type: r["type"].as_str().unwrap_or_default().to_owned(),
+            options: decode_map(&r["options"]),
+            external_ids: decode_map(&r["external_ids"]),
+            mac_in_use: decode_optional(&r["mac_in_use"])
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            ofport: decode_optional(&r["ofport"]).and_then(|v| v.as_i64()),
+            error: decode_optional(&r["error"]).and_then(|v| v.as_str().map(str::to_owned)),
+        }))
+    }
+
+    /// Deletes the bridge if this plugin created it and it has no ports; a port added
+    /// concurrently aborts the deletion (the `wait` operation).
+    pub fn delete_bridge_if_ours_and_empty(&mut self, name: &str) -> Result<bool, OvsError> {
+        let rows = self.select(
+            "Bridge",
+            json!([["name", "==", name]]),
+            &["_uuid", "ports", "external_ids"],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(false);
+        };
+        let ours = decode_map(&row["external_ids"])
+            .get(CREATED_BY_KEY)
+            .map(String::as_str)
+            == Some(CREATED_BY);
+        if !ours || !decode_set(&row["ports"]).is_empty() {
+            return Ok(false);
+        }
+        let Some(u) = decode_uuid(&row["_uuid"]) else {
+            return Ok(false);
+        };
+        let r = transact(
+            &mut self.conn,
+            vec![
+                json!({"op": "wait", "table": "Bridge", "where": [["_uuid", "==", uuid(&u)]], "columns": ["ports"],
+                       "until": "==", "rows": [{"ports": ["set", []]}], "timeout": 0}),
+                json!({"op": "mutate", "table": "Open_vSwitch", "where": [],
+                       "mutations": [["bridges", "delete", ["set", [uuid(&u)]]]]}),
+            ],
+        );
+        match r {
+            Ok(_) => Ok(true),
+            Err(OvsError::OpFailed { index: 0, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Re-exported for callers that build their own filters.
+pub use ovsdb::map as ovsdb_map;

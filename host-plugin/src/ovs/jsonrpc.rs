@@ -1,0 +1,311 @@
+//! JSON-RPC 1.0 as OVSDB uses it (RFC 7047 §4): requests and replies are bare JSON objects
+//! written back to back with no framing, so replies are stream-parsed; the server's `echo`
+//! requests must be answered or it drops the connection.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Where ovsdb-server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `unix:/path/to/db.sock`.
+    Unix(PathBuf),
+}
+
+impl Endpoint {
+    /// Parses `unix:<path>` (a bare absolute path is accepted too).
+    pub fn parse(s: &str) -> Result<Self, RpcError> {
+        if let Some(p) = s.strip_prefix("unix:") {
+            return Ok(Self::Unix(PathBuf::from(p)));
+        }
+        if s.starts_with('/') {
+            return Ok(Self::Unix(PathBuf::from(s)));
+        }
+        Err(RpcError::BadEndpoint(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// Transport failures.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    /// Not an endpoint this client speaks.
+    #[error("OVSDB endpoint {0:?} is not unix:<path>")]
+    BadEndpoint(String),
+    /// Cannot connect.
+    #[error("cannot connect to OVSDB at {endpoint}")]
+    Connect {
+        /// The endpoint.
+        endpoint: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The connection failed.
+    #[error("OVSDB connection")]
+    Io(#[source] std::io::Error),
+    /// The server closed the connection.
+    #[error("OVSDB closed the connection")]
+    Closed,
+    /// No reply in time.
+    #[error("no reply from OVSDB to {method} within {timeout:?}")]
+    Timeout {
+        /// The method.
+        method: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// Bytes that are not JSON-RPC.
+    #[error("OVSDB sent malformed JSON-RPC: {0}")]
+    Protocol(String),
+    /// The server answered with an error.
+    #[error("OVSDB {method} failed: {error}")]
+    Server {
+        /// The method.
+        method: String,
+        /// The error object.
+        error: Value,
+    },
+}
+
+impl RpcError {
+    /// Worth retrying later: the server is down, restarting or slow.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Connect { .. } | Self::Io(_) | Self::Closed | Self::Timeout { .. }
+        )
+    }
+}
+
+/// A connection.
+#[derive(Debug)]
+pub struct Connection {
+    stream: UnixStream,
+    buf: Vec<u8>,
+    next_id: u64,
+    timeout: Duration,
+}
+
+impl Connection {
+    /// Connects.
+    pub fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<Self, RpcError> {
+        let Endpoint::Unix(path) = endpoint;
+        let stream = UnixStream::connect(path).map_err(|source| RpcError::Connect {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
+        Ok(Self::from_stream(stream, timeout))
+    }
+
+    /// Wraps a connected stream (tests use a socket pair).
+    pub fn from_stream(stream: UnixStream, timeout: Duration) -> Self {
+        Self {
+            stream,
+            buf: Vec::new(),
+            next_id: 1,
+            timeout,
+        }
+    }
+
+    /// Sends a request and waits for its reply, answering `echo` meanwhile.
+    pub fn call(&mut self, method: &str, params: Value) -> Result<Value, RpcError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"method": method, "params": params, "id": id}))?;
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            while let Some(msg) = self.next_message()? {
+                if msg.get("method").and_then(Value::as_str) == Some("echo") {
+                    let reply = json!({"result": msg["params"].clone(), "error": null, "id": msg["id"].clone()});
+                    self.send(&reply)?;
+                    continue;
+                }
+                if msg.get("id").and_then(Value::as_u64) == Some(id) {
+                    let error = msg.get("error").cloned().unwrap_or(Value::Null);
+                    if !error.is_null() {
+                        return Err(RpcError::Server {
+                            method: method.to_owned(),
+                            error,
+                        });
+                    }
+                    return Ok(msg.get("result").cloned().unwrap_or(Value::Null));
+                }
+                // Notifications (`update`, `locked`) and stale replies are not ours.
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(RpcError::Timeout {
+                    method: method.to_owned(),
+                    timeout: self.timeout,
+                });
+            }
+            self.stream
+                .set_read_timeout(Some(left))
+                .map_err(RpcError::Io)?;
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(RpcError::Closed),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(RpcError::Timeout {
+                        method: method.to_owned(),
+                        timeout: self.timeout,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(RpcError::Io(e)),
+            }
+        }
+    }
+
+    fn send(&mut self, v: &Value) -> Result<(), RpcError> {
+        self.stream
+            .set_write_timeout(Some(self.timeout))
+            .map_err(RpcError::Io)?;
+        let bytes = serde_json::to_vec(v).map_err(|e| RpcError::Protocol(e.to_string()))?;
+        self.stream.write_all(&bytes).map_err(RpcError::Io)
+    }
+
+    /// The next complete message in the buffer, if any; partial trailing bytes stay.
+    fn next_message(&mut self) -> Result<Option<Value>, RpcError> {
+        let mut it = serde_json::Deserializer::from_slice(&self.buf).into_iter::<Value>();
+        match it.next() {
+            None => {
+                self.buf.clear();
+                Ok(None)
+            }
+            Some(Ok(v)) => {
+                let used = it.byte_offset();
+                self.buf.drain(..used);
+                if !v.is_object() {
+                    return Err(RpcError::Protocol(format!("expected an object, got {v}")));
+                }
+                Ok(Some(v))
+            }
+            Some(Err(e)) if e.is_eof() => Ok(None),
+            Some(Err(e)) => Err(RpcError::Protocol(e.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    fn pair() -> (Connection, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        (Connection::from_stream(a, Duration::from_secs(2)), b)
+    }
+
+    fn read_request(s: &mut UnixStream) -> Value {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            s.read_exact(&mut byte).unwrap();
+            buf.push(byte[0]);
+            if let Ok(v) = serde_json::from_slice::<Value>(&buf) {
+                return v;
+            }
+        }
+    }
+
+    #[test]
+    fn a_reply_split_across_reads_is_reassembled() {
+        let (mut c, mut server) = pair();
+        let t = thread::spawn(move || {
+            let req = read_request(&mut server);
+            let reply = format!(
+                r#"{{"id":{},"result":["Open_vSwitch"],"error":null}}"#,
+                req["id"]
+            );
+            let (a, b) = reply.split_at(10);
+            server.write_all(a.as_bytes()).unwrap();
+            thread::sleep(Duration::from_millis(50));
+            server.write_all(b.as_bytes()).unwrap();
+            server
+        });
+        assert_eq!(
+            c.call("list_dbs", json!([])).unwrap(),
+            json!(["Open_vSwitch"])
+        );
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn an_echo_is_answered_and_two_messages_in_one_read_are_both_seen() {
+        let (mut c, mut server) = pair();
+        let t = thread::spawn(move || {
+            let req = read_request(&mut server);
+            let both = format!(
+                r#"{{"method":"echo","params":["ping"],"id":"echo"}}{{"id":{},"result":{{"ok":1}},"error":null}}"#,
+                req["id"]
+            );
+            server.write_all(both.as_bytes()).unwrap();
+            read_request(&mut server)
+        });
+        assert_eq!(c.call("x", json!([])).unwrap(), json!({"ok": 1}));
+        let echo_reply = t.join().unwrap();
+        assert_eq!(
+            echo_reply,
+            json!({"result": ["ping"], "error": null, "id": "echo"})
+        );
+    }
+
+    #[test]
+    fn a_server_error_and_a_closed_socket_are_told_apart() {
+        let (mut c, mut server) = pair();
+        let t = thread::spawn(move || {
+            let req = read_request(&mut server);
+            server
+                .write_all(
+                    format!(
+                        r#"{{"id":{},"result":null,"error":"unknown database"}}"#,
+                        req["id"]
+                    )
+                    .as_bytes(),
+                )
+                .unwrap();
+            let _ = read_request(&mut server);
+        });
+        let e = c.call("get_schema", json!(["nope"])).unwrap_err();
+        assert!(matches!(e, RpcError::Server { .. }) && !e.is_transient());
+        let e = c.call("x", json!([])).unwrap_err();
+        t.join().unwrap();
+        assert!(e.is_transient(), "{e}");
+    }
+
+    #[test]
+    fn a_silent_server_times_out() {
+        let (a, _server) = UnixStream::pair().unwrap();
+        let mut c = Connection::from_stream(a, Duration::from_millis(200));
+        let e = c.call("x", json!([])).unwrap_err();
+        assert!(matches!(e, RpcError::Timeout { .. }) && e.is_transient());
+    }
+
+    #[test]
+    fn endpoints_are_unix_paths() {
+        assert_eq!(
+            Endpoint::parse("unix:/run/ovs/db.sock").unwrap(),
+            Endpoint::Unix("/run/ovs/db.sock".into())
+        );
+        assert!(Endpoint::parse("tcp:1.2.3.4:6640").is_err());
+    }
+}

@@ -1,0 +1,211 @@
+//! The OVSDB client against a real ovsdb-server, with ovs-vsctl as the oracle.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use support::Ovsdb;
+use userspace_plugin::ovs::{OvsClient, OvsError, PortKind, PortSpec};
+
+fn ids(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn client(db: &Ovsdb) -> OvsClient {
+    OvsClient::connect(&db.endpoint(), Duration::from_secs(5)).unwrap()
+}
+
+fn spec(bridge: &str, port: &str, create: bool) -> PortSpec {
+    PortSpec {
+        bridge: bridge.into(),
+        port: port.into(),
+        kind: PortKind::DpdkVhostUserClient {
+            server_path: format!("/var/lib/cni/usrspcni/{port}").into(),
+        },
+        external_ids: ids(&[
+            ("userspace-cni/container-id", "abc"),
+            ("userspace-cni/ifname", "net1"),
+            ("userspace-cni/network", "n1"),
+        ]),
+        create_bridge: create,
+    }
+}
+
+#[test]
+fn add_creates_one_port_and_interface_with_type_options_and_tags() {
+    let db = Ovsdb::start();
+    db.vsctl(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath_type=netdev",
+    ]);
+    let before = (db.rows("Port"), db.rows("Interface"));
+    let added = client(&db)
+        .add_port(&spec("br0", "abc-net1", false))
+        .unwrap();
+    assert!(!added.bridge_created);
+    assert_eq!(db.ports("br0"), ["abc-net1"]);
+    assert_eq!(
+        (db.rows("Port"), db.rows("Interface")),
+        (before.0 + 1, before.1 + 1)
+    );
+    assert_eq!(
+        db.vsctl(&["get", "Interface", "abc-net1", "type"]),
+        "dpdkvhostuserclient"
+    );
+    assert_eq!(
+        db.vsctl(&["get", "Interface", "abc-net1", "options:vhost-server-path"]),
+        "\"/var/lib/cni/usrspcni/abc-net1\""
+    );
+    assert_eq!(
+        db.vsctl(&[
+            "get",
+            "Port",
+            "abc-net1",
+            "external_ids:userspace-cni/container-id"
+        ]),
+        "abc"
+    );
+    let info = client(&db).get_interface("abc-net1").unwrap().unwrap();
+    assert_eq!(info.interface_type, "dpdkvhostuserclient");
+    assert_eq!(info.external_ids["userspace-cni/ifname"], "net1");
+}
+
+#[test]
+fn a_missing_bridge_is_created_as_netdev_when_allowed_and_refused_otherwise() {
+    let db = Ovsdb::start();
+    let e = client(&db)
+        .add_port(&spec("br9", "abc-net1", false))
+        .unwrap_err();
+    assert!(
+        matches!(e, OvsError::BridgeMissing(ref b) if b == "br9"),
+        "{e}"
+    );
+    assert_eq!(db.rows("Port"), 0, "nothing half-done");
+    let added = client(&db)
+        .add_port(&spec("br9", "abc-net1", true))
+        .unwrap();
+    assert!(added.bridge_created);
+    assert_eq!(
+        db.vsctl(&["get", "Bridge", "br9", "datapath_type"]),
+        "netdev"
+    );
+    assert_eq!(db.ports("br9"), ["abc-net1"]);
+}
+
+#[test]
+fn delete_is_idempotent_and_leaves_no_rows() {
+    let db = Ovsdb::start();
+    let mut c = client(&db);
+    c.add_port(&spec("br0", "abc-net1", true)).unwrap();
+    assert!(c.delete_port("abc-net1").unwrap());
+    assert!(!c.delete_port("abc-net1").unwrap());
+    assert!(db.ports("br0").is_empty());
+    assert_eq!((db.rows("Port"), db.rows("Interface")), (0, 0));
+}
+
+#[test]
+fn a_second_port_of_the_same_name_is_refused() {
+    let db = Ovsdb::start();
+    let mut c = client(&db);
+    c.add_port(&spec("br0", "abc-net1", true)).unwrap();
+    assert!(matches!(
+        c.add_port(&spec("br0", "abc-net1", true)),
+        Err(OvsError::PortExists(_))
+    ));
+    assert_eq!(db.ports("br0"), ["abc-net1"]);
+}
+
+#[test]
+fn ports_are_found_by_their_tags_with_their_bridge() {
+    let db = Ovsdb::start();
+    let mut c = client(&db);
+    c.add_port(&spec("br0", "abc-net1", true)).unwrap();
+    let mut other = spec("br0", "def-net1", true);
+    other
+        .external_ids
+        .insert("userspace-cni/container-id".into(), "def".into());
+    c.add_port(&other).unwrap();
+    let found = c
+        .find_ports(&ids(&[("userspace-cni/container-id", "def")]))
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].name.as_str(), found[0].bridge.as_deref()),
+        ("def-net1", Some("br0"))
+    );
+    assert_eq!(
+        c.find_ports(&ids(&[("userspace-cni/network", "n1")]))
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn only_our_empty_bridges_are_deleted() {
+    let db = Ovsdb::start();
+    db.vsctl(&[
+        "add-br",
+        "user-br",
+        "--",
+        "set",
+        "bridge",
+        "user-br",
+        "datapath_type=netdev",
+    ]);
+    let mut c = client(&db);
+    c.add_port(&spec("ours", "abc-net1", true)).unwrap();
+    assert!(
+        !c.delete_bridge_if_ours_and_empty("ours").unwrap(),
+        "it still has a port"
+    );
+    c.delete_port("abc-net1").unwrap();
+    assert!(c.delete_bridge_if_ours_and_empty("ours").unwrap());
+    assert!(
+        !c.delete_bridge_if_ours_and_empty("user-br").unwrap(),
+        "a user's bridge is never deleted"
+    );
+    assert_eq!(db.bridges(), ["user-br"]);
+}
+
+#[test]
+fn concurrent_adds_creating_the_same_bridge_make_one_bridge() {
+    let db = Ovsdb::start();
+    let ep = db.endpoint();
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let ep = ep.clone();
+            std::thread::spawn(move || {
+                let mut c = OvsClient::connect(&ep, Duration::from_secs(10)).unwrap();
+                c.add_port(&spec("br0", &format!("p{i}-net1"), true))
+                    .unwrap()
+            })
+        })
+        .collect();
+    let created = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|a| a.bridge_created)
+        .count();
+    assert_eq!(created, 1);
+    assert_eq!(db.bridges(), ["br0"]);
+    assert_eq!(db.ports("br0").len(), 8);
+}
+
+#[test]
+fn an_unreachable_ovsdb_is_a_transient_error() {
+    let e = OvsClient::connect("unix:/nonexistent/db.sock", Duration::from_secs(1)).unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    assert!(e.to_string().contains("/nonexistent/db.sock"));
+}
