@@ -1,4 +1,79 @@
 //! The `userspace` CNI plugin as a library, so that every verb can be tested in-process.
+//!
+//! [`run`] takes the runtime's environment and stdin and returns what goes to stdout and the
+//! exit code; `main` only does the process I/O.
 #![deny(missing_docs)]
 
+pub mod cni;
+pub mod config;
+pub mod engine;
+pub mod ipam;
+pub mod logging;
 pub mod ovs;
+pub mod publish;
+pub mod shared_dir;
+pub mod state;
+pub mod verbs;
+
+use std::collections::BTreeMap;
+
+use cni::{CniCommand, CniError, ErrorCode, LATEST, Verb};
+
+/// What the process prints and how it exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// stdout (the protocol).
+    pub stdout: String,
+    /// Exit code.
+    pub code: i32,
+}
+
+/// Runs one invocation.
+pub fn run(env: &BTreeMap<String, String>, stdin: &[u8]) -> Outcome {
+    let version = config::peek_version(stdin).unwrap_or_else(|| LATEST.to_owned());
+    match dispatch(env, stdin) {
+        Ok(stdout) => Outcome { stdout, code: 0 },
+        Err(e) => {
+            tracing::error!("{e}");
+            Outcome {
+                stdout: e.to_json(&version),
+                code: 1,
+            }
+        }
+    }
+}
+
+fn dispatch(env: &BTreeMap<String, String>, stdin: &[u8]) -> Result<String, CniError> {
+    if env.get("CNI_COMMAND").map(String::as_str) == Some("VERSION") {
+        return Ok(cni::version_json());
+    }
+    let cmd = CniCommand::from_env(env)?;
+    let config = config::load(stdin, env.get(config::OVSDB_ENV).cloned())?;
+    if !cni::verb_allowed(cmd.verb, config.version()) {
+        return Err(CniError::new(
+            ErrorCode::IncompatibleVersion,
+            format!(
+                "{} is not defined for cniVersion {}",
+                cmd.verb,
+                config.version()
+            ),
+        ));
+    }
+    tracing::info!(verb = %cmd.verb, container = %cmd.container_id, ifname = %cmd.ifname, network = %config.net.name, "invoked");
+    match cmd.verb {
+        Verb::Add => verbs::add::run(&cmd, &config),
+        Verb::Del => verbs::del::run(&cmd, &config),
+        Verb::Check => verbs::check::run(&cmd, &config),
+        Verb::Status => verbs::status::run(&config),
+        Verb::Gc => verbs::gc::run(&cmd, &config),
+        Verb::Version => Ok(cni::version_json()),
+    }
+}
+
+/// State-store errors as CNI errors.
+pub(crate) fn state_err(e: state::StateError) -> CniError {
+    let details = std::error::Error::source(&e)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    CniError::new(ErrorCode::Io, e.to_string()).with_details(details)
+}

@@ -1,1 +1,17 @@
-fn main() {}
+//! `userspace`: the CNI plugin binary. The runtime's environment and stdin in, one JSON
+//! document on stdout, exit code 0 or 1.
+
+use std::io::{Read, Write};
+
+fn main() {
+    let env = std::env::vars().collect();
+    let mut stdin = Vec::new();
+    // VERSION may come with an empty stdin; an unreadable one is reported as a decode error.
+    let _ = std::io::stdin().read_to_end(&mut stdin);
+    userspace_plugin::logging::init(&stdin);
+    let out = userspace_plugin::run(&env, &stdin);
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.stdout.as_bytes());
+    let _ = stdout.flush();
+    std::process::exit(out.code);
+}

@@ -314,6 +314,8 @@ pub struct NetConfError {
     pub column: usize,
     /// serde's message (names the field and the allowed values).
     pub message: String,
+    /// Not JSON at all (as opposed to JSON with a wrong or missing field).
+    pub syntax: bool,
 }
 
 impl NetConf {
@@ -328,6 +330,10 @@ impl NetConf {
                 .next()
                 .unwrap_or_default()
                 .to_owned(),
+            syntax: matches!(
+                e.classify(),
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+            ),
         })
     }
 

@@ -1,0 +1,236 @@
+//! Loading and validating the NetConf: the Go plugin's schema accepted unchanged, checked
+//! strictly with messages that name the field and the allowed values.
+
+use std::path::PathBuf;
+
+use userspace_cni_sdk::wire::{Engine, IfType, NetConf, NetType, UserspaceConf, VhostMode};
+
+use crate::cni::{CniError, ErrorCode, SUPPORTED_VERSIONS};
+
+/// Keys this plugin adds to the Go plugin's NetConf (documented in the README).
+pub mod keys {
+    /// OVSDB endpoint, default `unix:/var/run/openvswitch/db.sock`.
+    pub const OVSDB: &str = "ovsdbSocket";
+    /// Host directories under which a pod's hostPath `shared-dir` may point.
+    pub const ALLOWED_SHARED_ROOTS: &str = "allowedSharedDirRoots";
+    /// Where per-attachment state is kept, default `/var/lib/cni/usrspcni/state`.
+    pub const STATE_DIR: &str = "stateDir";
+}
+
+/// Environment variable that overrides the OVSDB endpoint.
+pub const OVSDB_ENV: &str = "USERSPACE_OVSDB_SOCKET";
+/// Default OVSDB endpoint (Debian's OVS).
+pub const DEFAULT_OVSDB: &str = "unix:/var/run/openvswitch/db.sock";
+/// Default state directory.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/cni/usrspcni/state";
+/// Default bridge, as in the Go plugin.
+pub const DEFAULT_BRIDGE: &str = "br0";
+
+/// A NetConf that passed validation, with this plugin's extra keys resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The parsed NetConf.
+    pub net: NetConf,
+    /// The host section (engine and iftype are present).
+    pub host: UserspaceConf,
+    /// The engine.
+    pub engine: Engine,
+    /// The interface type.
+    pub iftype: IfType,
+    /// OVSDB endpoint.
+    pub ovsdb: String,
+    /// Allowed roots for hostPath shared dirs.
+    pub allowed_roots: Vec<PathBuf>,
+    /// State directory.
+    pub state_dir: PathBuf,
+    /// The raw stdin, passed on to IPAM.
+    pub raw: Vec<u8>,
+}
+
+impl Config {
+    /// The cniVersion for replies (the config's).
+    pub fn version(&self) -> &str {
+        &self.net.cni_version
+    }
+
+    /// The IPAM plugin type, if IPAM is configured.
+    pub fn ipam_type(&self) -> Option<&str> {
+        self.net
+            .ipam
+            .as_ref()?
+            .get("type")?
+            .as_str()
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The bridge name for OVS (`bridge.bridgeName`, default `br0`).
+    pub fn bridge(&self) -> String {
+        self.host
+            .bridge
+            .as_ref()
+            .and_then(|b| b.bridge_name.clone())
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| DEFAULT_BRIDGE.to_owned())
+    }
+
+    /// The host side's vhost mode (default server: OVS creates the socket, as the Go plugin).
+    pub fn host_vhost_mode(&self) -> VhostMode {
+        self.host
+            .vhost
+            .as_ref()
+            .and_then(|v| v.mode)
+            .unwrap_or(VhostMode::Server)
+    }
+}
+
+/// Only the `cniVersion`, read leniently so that even a broken config gets its error in the
+/// version it asked for.
+pub fn peek_version(stdin: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(stdin).ok()?;
+    v.get("cniVersion")?.as_str().map(str::to_owned)
+}
+
+/// Parses and validates stdin.
+pub fn load(stdin: &[u8], env_ovsdb: Option<String>) -> Result<Config, CniError> {
+    let net = NetConf::from_slice(stdin).map_err(|e| {
+        if e.syntax {
+            CniError::new(
+                ErrorCode::Decode,
+                format!("the network configuration is not valid JSON: {e}"),
+            )
+        } else {
+            CniError::new(
+                ErrorCode::InvalidConfig,
+                format!("invalid network configuration: {e}"),
+            )
+        }
+    })?;
+    if !SUPPORTED_VERSIONS.contains(&net.cni_version.as_str()) {
+        return Err(CniError::new(
+            ErrorCode::IncompatibleVersion,
+            format!(
+                "cniVersion {:?} is not supported (supported: {})",
+                net.cni_version,
+                SUPPORTED_VERSIONS.join(", ")
+            ),
+        ));
+    }
+    let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
+    if net.name.is_empty() {
+        return Err(invalid("name: the network name is required".into()));
+    }
+    let host = net
+        .host
+        .clone()
+        .ok_or_else(|| invalid("host: the host section is required (engine, iftype, …)".into()))?;
+    let engine = host
+        .engine
+        .ok_or_else(|| invalid("host.engine is required: one of ovs-dpdk, vpp".into()))?;
+    let iftype = host
+        .iftype
+        .ok_or_else(|| invalid("host.iftype is required: one of vhostuser, memif".into()))?;
+    if engine == Engine::OvsDpdk {
+        if iftype == IfType::Memif {
+            return Err(CniError::new(
+                ErrorCode::UnsupportedField,
+                "host.iftype memif is not supported by the ovs-dpdk engine (OVS has no memif ports): use vhostuser, or engine vpp",
+            ));
+        }
+        if host.net_type == Some(NetType::Interface) {
+            return Err(CniError::new(
+                ErrorCode::UnsupportedField,
+                "host.netType interface is not supported by the ovs-dpdk engine: use bridge (or none)",
+            ));
+        }
+        if let Some(b) = host.bridge.as_ref().and_then(|b| b.bridge_name.as_deref()) {
+            validate_bridge_name(b).map_err(invalid)?;
+        }
+    }
+    if let Some(f) = host.vhost.as_ref().and_then(|v| v.socketfile.as_deref()) {
+        validate_file_name("host.vhost.socketfile", f).map_err(invalid)?;
+    }
+    if let Some(f) = host.memif.as_ref().and_then(|m| m.socketfile.as_deref()) {
+        validate_file_name("host.memif.socketfile", f).map_err(invalid)?;
+    }
+    let extra = |k: &str| net.extra.get(k);
+    let ovsdb = env_ovsdb
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            extra(keys::OVSDB)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| DEFAULT_OVSDB.to_owned());
+    let allowed_roots = match extra(keys::ALLOWED_SHARED_ROOTS) {
+        None => vec![
+            PathBuf::from("/var/lib/cni/usrspcni"),
+            PathBuf::from("/var/run/vpp"),
+            PathBuf::from("/var/run/openvswitch"),
+        ],
+        Some(v) => v
+            .as_array()
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{}: expected an array of absolute paths",
+                    keys::ALLOWED_SHARED_ROOTS
+                ))
+            })?
+            .iter()
+            .map(|p| {
+                p.as_str()
+                    .filter(|s| s.starts_with('/'))
+                    .map(PathBuf::from)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "{}: {p} is not an absolute path",
+                            keys::ALLOWED_SHARED_ROOTS
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let state_dir = match extra(keys::STATE_DIR) {
+        None => PathBuf::from(DEFAULT_STATE_DIR),
+        Some(v) => v
+            .as_str()
+            .filter(|s| s.starts_with('/'))
+            .map(PathBuf::from)
+            .ok_or_else(|| invalid(format!("{}: expected an absolute path", keys::STATE_DIR)))?,
+    };
+    if let Some(d) = &net.shared_dir
+        && !d.starts_with('/')
+    {
+        return Err(invalid(format!("sharedDir {d:?} must be an absolute path")));
+    }
+    Ok(Config {
+        host,
+        engine,
+        iftype,
+        ovsdb,
+        allowed_roots,
+        state_dir,
+        raw: stdin.to_vec(),
+        net,
+    })
+}
+
+fn validate_bridge_name(b: &str) -> Result<(), String> {
+    if b.is_empty() || b.len() > 15 || b.contains('/') || b.bytes().any(|c| c.is_ascii_whitespace())
+    {
+        Err(format!(
+            "host.bridge.bridgeName {b:?} is not a valid OVS bridge name (1-15 bytes, no '/' or spaces)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn validate_file_name(field: &str, f: &str) -> Result<(), String> {
+    if f.is_empty() || f.contains('/') || f == "." || f == ".." || f.len() > 64 {
+        Err(format!(
+            "{field} {f:?} must be a plain file name (no '/', at most 64 bytes)"
+        ))
+    } else {
+        Ok(())
+    }
+}

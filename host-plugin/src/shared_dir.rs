@@ -1,0 +1,159 @@
+//! The host directory that holds an attachment's socket and files, and that the pod mounts.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use userspace_cni_sdk::dpdk::eal::MAX_SOCKET_PATH;
+
+use crate::cni::{CniError, ErrorCode};
+use crate::config::Config;
+
+/// Default base when the NetConf has no `sharedDir`.
+pub const DEFAULT_BASE: &str = "/var/lib/cni/usrspcni";
+
+/// `<sharedDir or default>/<id12>/`, as the Go plugin's fallback does.
+pub fn for_attachment(config: &Config, id12: &str) -> PathBuf {
+    let base = config.net.shared_dir.as_deref().unwrap_or(DEFAULT_BASE);
+    Path::new(base).join(id12)
+}
+
+/// Refuses a directory outside the allowed roots (a pod's hostPath must not make the plugin
+/// write anywhere). Paths are compared component-wise after normalising `.` and `..`.
+pub fn check_allowed(dir: &Path, allowed: &[PathBuf]) -> Result<(), CniError> {
+    let norm = normalize(dir);
+    if allowed.iter().any(|root| norm.starts_with(normalize(root))) {
+        Ok(())
+    } else {
+        Err(CniError::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "shared directory {} is outside the allowed roots ({}); add its parent to allowedSharedDirRoots",
+                dir.display(),
+                allowed
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A socket path must fit in `sun_path`; say so at ADD rather than fail later in the switch.
+pub fn check_socket_path(path: &Path) -> Result<(), CniError> {
+    let len = path.as_os_str().len();
+    if len > MAX_SOCKET_PATH {
+        return Err(CniError::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "socket path {} is {len} bytes; unix sockets allow {MAX_SOCKET_PATH}: use a shorter sharedDir",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the directory (mode 0750, or 0770 with the vhost group owning it); returns
+/// whether it was created here.
+pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
+    let io = |e: std::io::Error| {
+        CniError::new(
+            ErrorCode::Io,
+            format!("cannot create shared directory {}", dir.display()),
+        )
+        .with_details(e.to_string())
+    };
+    if let Ok(meta) = fs::symlink_metadata(dir) {
+        if meta.file_type().is_symlink() || !meta.is_dir() {
+            return Err(CniError::new(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "shared directory {} exists and is not a plain directory",
+                    dir.display()
+                ),
+            ));
+        }
+        return Ok(false);
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
+        .map_err(io)?;
+    if let Some(g) = group {
+        let gid = nix::unistd::Group::from_name(g)
+            .map_err(|e| {
+                CniError::new(ErrorCode::Io, format!("looking up group {g}"))
+                    .with_details(e.to_string())
+            })?
+            .ok_or_else(|| {
+                CniError::new(
+                    ErrorCode::InvalidConfig,
+                    format!("host.vhost.group: no group named {g:?}"),
+                )
+            })?
+            .gid;
+        nix::unistd::chown(dir, None, Some(gid)).map_err(|e| {
+            CniError::new(ErrorCode::Io, format!("chown {}", dir.display()))
+                .with_details(e.to_string())
+        })?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o770)).map_err(io)?;
+    }
+    Ok(true)
+}
+
+/// Removes the directory if it is empty; anything else in it stays.
+pub fn remove_if_empty(dir: &Path) {
+    let _ = fs::remove_dir(dir);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_out_of_an_allowed_root_is_refused() {
+        let roots = [PathBuf::from("/var/lib/cni/usrspcni")];
+        assert!(check_allowed(Path::new("/var/lib/cni/usrspcni/pod1"), &roots).is_ok());
+        assert!(check_allowed(Path::new("/var/lib/cni/usrspcni/../../../etc"), &roots).is_err());
+        assert!(check_allowed(Path::new("/var/lib/cni/usrspcni-evil"), &roots).is_err());
+    }
+
+    #[test]
+    fn socket_paths_over_107_bytes_are_refused() {
+        assert!(check_socket_path(&Path::new("/").join("x".repeat(106))).is_ok());
+        let e = check_socket_path(&Path::new("/").join("x".repeat(107))).unwrap_err();
+        assert!(
+            e.msg.contains("108 bytes") || e.msg.contains("unix sockets allow 107"),
+            "{}",
+            e.msg
+        );
+    }
+
+    #[test]
+    fn a_symlink_where_the_directory_goes_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let link = d.path().join("pod");
+        std::os::unix::fs::symlink("/etc", &link).unwrap();
+        assert!(ensure(&link, None).is_err());
+        let real = d.path().join("pod2");
+        assert!(ensure(&real, None).unwrap());
+        assert!(!ensure(&real, None).unwrap());
+    }
+}

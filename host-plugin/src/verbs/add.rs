@@ -1,0 +1,253 @@
+//! ADD: IPAM → switch port → files for the pod → state. Every step that succeeded is undone
+//! when a later one fails.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use userspace_cni_sdk::wire::{
+    CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, VhostMode,
+    VhostUserDevice, VhostUserIp4Conf,
+};
+
+use super::{attachment_mac, port_name};
+use crate::cni::{CniCommand, CniError, ErrorCode, Verb};
+use crate::config::Config;
+use crate::engine::{self, AttachRequest, Attached, Ovs};
+use crate::state::{Attachment, Store};
+use crate::{ipam, publish, shared_dir, state_err};
+
+/// What has been done so far, for rollback.
+#[derive(Default)]
+struct Done {
+    dir: Option<PathBuf>,
+    ipam: bool,
+    attached: Option<(Attached, PathBuf)>,
+    files: Vec<PathBuf>,
+}
+
+/// Runs ADD; returns the result JSON in the config's version.
+pub fn run(cmd: &CniCommand, config: &Config) -> Result<String, CniError> {
+    engine::require_supported(config)?;
+    if config.iftype != IfType::Vhostuser {
+        return Err(CniError::new(
+            ErrorCode::UnsupportedField,
+            "host.iftype must be vhostuser for ovs-dpdk",
+        ));
+    }
+    let store = Store::new(&config.state_dir);
+    let _lock = store
+        .lock(&cmd.container_id, &cmd.ifname)
+        .map_err(state_err)?;
+    if store
+        .load(&cmd.container_id, &cmd.ifname)
+        .map_err(state_err)?
+        .is_some()
+    {
+        return Err(CniError::new(
+            ErrorCode::Internal,
+            format!(
+                "{}/{} is already attached: DEL it first",
+                cmd.container_id, cmd.ifname
+            ),
+        ));
+    }
+    let mut done = Done::default();
+    let mut ovs: Option<Ovs> = None;
+    match steps(cmd, config, &store, &mut done, &mut ovs) {
+        Ok(out) => Ok(out),
+        Err(e) => {
+            tracing::warn!("ADD failed, rolling back: {e}");
+            rollback(cmd, config, done, ovs);
+            Err(e)
+        }
+    }
+}
+
+fn steps(
+    cmd: &CniCommand,
+    config: &Config,
+    store: &Store,
+    done: &mut Done,
+    ovs_slot: &mut Option<Ovs>,
+) -> Result<String, CniError> {
+    let id12 = cmd.id12();
+    let dir = shared_dir::for_attachment(config, id12);
+    let host_vhost = config.host.vhost.clone().unwrap_or_default();
+    let sockname = host_vhost
+        .socketfile
+        .clone()
+        .unwrap_or_else(|| port_name(id12, &cmd.ifname));
+    let socket = dir.join(&sockname);
+    shared_dir::check_socket_path(&socket)?;
+    if shared_dir::ensure(&dir, host_vhost.group.as_deref())? {
+        done.dir = Some(dir.clone());
+    }
+
+    // IPAM first: an address shortage must fail before a port exists.
+    let ipam_result = match config.ipam_type() {
+        Some(t) => {
+            done.ipam = true;
+            let out = ipam::exec(cmd, t, Verb::Add, &config.raw)?;
+            Some(serde_json::from_slice::<CniResult>(&out).map_err(|e| {
+                CniError::new(
+                    ErrorCode::Decode,
+                    format!("IPAM plugin {t} returned an unreadable result"),
+                )
+                .with_details(e.to_string())
+            })?)
+        }
+        None => config
+            .net
+            .prev_result
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok()),
+    };
+
+    let ovs = ovs_slot.insert(Ovs::connect(config)?);
+    let req = AttachRequest {
+        container_id: cmd.container_id.clone(),
+        ifname: cmd.ifname.clone(),
+        network: config.net.name.clone(),
+        port: port_name(id12, &cmd.ifname),
+        socket: socket.clone(),
+    };
+    let attached = ovs.attach(config, &req)?;
+    done.attached = Some((attached.clone(), socket.clone()));
+    if let Some(g) = host_vhost.group.as_deref() {
+        set_socket_group(&socket, g);
+    }
+
+    // The result.
+    let mac = attachment_mac(&cmd.container_id, &cmd.ifname);
+    let mut result = CniResult::new("1.1.0");
+    result.interfaces.push(CniInterface {
+        name: cmd.ifname.clone(),
+        mac: Some(mac.to_string()),
+        mtu: None,
+        sandbox: cmd.netns.as_ref().map(|p| p.display().to_string()),
+        socket_path: Some(socket.display().to_string()),
+        pci_id: None,
+    });
+    if let Some(r) = &ipam_result {
+        for ip in &r.ips {
+            let mut ip = ip.clone();
+            ip.interface = Some(0);
+            result.ips.push(ip);
+        }
+        result.routes = r.routes.clone();
+        result.dns = r.dns.clone();
+    }
+
+    // What the pod reads.
+    let mut container = config.net.container_conf(!result.ips.is_empty());
+    if let Some(v) = container.vhost.as_mut() {
+        v.socketfile = Some(sockname.clone());
+    }
+    let entry_result = result
+        .convert_to(config.version())
+        .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
+    let entry = ConfigurationData {
+        container_id: cmd.container_id.clone(),
+        if_name: cmd.ifname.clone(),
+        name: config.net.name.clone(),
+        config: container.clone(),
+        ip_result: Some(entry_result),
+    };
+    let pub_err = |e: publish::PublishError| {
+        CniError::new(ErrorCode::Io, e.to_string()).with_details(format!("{:?}", e.source))
+    };
+    done.files
+        .push(publish::config_data_path(&dir, id12, &cmd.ifname));
+    publish::write_config_data(&dir, id12, &entry).map_err(pub_err)?;
+    if let Some(v4) = result.first_ipv4() {
+        let conf = VhostUserIp4Conf {
+            ip_addr: v4.address.to_string(),
+            mac_addr: mac.to_string(),
+            gateway: v4.gateway.map(|g: IpAddr| g.to_string()),
+            gw_mac: None,
+        };
+        done.files
+            .push(publish::ip4conf_path(&dir, id12, &cmd.ifname));
+        publish::write_ip4conf(&dir, id12, &cmd.ifname, &conf).map_err(pub_err)?;
+    }
+    if let Some(path) = config
+        .net
+        .runtime_config
+        .as_ref()
+        .and_then(|r| r.cni_device_info_file.clone())
+    {
+        let pod_mode = container
+            .vhost
+            .as_ref()
+            .and_then(|v| v.mode)
+            .unwrap_or(VhostMode::Client);
+        let info = DeviceInfo {
+            version: "1.1.0".into(),
+            device: Device::VhostUser {
+                vhost_user: VhostUserDevice {
+                    mode: pod_mode,
+                    path: socket.display().to_string(),
+                },
+            },
+        };
+        let path = PathBuf::from(path);
+        done.files.push(path.clone());
+        publish::write_device_info(&path, &info).map_err(pub_err)?;
+    }
+
+    store
+        .save(&Attachment {
+            container_id: cmd.container_id.clone(),
+            ifname: cmd.ifname.clone(),
+            network: config.net.name.clone(),
+            engine: config.engine.to_string(),
+            bridge: attached.bridge.clone(),
+            bridge_created: attached.bridge_created,
+            port: attached.port.clone(),
+            socket: socket.clone(),
+            socket_bind_mounted: attached.socket_bind_mounted,
+            shared_dir: dir,
+            shared_dir_created: done.dir.is_some(),
+            files: done.files.clone(),
+            ipam: config.ipam_type().map(str::to_owned),
+            result: serde_json::to_value(&result).unwrap_or_default(),
+        })
+        .map_err(state_err)?;
+
+    let out = result
+        .convert_to(config.version())
+        .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
+    serde_json::to_string(&out).map_err(|e| {
+        CniError::new(ErrorCode::Internal, "cannot encode the result").with_details(e.to_string())
+    })
+}
+
+/// Gives the vhost group access to the socket (when it exists already, i.e. OVS made it).
+fn set_socket_group(socket: &std::path::Path, group: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(Some(g)) = nix::unistd::Group::from_name(group)
+        && nix::unistd::chown(socket, None, Some(g.gid)).is_ok()
+    {
+        let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o660));
+    }
+}
+
+fn rollback(cmd: &CniCommand, config: &Config, done: Done, ovs: Option<Ovs>) {
+    for (p, e) in publish::remove_files(&done.files) {
+        tracing::warn!("rollback: cannot remove {}: {e}", p.display());
+    }
+    if let (Some((attached, socket)), Some(mut ovs)) = (done.attached, ovs)
+        && let Err(e) = ovs.detach(&attached, &socket)
+    {
+        tracing::warn!("rollback: cannot delete port {}: {e}", attached.port);
+    }
+    if done.ipam
+        && let Some(t) = config.ipam_type()
+        && let Err(e) = ipam::exec(cmd, t, Verb::Del, &config.raw)
+    {
+        tracing::warn!("rollback: IPAM DEL failed: {e}");
+    }
+    if let Some(dir) = done.dir {
+        shared_dir::remove_if_empty(&dir);
+    }
+}

@@ -1,0 +1,400 @@
+//! The built `userspace` binary driven through every verb and supported cniVersion, with the
+//! real `host-local` IPAM plugin and a real ovsdb-server; ovs-vsctl and the filesystem are the
+//! oracles. Bad input gets the right CNI error code and leaves nothing behind.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use support::Ovsdb;
+
+const VERSIONS: [&str; 5] = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
+
+struct Node {
+    db: Ovsdb,
+    dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn new() -> Self {
+        assert!(
+            Path::new("/usr/lib/cni/host-local").exists(),
+            "host-local is not installed: run `bash scripts/setup-host.sh` (containernetworking-plugins)"
+        );
+        Self {
+            db: Ovsdb::start(),
+            dir: tempfile::Builder::new()
+                .prefix("cni")
+                .tempdir_in("/tmp")
+                .unwrap(),
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn conf(&self, version: &str) -> Value {
+        json!({
+            "cniVersion": version,
+            "name": "userspace-ovs",
+            "type": "userspace",
+            "ovsdbSocket": self.db.endpoint(),
+            "sharedDir": self.path("shared"),
+            "stateDir": self.path("state"),
+            "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
+                     "vhost": {"mode": "client"}, "bridge": {"bridgeName": "br0"}},
+            "container": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "interface", "vhost": {"mode": "server"}},
+            "ipam": {"type": "host-local", "subnet": "10.77.0.0/24", "dataDir": self.path("ipam"),
+                     "routes": [{"dst": "0.0.0.0/0"}]}
+        })
+    }
+
+    fn leases(&self) -> Vec<String> {
+        let d = self.path("ipam/userspace-ovs");
+        let mut v: Vec<String> = std::fs::read_dir(&d)
+            .map(|e| {
+                e.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.retain(|n| n.contains('.') && !n.starts_with("last_reserved") && n != "lock");
+        v
+    }
+
+    fn files(&self, sub: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Ok(w) = std::fs::read_dir(self.path(sub)) {
+            for e in w.flatten() {
+                v.push(e.file_name().to_string_lossy().into_owned());
+                if e.path().is_dir() {
+                    for f in std::fs::read_dir(e.path()).unwrap().flatten() {
+                        v.push(format!(
+                            "{}/{}",
+                            e.file_name().to_string_lossy(),
+                            f.file_name().to_string_lossy()
+                        ));
+                    }
+                }
+            }
+        }
+        v.sort();
+        v
+    }
+}
+
+/// Runs the plugin binary; returns (stdout as JSON or Null, exit code).
+fn cni(verb: &str, id: &str, ifname: &str, conf: &Value) -> (Value, i32) {
+    cni_raw(verb, id, ifname, conf.to_string().as_bytes())
+}
+
+fn cni_raw(verb: &str, id: &str, ifname: &str, stdin: &[u8]) -> (Value, i32) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_userspace"))
+        .env_clear()
+        .env("CNI_COMMAND", verb)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_IFNAME", ifname)
+        .env("CNI_NETNS", "/var/run/netns/test")
+        .env("CNI_PATH", "/usr/lib/cni")
+        .env("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=p")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v = if out.stdout.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    };
+    (v, out.status.code().unwrap_or(-1))
+}
+
+const ID: &str = "4d578250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
+
+#[test]
+fn every_version_runs_status_add_check_del_del() {
+    for v in VERSIONS {
+        let node = Node::new();
+        let conf = node.conf(v);
+        if v == "1.1.0" {
+            assert_eq!(cni("STATUS", "", "", &conf).1, 0, "STATUS {v}");
+        }
+        let (res, code) = cni("ADD", ID, "net1", &conf);
+        assert_eq!(code, 0, "ADD {v}: {res}");
+        assert_eq!(res["cniVersion"], v);
+        let ip = &res["ips"][0];
+        assert!(
+            ip["address"].as_str().unwrap().starts_with("10.77.0."),
+            "{res}"
+        );
+        assert_eq!(
+            ip.get("version").is_some(),
+            v.starts_with("0."),
+            "ip version field in {v}: {res}"
+        );
+        assert_eq!(
+            res["interfaces"][0]["socketPath"].is_string(),
+            v == "1.1.0",
+            "{res}"
+        );
+        assert!(
+            res["interfaces"][0]["mac"]
+                .as_str()
+                .unwrap()
+                .starts_with("02:")
+        );
+        assert_eq!(node.db.ports("br0"), ["4d578250ad8d-net1"]);
+        assert_eq!(
+            node.db
+                .vsctl(&["get", "Interface", "4d578250ad8d-net1", "type"]),
+            "dpdkvhostuserclient"
+        );
+        assert_eq!(node.leases().len(), 1, "one lease");
+        assert_eq!(
+            node.files("shared"),
+            [
+                "4d578250ad8d",
+                "4d578250ad8d/4d578250ad8d-net1-ip4.conf",
+                "4d578250ad8d/configData-4d578250ad8d-net1.json"
+            ]
+        );
+        if v != "0.3.0" && v != "0.3.1" {
+            assert_eq!(cni("CHECK", ID, "net1", &conf).1, 0, "CHECK {v}");
+        } else {
+            assert_ne!(
+                cni("CHECK", ID, "net1", &conf).1,
+                0,
+                "CHECK is not defined before 0.4.0"
+            );
+        }
+        assert_eq!(cni("DEL", ID, "net1", &conf).1, 0, "DEL {v}");
+        assert!(
+            node.db.bridges().is_empty(),
+            "the bridge ADD created is gone with its last port"
+        );
+        assert_eq!((node.db.rows("Port"), node.db.rows("Interface")), (0, 0));
+        assert!(node.leases().is_empty(), "lease released");
+        assert!(
+            node.files("shared").is_empty(),
+            "shared dir emptied: {:?}",
+            node.files("shared")
+        );
+        assert_eq!(
+            node.files("state")
+                .iter()
+                .filter(|f| f.ends_with(".json"))
+                .count(),
+            0
+        );
+        assert_eq!(cni("DEL", ID, "net1", &conf).1, 0, "DEL again {v}");
+    }
+}
+
+#[test]
+fn the_pushed_files_tell_the_pod_its_socket_role_and_address() {
+    let node = Node::new();
+    let (res, code) = cni("ADD", ID, "net1", &node.conf("1.0.0"));
+    assert_eq!(code, 0, "{res}");
+    let dir = node.path("shared/4d578250ad8d");
+    let entry: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("configData-4d578250ad8d-net1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(entry["containerId"], ID);
+    assert_eq!(
+        entry["config"]["vhost"],
+        json!({"mode": "server", "socketfile": "4d578250ad8d-net1"})
+    );
+    assert_eq!(
+        entry["ipResult"]["ips"][0]["address"],
+        res["ips"][0]["address"]
+    );
+    let ip4: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("4d578250ad8d-net1-ip4.conf")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ip4["ipAddr"], res["ips"][0]["address"]);
+    assert_eq!(ip4["macAddr"], res["interfaces"][0]["mac"]);
+    assert_eq!(
+        node.db.vsctl(&[
+            "get",
+            "Interface",
+            "4d578250ad8d-net1",
+            "options:vhost-server-path"
+        ]),
+        format!("\"{}\"", dir.join("4d578250ad8d-net1").display())
+    );
+    // The SDK reads exactly what was pushed.
+    let loc = userspace_cni_sdk::discovery::Locations {
+        podinfo_dir: node.path("nopodinfo"),
+        shared_dir: Some(node.path("shared")),
+        container_id: Some(ID.into()),
+        env: Vec::new(),
+        ..Default::default()
+    };
+    let view = userspace_cni_sdk::discovery::PodView::discover(&loc).unwrap();
+    assert_eq!(view.interfaces.len(), 1, "{:?}", view.warnings);
+    let i = &view.interfaces[0];
+    assert_eq!(
+        i.socket_path.as_ref().unwrap().value,
+        dir.join("4d578250ad8d-net1")
+    );
+    assert_eq!(
+        i.role.as_ref().unwrap().value,
+        userspace_cni_sdk::interfaces::SocketRole::Server
+    );
+    assert_eq!(
+        i.mac.as_ref().unwrap().value.to_string(),
+        res["interfaces"][0]["mac"].as_str().unwrap()
+    );
+    cni("DEL", ID, "net1", &node.conf("1.0.0"));
+}
+
+#[test]
+fn check_reports_a_port_that_disappeared() {
+    let node = Node::new();
+    let conf = node.conf("1.0.0");
+    assert_eq!(cni("ADD", ID, "net1", &conf).1, 0);
+    node.db.vsctl(&["del-port", "br0", "4d578250ad8d-net1"]);
+    let (err, code) = cni("CHECK", ID, "net1", &conf);
+    assert_ne!(code, 0);
+    assert!(
+        err["msg"]
+            .as_str()
+            .unwrap()
+            .contains("4d578250ad8d-net1 is missing"),
+        "{err}"
+    );
+    assert_eq!(cni("DEL", ID, "net1", &conf).1, 0, "DEL still cleans up");
+    assert!(node.leases().is_empty());
+}
+
+#[test]
+fn gc_removes_attachments_the_runtime_no_longer_lists() {
+    let node = Node::new();
+    let conf = node.conf("1.1.0");
+    let keep = "aaaaaaaaaaaa0000";
+    let stale = "bbbbbbbbbbbb0000";
+    assert_eq!(cni("ADD", keep, "net1", &conf).1, 0);
+    assert_eq!(cni("ADD", stale, "net1", &conf).1, 0);
+    let mut gc = conf.clone();
+    gc["cni.dev/valid-attachments"] = json!([{"containerID": keep, "ifname": "net1"}]);
+    let (err, code) = cni("GC", "", "", &gc);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(node.db.ports("br0"), ["aaaaaaaaaaaa-net1"]);
+    assert_eq!(node.leases().len(), 1);
+    assert_eq!(
+        node.files("shared"),
+        [
+            "aaaaaaaaaaaa",
+            "aaaaaaaaaaaa/aaaaaaaaaaaa-net1-ip4.conf",
+            "aaaaaaaaaaaa/configData-aaaaaaaaaaaa-net1.json"
+        ]
+    );
+}
+
+#[test]
+fn version_lists_every_supported_version() {
+    let (v, code) = cni_raw("VERSION", "", "", b"{\"cniVersion\":\"0.3.1\"}");
+    assert_eq!(code, 0);
+    assert_eq!(v["supportedVersions"], json!(VERSIONS));
+}
+
+fn assert_error(node: &Node, stdin: &[u8], ifname: &str, want: u64, msg_part: &str) {
+    let (err, code) = cni_raw("ADD", ID, ifname, stdin);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err["code"], want, "{err}");
+    assert!(err["msg"].as_str().unwrap().contains(msg_part), "{err}");
+    assert!(
+        node.leases().is_empty(),
+        "no lease left: {:?}",
+        node.leases()
+    );
+    assert_eq!(node.db.rows("Port"), 0, "no port left");
+    assert!(
+        node.files("shared").is_empty(),
+        "no files left: {:?}",
+        node.files("shared")
+    );
+}
+
+#[test]
+fn bad_input_gets_the_right_code_and_leaves_nothing() {
+    let node = Node::new();
+    let conf = node.conf("1.0.0");
+    assert_error(&node, b"{not json", "net1", 6, "not valid JSON");
+    let mut c = conf.clone();
+    c["host"]["engine"] = json!("dpdk");
+    assert_error(
+        &node,
+        c.to_string().as_bytes(),
+        "net1",
+        7,
+        "engine: \"dpdk\" is not one of ovs-dpdk, vpp",
+    );
+    let mut c = conf.clone();
+    c["host"]["iftype"] = json!("tap");
+    assert_error(&node, c.to_string().as_bytes(), "net1", 7, "iftype");
+    let mut c = conf.clone();
+    c["host"]["iftype"] = json!("memif");
+    assert_error(
+        &node,
+        c.to_string().as_bytes(),
+        "net1",
+        2,
+        "memif is not supported by the ovs-dpdk engine",
+    );
+    let mut c = conf.clone();
+    c.as_object_mut().unwrap().remove("host");
+    assert_error(
+        &node,
+        c.to_string().as_bytes(),
+        "net1",
+        7,
+        "host section is required",
+    );
+    assert_error(
+        &node,
+        conf.to_string().as_bytes(),
+        "../../x",
+        4,
+        "CNI_IFNAME",
+    );
+    let mut c = conf.clone();
+    c["cniVersion"] = json!("0.2.0");
+    let (err, _) = cni_raw("ADD", ID, "net1", c.to_string().as_bytes());
+    assert_eq!(
+        (err["code"].as_u64(), err["cniVersion"].as_str()),
+        (Some(1), Some("0.2.0")),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_ovsdb_is_try_again_later_and_the_lease_is_released() {
+    let node = Node::new();
+    let mut conf = node.conf("1.0.0");
+    conf["ovsdbSocket"] = json!(format!("unix:{}", node.path("no-such.sock").display()));
+    assert_error(
+        &node,
+        conf.to_string().as_bytes(),
+        "net1",
+        11,
+        "cannot connect to OVSDB",
+    );
+    assert!(node.files("state").iter().all(|f| !f.ends_with(".json")));
+}
