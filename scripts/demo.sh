@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The main demo: two pods get vhost-user interfaces on a private OVS-DPDK switch from the
+# `userspace` CNI plugin; in each, `userspace-agent` finds the interface and launches
+# dpdk-testpmd; pod A sends a counted burst through the switch, pod B receives it. Then
+# everything is torn down and checked for residue. Needs root (sets up everything itself).
+#
+# The pods are plain process sandboxes here (own container ID, own shared directory,
+# no container runtime): the plugin and the agent see exactly what they see in Kubernetes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/ovs-dpdk.sh
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+spin() { # spin "message" cmd... : runs a long step with a progress indicator
+  local msg=$1; shift
+  ( "$@" ) >"$RUN/step.log" 2>&1 &
+  local pid=$! i=0 chars='|/-\'
+  if [ -t 1 ]; then
+    while kill -0 $pid 2>/dev/null; do printf '\r  %s %s' "${chars:i++%4:1}" "$msg"; sleep 0.2; done
+  else
+    printf '  ... %s\n' "$msg"
+  fi
+  if wait $pid; then printf '\r  done: %s\n' "$msg"; else printf '\r  FAILED: %s\n' "$msg"; cat "$RUN/step.log"; exit 1; fi
+}
+
+RUN=$(mktemp -d /tmp/usdemo.XXXX)
+SHARED=/var/lib/cni/usrspcni-demo
+BIN=target/release
+cleanup() { set +e; [ -n "${PID_B:-}" ] && kill "$PID_B" 2>/dev/null; ovs_stop "$RUN/ovs"; rm -rf "$RUN"; }
+trap cleanup EXIT
+
+step "Set-up: packages, hugepages, build"
+spin "packages and hugepages (scripts/setup-host.sh)" bash scripts/setup-host.sh
+spin "cargo build --release (plugin and agent)" cargo build --release -q -p userspace -p userspace-agent
+
+step "Start a private OVS-DPDK switch"
+spin "ovsdb-server + ovs-vswitchd with DPDK (2 MiB hugepages, PMD on CPU 1)" ovs_start "$RUN/ovs"
+echo "  OVSDB at unix:$RUN/ovs/db.sock"
+
+CONF=$(cat <<JSON
+{"cniVersion": "1.0.0", "name": "demo-net", "type": "userspace",
+ "ovsdbSocket": "unix:$RUN/ovs/db.sock", "sharedDir": "$SHARED", "stateDir": "$RUN/state",
+ "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
+          "vhost": {"mode": "client"}, "bridge": {"bridgeName": "br-demo"}},
+ "container": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "interface", "vhost": {"mode": "server"}},
+ "ipam": {"type": "host-local", "subnet": "10.99.0.0/24", "dataDir": "$RUN/ipam"}}
+JSON
+)
+cni() { # cni VERB ID
+  CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=net1 CNI_NETNS=/var/run/netns/demo CNI_PATH=/usr/lib/cni \
+    "$BIN/userspace" <<<"$CONF"
+}
+
+ID_A=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'); ID_B=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+step "CNI ADD for pod A and pod B (the plugin, as kubelet/Multus would call it)"
+for p in A B; do
+  id_var=ID_$p; id=${!id_var}
+  res=$(cni ADD "$id")
+  echo "  pod $p (${id:0:12}): $(jq -c '{ip: .ips[0].address, mac: .interfaces[0].mac}' <<<"$res" 2>/dev/null || echo "$res")"
+done
+echo "  switch: $(ovs-vsctl --db="unix:$RUN/ovs/db.sock" list-ports br-demo | tr '\n' ' ')"
+
+agent() { # agent ID args... : the agent as each pod runs it, pointed at that pod's shared dir
+  local id=$1; shift
+  stdbuf -oL "$BIN/userspace-agent" --container-id "$id" --podinfo "$RUN/none" --shared-dir "$SHARED" "$@"
+}
+
+step "What the agent in pod A sees"
+agent "$ID_A" inspect | sed 's/^/  /'
+
+step "Traffic: pod B receives (rxonly), pod A sends 8 bursts of 32 (tx_first)"
+echo "  pod A runs: $(agent "$ID_A" testpmd --dry-run --interactive --forward-mode io --file-prefix demo-a)"
+mkfifo "$RUN/b.in"
+agent "$ID_B" testpmd --interactive --forward-mode rxonly --file-prefix demo-b <"$RUN/b.in" >"$RUN/b.out" 2>&1 &
+PID_B=$!
+exec 7>"$RUN/b.in"
+for i in $(seq 1 150); do grep -q "testpmd> " "$RUN/b.out" && break; sleep 0.2; done
+echo start >&7
+sleep 3 # OVS reconnects to the pods' vhost-user server sockets
+( sleep 3; echo "start tx_first 8"; sleep 3; echo "show port stats all"; echo stop; echo quit ) |
+  agent "$ID_A" testpmd --interactive --forward-mode io --file-prefix demo-a >"$RUN/a.out" 2>&1
+sleep 1; echo "show port stats all" >&7; sleep 1; echo stop >&7; echo quit >&7; exec 7>&-
+wait "$PID_B" || true; PID_B=
+strip() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$1"; }
+SENT=$(strip "$RUN/a.out" | awk '/NIC statistics for port 0/{f=1} f&&/TX-packets:/{print $2; exit}')
+RECV=$(strip "$RUN/b.out" | awk '/NIC statistics for port 0/{f=1} f&&/RX-packets:/{print $2; exit}')
+echo "  pod A sent:     ${SENT:-?} packets"
+echo "  pod B received: ${RECV:-?} packets (through br-demo)"
+
+step "CNI DEL for both pods, switch stopped; residue check"
+cni DEL "$ID_A"; cni DEL "$ID_B"
+PORTS=$(ovs-vsctl --db="unix:$RUN/ovs/db.sock" --columns=name list Port | grep -c name || true)
+ovs_stop "$RUN/ovs"
+LEASES=$(ls "$RUN/ipam/demo-net" 2>/dev/null | grep -c '^10\.' || true)
+FILES=$(find "$SHARED" -mindepth 1 2>/dev/null | wc -l)
+HUGE=$(ls /dev/hugepages | grep -c -E '^(demo-|ovsdemo)' || true)
+echo "  OVS ports left: $PORTS, leases left: $LEASES, shared-dir entries left: $FILES, hugepage files left: $HUGE"
+rmdir "$SHARED" 2>/dev/null || true
+rm -rf /var/run/dpdk/demo-a /var/run/dpdk/demo-b
+
+if [ "${SENT:-0}" = 256 ] && [ "${RECV:-0}" = 256 ] && [ "$PORTS$LEASES$FILES$HUGE" = 0000 ]; then
+  step "OK: 256 sent, 256 received through OVS-DPDK, nothing left behind"
+else
+  step "FAILED"; echo "--- pod A"; strip "$RUN/a.out" | tail -30; echo "--- pod B"; strip "$RUN/b.out" | tail -30; exit 1
+fi
