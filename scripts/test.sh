@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: host set-up (packages, hugepages), lints, then every test, including
-# the ones that run the real dpdk-testpmd (they need root and hugepages; they serialise
-# themselves, the rest runs in parallel).
+# The whole test suite: host set-up (packages, hugepages), formatting, lints, every test
+# (including the ones that run the real dpdk-testpmd and ovsdb-server: they need root and
+# hugepages), then the end-to-end demo on a real OVS-DPDK switch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-host.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+bash scripts/demo.sh
