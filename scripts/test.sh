@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-host.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+cargo build --workspace   # also the SDK's cdylib, which the C ABI test links against
 cargo test --workspace
 bash scripts/demo.sh

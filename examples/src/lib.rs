@@ -1,0 +1,1 @@
+//! Examples of the SDK; see `eal_args.rs` and `c/testpmd_line.c`.
