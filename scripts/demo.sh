@@ -23,8 +23,13 @@ spin() { # spin "message" cmd... : runs a long step with a progress indicator
   if wait $pid; then printf '\r  done: %s\n' "$msg"; else printf '\r  FAILED: %s\n' "$msg"; cat "$RUN/step.log"; exit 1; fi
 }
 
+# HOST_VHOST_MODE=client (default): dpdkvhostuserclient ports, the pods' testpmd is the
+# vhost-user server. HOST_VHOST_MODE=server: dpdkvhostuser ports, OVS creates the sockets and
+# the plugin moves them into the shared directory, here on another filesystem (/dev/shm) so
+# that the move is a bind mount (the EXDEV case).
+HOST_VHOST_MODE=${HOST_VHOST_MODE:-client}
 RUN=$(mktemp -d /tmp/usdemo.XXXX)
-SHARED=/var/lib/cni/usrspcni-demo
+if [ "$HOST_VHOST_MODE" = server ]; then SHARED=/dev/shm/usrspcni-demo; else SHARED=/var/lib/cni/usrspcni-demo; fi
 BIN=target/release
 cleanup() { set +e; [ -n "${PID_B:-}" ] && kill "$PID_B" 2>/dev/null; ovs_stop "$RUN/ovs"; rm -rf "$RUN"; }
 trap cleanup EXIT
@@ -41,8 +46,7 @@ CONF=$(cat <<JSON
 {"cniVersion": "1.0.0", "name": "demo-net", "type": "userspace",
  "ovsdbSocket": "unix:$RUN/ovs/db.sock", "sharedDir": "$SHARED", "stateDir": "$RUN/state",
  "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
-          "vhost": {"mode": "client"}, "bridge": {"bridgeName": "br-demo"}},
- "container": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "interface", "vhost": {"mode": "server"}},
+          "vhost": {"mode": "$HOST_VHOST_MODE"}, "bridge": {"bridgeName": "br-demo"}},
  "ipam": {"type": "host-local", "subnet": "10.99.0.0/24", "dataDir": "$RUN/ipam"}}
 JSON
 )
@@ -58,7 +62,7 @@ for p in A B; do
   res=$(cni ADD "$id")
   echo "  pod $p (${id:0:12}): $(jq -c '{ip: .ips[0].address, mac: .interfaces[0].mac}' <<<"$res" 2>/dev/null || echo "$res")"
 done
-echo "  switch: $(ovs-vsctl --db="unix:$RUN/ovs/db.sock" list-ports br-demo | tr '\n' ' ')"
+echo "  switch: $(ovs-vsctl --db="unix:$RUN/ovs/db.sock" list-ports br-demo | tr '\n' ' ')(type $(ovs-vsctl --db="unix:$RUN/ovs/db.sock" get Interface "${ID_A:0:12}-net1" type))"
 
 agent() { # agent ID args... : the agent as each pod runs it, pointed at that pod's shared dir
   local id=$1; shift
@@ -76,7 +80,7 @@ PID_B=$!
 exec 7>"$RUN/b.in"
 for i in $(seq 1 150); do grep -q "testpmd> " "$RUN/b.out" && break; sleep 0.2; done
 echo start >&7
-sleep 3 # OVS reconnects to the pods' vhost-user server sockets
+sleep 3 # OVS connects to the pods' vhost-user server sockets (client mode)
 ( sleep 3; echo "start tx_first 8"; sleep 3; echo "show port stats all"; echo stop; echo quit ) |
   agent "$ID_A" testpmd --interactive --forward-mode io --file-prefix demo-a >"$RUN/a.out" 2>&1
 sleep 1; echo "show port stats all" >&7; sleep 1; echo stop >&7; echo quit >&7; exec 7>&-
@@ -92,14 +96,14 @@ cni DEL "$ID_A"; cni DEL "$ID_B"
 PORTS=$(ovs-vsctl --db="unix:$RUN/ovs/db.sock" --columns=name list Port | grep -c name || true)
 ovs_stop "$RUN/ovs"
 LEASES=$(ls "$RUN/ipam/demo-net" 2>/dev/null | grep -c '^10\.' || true)
-FILES=$(find "$SHARED" -mindepth 1 2>/dev/null | wc -l)
+FILES=$(( $(find "$SHARED" -mindepth 1 2>/dev/null | wc -l) + $(grep -c "$SHARED" /proc/mounts || true) ))
 HUGE=$(ls /dev/hugepages | grep -c -E '^(demo-|ovsdemo)' || true)
-echo "  OVS ports left: $PORTS, leases left: $LEASES, shared-dir entries left: $FILES, hugepage files left: $HUGE"
+echo "  OVS ports left: $PORTS, leases left: $LEASES, shared-dir entries and mounts left: $FILES, hugepage files left: $HUGE"
 rmdir "$SHARED" 2>/dev/null || true
 rm -rf /var/run/dpdk/demo-a /var/run/dpdk/demo-b
 
 if [ "${SENT:-0}" = 256 ] && [ "${RECV:-0}" = 256 ] && [ "$PORTS$LEASES$FILES$HUGE" = 0000 ]; then
-  step "OK: 256 sent, 256 received through OVS-DPDK, nothing left behind"
+  step "OK ($HOST_VHOST_MODE mode on the host): 256 sent, 256 received through OVS-DPDK, nothing left behind"
 else
   step "FAILED"; echo "--- pod A"; strip "$RUN/a.out" | tail -30; echo "--- pod B"; strip "$RUN/b.out" | tail -30; exit 1
 fi

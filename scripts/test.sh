@@ -9,4 +9,5 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace   # also the SDK's cdylib, which the C ABI test links against
 cargo test --workspace
-bash scripts/demo.sh
+bash scripts/demo.sh                          # dpdkvhostuserclient ports (pods are vhost-user servers)
+HOST_VHOST_MODE=server bash scripts/demo.sh   # dpdkvhostuser ports, sockets bind-mounted across filesystems
