@@ -398,3 +398,71 @@ fn an_unreachable_ovsdb_is_try_again_later_and_the_lease_is_released() {
     );
     assert!(node.files("state").iter().all(|f| !f.ends_with(".json")));
 }
+
+#[test]
+fn device_info_is_written_where_the_runtime_asks_and_removed_on_del() {
+    let node = Node::new();
+    let mut conf = node.conf("1.1.0");
+    let info = node.path("devinfo/userspace-ovs-net1-device.json");
+    conf["runtimeConfig"] = json!({"CNIDeviceInfoFile": info});
+    assert_eq!(cni("ADD", ID, "net1", &conf).1, 0);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    assert_eq!(v["type"], "vhost-user");
+    assert_eq!(v["version"], "1.1.0");
+    assert_eq!(v["vhost-user"]["mode"], "server", "the pod's side");
+    assert!(
+        v["vhost-user"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/4d578250ad8d/4d578250ad8d-net1")
+    );
+    assert!(userspace_cni_sdk::wire::DeviceInfo::from_json(&v.to_string()).is_ok());
+    assert_eq!(cni("DEL", ID, "net1", &conf).1, 0);
+    assert!(!info.exists());
+}
+
+#[test]
+fn vhost_group_owns_the_shared_directory() {
+    use std::os::unix::fs::MetadataExt;
+    let node = Node::new();
+    let mut conf = node.conf("1.0.0");
+    conf["host"]["vhost"]["group"] = json!("users");
+    assert_eq!(cni("ADD", ID, "net1", &conf).1, 0);
+    let meta = std::fs::metadata(node.path("shared/4d578250ad8d")).unwrap();
+    assert_eq!(
+        meta.gid(),
+        nix::unistd::Group::from_name("users")
+            .unwrap()
+            .unwrap()
+            .gid
+            .as_raw()
+    );
+    assert_eq!(meta.mode() & 0o777, 0o770);
+    conf["host"]["vhost"]["group"] = json!("no-such-group-x");
+    let (err, code) = cni("ADD", "other0000000", "net1", &conf);
+    assert_eq!((code, err["code"].as_u64()), (1, Some(7)), "{err}");
+    assert!(
+        err["msg"].as_str().unwrap().contains("no group named"),
+        "{err}"
+    );
+    assert_eq!(cni("DEL", ID, "net1", &conf).1, 0);
+    assert_eq!(
+        node.leases().len(),
+        0,
+        "the failed ADD released nothing it did not take, the DEL released the rest"
+    );
+}
+
+#[test]
+fn a_socket_path_over_the_unix_limit_is_refused_before_anything_is_made() {
+    let node = Node::new();
+    let mut conf = node.conf("1.0.0");
+    conf["sharedDir"] = json!(node.path(&"d".repeat(90)));
+    assert_error(
+        &node,
+        conf.to_string().as_bytes(),
+        "net1",
+        7,
+        "unix sockets allow 107",
+    );
+}
