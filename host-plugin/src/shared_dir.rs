@@ -91,29 +91,40 @@ pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
         }
         return Ok(false);
     }
+    // Resolve the group before creating anything, so a bad name leaves nothing behind.
+    let gid = match group {
+        Some(g) => Some(
+            nix::unistd::Group::from_name(g)
+                .map_err(|e| {
+                    CniError::new(ErrorCode::Io, format!("looking up group {g}"))
+                        .with_details(e.to_string())
+                })?
+                .ok_or_else(|| {
+                    CniError::new(
+                        ErrorCode::InvalidConfig,
+                        format!("host.vhost.group: no group named {g:?}"),
+                    )
+                })?
+                .gid,
+        ),
+        None => None,
+    };
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o750)
         .create(dir)
         .map_err(io)?;
-    if let Some(g) = group {
-        let gid = nix::unistd::Group::from_name(g)
+    if let Some(gid) = gid {
+        let r = nix::unistd::chown(dir, None, Some(gid))
             .map_err(|e| {
-                CniError::new(ErrorCode::Io, format!("looking up group {g}"))
+                CniError::new(ErrorCode::Io, format!("chown {}", dir.display()))
                     .with_details(e.to_string())
-            })?
-            .ok_or_else(|| {
-                CniError::new(
-                    ErrorCode::InvalidConfig,
-                    format!("host.vhost.group: no group named {g:?}"),
-                )
-            })?
-            .gid;
-        nix::unistd::chown(dir, None, Some(gid)).map_err(|e| {
-            CniError::new(ErrorCode::Io, format!("chown {}", dir.display()))
-                .with_details(e.to_string())
-        })?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o770)).map_err(io)?;
+            })
+            .and_then(|()| fs::set_permissions(dir, fs::Permissions::from_mode(0o770)).map_err(io));
+        if let Err(e) = r {
+            let _ = fs::remove_dir(dir);
+            return Err(e);
+        }
     }
     Ok(true)
 }
