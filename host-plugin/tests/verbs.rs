@@ -445,6 +445,10 @@ fn vhost_group_owns_the_shared_directory() {
         err["msg"].as_str().unwrap().contains("no group named"),
         "{err}"
     );
+    assert!(
+        !node.path("shared/other000000").exists(),
+        "the failed ADD made no directory"
+    );
     assert_eq!(cni("DEL", ID, "net1", &conf).1, 0);
     assert_eq!(
         node.leases().len(),
