@@ -8,6 +8,7 @@ pub mod cni;
 pub mod config;
 pub mod engine;
 pub mod ipam;
+pub mod k8s;
 pub mod logging;
 pub mod ovs;
 pub mod publish;

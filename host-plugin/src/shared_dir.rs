@@ -129,6 +129,44 @@ pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
     Ok(true)
 }
 
+/// Where short aliases of long shared directories are mounted.
+pub const ALIAS_ROOT: &str = "/var/lib/vhost_sockets";
+
+/// Bind-mounts `dir` at `/var/lib/vhost_sockets/<container id[:12]>`, so that socket paths
+/// through the alias fit in `sun_path` (kubelet's emptyDir paths alone take ~100 bytes).
+pub fn short_alias(dir: &Path, container_id: &str) -> Result<PathBuf, CniError> {
+    let alias = Path::new(ALIAS_ROOT).join(container_id.get(..12).unwrap_or(container_id));
+    let io = |what: &str, e: String| {
+        CniError::new(ErrorCode::Io, format!("{what} {}", alias.display())).with_details(e)
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(&alias)
+        .map_err(|e| io("cannot create", e.to_string()))?;
+    nix::mount::mount(
+        Some(dir),
+        &alias,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        let _ = fs::remove_dir(&alias);
+        io(
+            &format!("cannot bind-mount {} on", dir.display()),
+            e.to_string(),
+        )
+    })?;
+    Ok(alias)
+}
+
+/// Unmounts and removes an alias made by [`short_alias`].
+pub fn remove_alias(alias: &Path) {
+    let _ = nix::mount::umount2(alias, nix::mount::MntFlags::MNT_DETACH);
+    let _ = fs::remove_dir(alias);
+}
+
 /// Removes the directory if it is empty; anything else in it stays.
 pub fn remove_if_empty(dir: &Path) {
     let _ = fs::remove_dir(dir);

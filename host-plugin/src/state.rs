@@ -29,6 +29,13 @@ pub struct Attachment {
     pub port: String,
     /// Socket path on the host.
     pub socket: PathBuf,
+    /// A short bind-mounted alias of the shared directory used for the switch's socket path
+    /// when the real path exceeds the unix socket limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<PathBuf>,
+    /// The Kubernetes pod (`namespace/name`) whose annotation has this attachment's entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
     /// Whether the socket is a bind mount of OVS's own socket (EXDEV fallback).
     #[serde(default)]
     pub socket_bind_mounted: bool,
@@ -250,6 +257,8 @@ mod tests {
             bridge_created: true,
             port: "abc-net1".into(),
             socket: "/s/abc-net1".into(),
+            alias: None,
+            pod: None,
             socket_bind_mounted: false,
             shared_dir: "/s".into(),
             shared_dir_created: false,

@@ -14,12 +14,14 @@ use crate::cni::{CniCommand, CniError, ErrorCode, Verb};
 use crate::config::Config;
 use crate::engine::{self, AttachRequest, Attached, Ovs};
 use crate::state::{Attachment, Store};
-use crate::{ipam, publish, shared_dir, state_err};
+use crate::{ipam, k8s, publish, shared_dir, state_err};
 
 /// What has been done so far, for rollback.
 #[derive(Default)]
 struct Done {
     dir: Option<PathBuf>,
+    alias: Option<PathBuf>,
+    annotated: Option<k8s::Session>,
     ipam: bool,
     attached: Option<(Attached, PathBuf)>,
     files: Vec<PathBuf>,
@@ -71,17 +73,42 @@ fn steps(
     ovs_slot: &mut Option<Ovs>,
 ) -> Result<String, CniError> {
     let id12 = cmd.id12();
-    let dir = shared_dir::for_attachment(config, id12);
     let host_vhost = config.host.vhost.clone().unwrap_or_default();
     let sockname = host_vhost
         .socketfile
         .clone()
         .unwrap_or_else(|| port_name(id12, &cmd.ifname));
+
+    // With a kubeconfig and a Kubernetes pod: the pod's own `shared-dir` volume.
+    let kube = match (&config.net.kubeconfig, k8s::PodRef::from_args(&cmd.args)) {
+        (Some(path), Some(pod)) => {
+            let session = k8s::Session::connect(path, pod)?;
+            let facts = session.pod_facts()?;
+            Some((session, facts))
+        }
+        _ => None,
+    };
+    let dir = match kube.as_ref().and_then(|(_, f)| f.volume.clone()) {
+        Some(k8s::SharedVolume::HostPath(p)) => {
+            shared_dir::check_allowed(&p, &config.allowed_roots)?;
+            p
+        }
+        Some(k8s::SharedVolume::EmptyDir(p)) => p,
+        None => shared_dir::for_attachment(config, id12),
+    };
     let socket = dir.join(&sockname);
-    shared_dir::check_socket_path(&socket)?;
     if shared_dir::ensure(&dir, host_vhost.group.as_deref())? {
         done.dir = Some(dir.clone());
     }
+    // kubelet's emptyDir paths are long: the switch then uses a short alias of the directory.
+    let switch_socket = if shared_dir::check_socket_path(&socket).is_err() {
+        let alias = shared_dir::short_alias(&dir, &cmd.container_id)?;
+        done.alias = Some(alias.clone());
+        alias.join(&sockname)
+    } else {
+        socket.clone()
+    };
+    shared_dir::check_socket_path(&switch_socket)?;
 
     // IPAM first: an address shortage must fail before a port exists.
     let ipam_result = match config.ipam_type() {
@@ -109,10 +136,10 @@ fn steps(
         ifname: cmd.ifname.clone(),
         network: config.net.name.clone(),
         port: port_name(id12, &cmd.ifname),
-        socket: socket.clone(),
+        socket: switch_socket.clone(),
     };
     let attached = ovs.attach(config, &req)?;
-    done.attached = Some((attached.clone(), socket.clone()));
+    done.attached = Some((attached.clone(), switch_socket.clone()));
     if let Some(g) = host_vhost.group.as_deref() {
         set_socket_group(&socket, g);
     }
@@ -195,6 +222,11 @@ fn steps(
         publish::write_device_info(&path, &info).map_err(pub_err)?;
     }
 
+    if let Some((session, facts)) = kube {
+        session.publish(&entry, facts.mount_path.as_deref())?;
+        done.annotated = Some(session);
+    }
+
     store
         .save(&Attachment {
             container_id: cmd.container_id.clone(),
@@ -204,7 +236,12 @@ fn steps(
             bridge: attached.bridge.clone(),
             bridge_created: attached.bridge_created,
             port: attached.port.clone(),
-            socket: socket.clone(),
+            socket: switch_socket.clone(),
+            alias: done.alias.clone(),
+            pod: done
+                .annotated
+                .as_ref()
+                .map(|s| format!("{}/{}", s.pod.namespace, s.pod.name)),
             socket_bind_mounted: attached.socket_bind_mounted,
             shared_dir: dir,
             shared_dir_created: done.dir.is_some(),
@@ -233,6 +270,11 @@ fn set_socket_group(socket: &std::path::Path, group: &str) {
 }
 
 fn rollback(cmd: &CniCommand, config: &Config, done: Done, ovs: Option<Ovs>) {
+    if let Some(session) = &done.annotated
+        && let Err(e) = session.withdraw(&cmd.container_id, &cmd.ifname)
+    {
+        tracing::warn!("rollback: cannot withdraw the annotation entry: {e}");
+    }
     for (p, e) in publish::remove_files(&done.files) {
         tracing::warn!("rollback: cannot remove {}: {e}", p.display());
     }
@@ -246,6 +288,9 @@ fn rollback(cmd: &CniCommand, config: &Config, done: Done, ovs: Option<Ovs>) {
         && let Err(e) = ipam::exec(cmd, t, Verb::Del, &config.raw)
     {
         tracing::warn!("rollback: IPAM DEL failed: {e}");
+    }
+    if let Some(alias) = done.alias {
+        shared_dir::remove_alias(&alias);
     }
     if let Some(dir) = done.dir {
         shared_dir::remove_if_empty(&dir);

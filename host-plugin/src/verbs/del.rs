@@ -9,7 +9,7 @@ use crate::cni::{CniCommand, CniError, Verb};
 use crate::config::Config;
 use crate::engine::{Attached, Ovs, tags};
 use crate::state::{Attachment, Store};
-use crate::{ipam, publish, shared_dir, state_err};
+use crate::{ipam, k8s, publish, shared_dir, state_err};
 
 /// Runs DEL.
 pub fn run(cmd: &CniCommand, config: &Config) -> Result<String, CniError> {
@@ -55,6 +55,27 @@ pub fn undo(config: &Config, a: &Attachment) -> Result<(), CniError> {
     }
     for (p, e) in publish::remove_files(&a.files) {
         tracing::warn!("cannot remove {}: {e}", p.display());
+    }
+    if let Some(alias) = &a.alias {
+        shared_dir::remove_alias(alias);
+    }
+    if let (Some(pod), Some(kubeconfig)) = (&a.pod, &config.net.kubeconfig)
+        && let Some((namespace, name)) = pod.split_once('/')
+    {
+        // The pod may be gone or the API down: a stale entry must not block the DEL.
+        let pod = k8s::PodRef {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        };
+        let r = k8s::Session::connect(kubeconfig, pod)
+            .and_then(|s| s.withdraw(&a.container_id, &a.ifname));
+        if let Err(e) = r {
+            tracing::warn!(
+                "cannot remove the annotation entry of {}/{}: {e}",
+                a.container_id,
+                a.ifname
+            );
+        }
     }
     if a.shared_dir_created {
         shared_dir::remove_if_empty(&a.shared_dir);

@@ -2,6 +2,8 @@
 //! `ovs-vsctl --no-wait` as an independent oracle.
 #![allow(dead_code)]
 
+pub mod fake_k8s;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,0 +1,268 @@
+//! With a kubeconfig, against a fake Kubernetes API server that speaks the real HTTP API
+//! (no API server can run here): the pod's `shared-dir` volume decides where the socket goes,
+//! the configuration-data and mapped-dir annotations are merged per interface (concurrent ADDs
+//! lose nothing), DEL withdraws the entry, and forbidden or out-of-bounds cases fail cleanly.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use support::Ovsdb;
+use support::fake_k8s::{FakeApi, pod};
+use userspace_cni_sdk::wire::parse_configuration_data;
+
+struct Env {
+    db: Ovsdb,
+    dir: tempfile::TempDir,
+    api: FakeApi,
+}
+
+impl Env {
+    fn new(volume: Value) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("k8")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let volume = match volume {
+            Value::String(s) if s == "hostPath" => {
+                json!({"name": "shared-dir", "hostPath": {"path": dir.path().join("roots/web-0").display().to_string()}})
+            }
+            v => v,
+        };
+        let api = FakeApi::start(vec![pod(
+            "web-0",
+            "5b0d8c2e-9f7a-4c61-8d3e-2a1b0c9d8e7f",
+            volume,
+            "/var/lib/cni/usrspcni",
+        )]);
+        Self {
+            db: Ovsdb::start(),
+            dir,
+            api,
+        }
+    }
+
+    fn conf(&self) -> Value {
+        let d = self.dir.path();
+        json!({
+            "cniVersion": "1.0.0", "name": "userspace-ovs", "type": "userspace",
+            "kubeconfig": self.api.kubeconfig(d), "ovsdbSocket": self.db.endpoint(),
+            "stateDir": d.join("state"), "sharedDir": d.join("fallback"),
+            "allowedSharedDirRoots": [d.join("roots")],
+            "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge", "vhost": {"mode": "client"}},
+            "ipam": {"type": "host-local", "subnet": "10.55.0.0/24", "dataDir": d.join("ipam")}
+        })
+    }
+
+    fn entries(&self) -> Vec<String> {
+        let text = self
+            .api
+            .annotation("web-0", "userspace/configuration-data")
+            .unwrap_or_default();
+        let mut v: Vec<String> = parse_configuration_data(&text)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.if_name)
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+const ID: &str = "9d3e5f7a1b2c4d6e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e";
+
+fn cni(verb: &str, ifname: &str, conf: &Value) -> (Value, i32) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_userspace"))
+        .env_clear()
+        .env("CNI_COMMAND", verb)
+        .env("CNI_CONTAINERID", ID)
+        .env("CNI_IFNAME", ifname)
+        .env("CNI_NETNS", "/var/run/netns/k8s")
+        .env("CNI_PATH", "/usr/lib/cni")
+        .env("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=x")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(conf.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (v, out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn add_uses_the_pods_host_path_and_publishes_both_annotations_and_del_withdraws() {
+    let env = Env::new(json!("hostPath"));
+    let (res, code) = cni("ADD", "net1", &env.conf());
+    assert_eq!(code, 0, "{res}");
+    let host_dir = env.dir.path().join("roots/web-0");
+    assert!(
+        host_dir.join("configData-9d3e5f7a1b2c-net1.json").exists(),
+        "files go to the pod's hostPath volume"
+    );
+    assert_eq!(
+        env.db.vsctl(&[
+            "get",
+            "Interface",
+            "9d3e5f7a1b2c-net1",
+            "options:vhost-server-path"
+        ]),
+        format!("\"{}\"", host_dir.join("9d3e5f7a1b2c-net1").display())
+    );
+    assert_eq!(env.entries(), ["net1"]);
+    assert_eq!(
+        env.api
+            .annotation("web-0", "userspace/mapped-dir")
+            .as_deref(),
+        Some("/var/lib/cni/usrspcni")
+    );
+    assert_eq!(
+        env.api
+            .annotation("web-0", "k8s.v1.cni.cncf.io/networks")
+            .as_deref(),
+        Some("userspace-ovs"),
+        "other annotations stay"
+    );
+    let patches: Vec<_> = env
+        .api
+        .state
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|r| r.0 == "PATCH")
+        .cloned()
+        .collect();
+    assert_eq!(patches.len(), 1);
+    assert_eq!(
+        patches[0].1.split('?').next().unwrap(),
+        "/api/v1/namespaces/default/pods/web-0"
+    );
+
+    assert_eq!(cni("DEL", "net1", &env.conf()).1, 0);
+    assert!(env.entries().is_empty(), "DEL withdrew the entry");
+    assert_eq!(env.db.rows("Port"), 0);
+}
+
+#[test]
+fn concurrent_adds_for_one_pod_lose_no_entry() {
+    let env = Env::new(json!("hostPath"));
+    let conf = env.conf();
+    let handles: Vec<_> = (1..=8)
+        .map(|i| {
+            let conf = conf.clone();
+            std::thread::spawn(move || cni("ADD", &format!("net{i}"), &conf))
+        })
+        .collect();
+    for h in handles {
+        let (res, code) = h.join().unwrap();
+        assert_eq!(code, 0, "{res}");
+    }
+    assert_eq!(
+        env.entries(),
+        [
+            "net1", "net2", "net3", "net4", "net5", "net6", "net7", "net8"
+        ]
+    );
+    let conflicts = env.api.state.lock().unwrap().conflicts;
+    eprintln!("409 conflicts resolved by re-merging: {conflicts}");
+    for i in 1..=8 {
+        assert_eq!(cni("DEL", &format!("net{i}"), &conf).1, 0);
+    }
+    assert!(env.entries().is_empty());
+}
+
+#[test]
+fn a_host_path_outside_the_allowed_roots_is_refused_and_nothing_is_left() {
+    let env = Env::new(json!({"name": "shared-dir", "hostPath": {"path": "/etc/cron.d"}}));
+    let (err, code) = cni("ADD", "net1", &env.conf());
+    assert_eq!((code, err["code"].as_u64()), (1, Some(7)), "{err}");
+    assert!(
+        err["msg"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/cron.d is outside the allowed roots"),
+        "{err}"
+    );
+    assert!(env.entries().is_empty());
+    assert_eq!(env.db.rows("Port"), 0);
+    assert!(
+        !env.dir.path().join("ipam/userspace-ovs").exists()
+            || std::fs::read_dir(env.dir.path().join("ipam/userspace-ovs"))
+                .unwrap()
+                .flatten()
+                .all(|e| !e.file_name().to_string_lossy().starts_with("10."))
+    );
+}
+
+#[test]
+fn a_forbidden_patch_names_the_missing_permission_and_rolls_back() {
+    let env = Env::new(json!("hostPath"));
+    env.api.state.lock().unwrap().forbid_patch = true;
+    let (err, code) = cni("ADD", "net1", &env.conf());
+    assert_eq!(code, 1, "{err}");
+    let msg = err["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("forbidden") && msg.contains("needs get and patch on pods"),
+        "{msg}"
+    );
+    assert_eq!(env.db.rows("Port"), 0, "the port was rolled back");
+    assert!(
+        std::fs::read_dir(env.dir.path().join("roots/web-0"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 0,
+        "no files left"
+    );
+}
+
+#[test]
+fn a_long_empty_dir_path_is_reached_through_a_short_alias() {
+    let uid = format!("{:08x}-aaaa-4bbb-8ccc-dddddddddddd", std::process::id());
+    let env = Env::new(json!({"name": "shared-dir", "emptyDir": {}}));
+    {
+        let mut s = env.api.state.lock().unwrap();
+        s.pods[0]["metadata"]["uid"] = uid.clone().into();
+    }
+    let empty_dir = std::path::PathBuf::from(format!(
+        "/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/shared-dir"
+    ));
+    let (res, code) = cni("ADD", "net1", &env.conf());
+    assert_eq!(code, 0, "{res}");
+    let server_path = env.db.vsctl(&[
+        "get",
+        "Interface",
+        "9d3e5f7a1b2c-net1",
+        "options:vhost-server-path",
+    ]);
+    assert_eq!(
+        server_path, "\"/var/lib/vhost_sockets/9d3e5f7a1b2c/9d3e5f7a1b2c-net1\"",
+        "the switch uses the short alias"
+    );
+    assert!(
+        std::path::Path::new(
+            "/var/lib/vhost_sockets/9d3e5f7a1b2c/configData-9d3e5f7a1b2c-net1.json"
+        )
+        .exists(),
+        "alias shows the emptyDir"
+    );
+    assert!(empty_dir.join("configData-9d3e5f7a1b2c-net1.json").exists());
+    assert_eq!(cni("DEL", "net1", &env.conf()).1, 0);
+    assert!(
+        !std::path::Path::new("/var/lib/vhost_sockets/9d3e5f7a1b2c").exists(),
+        "alias unmounted and removed"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains("vhost_sockets/9d3e5f7a1b2c"));
+    let _ = std::fs::remove_dir_all(format!("/var/lib/kubelet/pods/{uid}"));
+}
