@@ -139,6 +139,10 @@ pub fn short_alias(dir: &Path, container_id: &str) -> Result<PathBuf, CniError> 
     let io = |what: &str, e: String| {
         CniError::new(ErrorCode::Io, format!("{what} {}", alias.display())).with_details(e)
     };
+    // An alias left by an ADD that died midway (possibly of a directory that is gone) goes.
+    if fs::symlink_metadata(&alias).is_ok() {
+        remove_alias(&alias);
+    }
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o750)

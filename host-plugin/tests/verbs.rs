@@ -458,15 +458,26 @@ fn vhost_group_owns_the_shared_directory() {
 }
 
 #[test]
-fn a_socket_path_over_the_unix_limit_is_refused_before_anything_is_made() {
+fn a_shared_dir_too_long_for_a_socket_path_is_reached_through_a_short_alias() {
     let node = Node::new();
     let mut conf = node.conf("1.0.0");
     conf["sharedDir"] = json!(node.path(&"d".repeat(90)));
-    assert_error(
-        &node,
-        conf.to_string().as_bytes(),
-        "net1",
-        7,
-        "unix sockets allow 107",
+    let (res, code) = cni("ADD", ID, "net1", &conf);
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(
+        node.db.vsctl(&[
+            "get",
+            "Interface",
+            "4d578250ad8d-net1",
+            "options:vhost-server-path"
+        ]),
+        "\"/var/lib/vhost_sockets/4d578250ad8d/4d578250ad8d-net1\""
+    );
+    assert_eq!(cni("DEL", ID, "net1", &conf).1, 0);
+    assert!(!Path::new("/var/lib/vhost_sockets/4d578250ad8d").exists());
+    assert!(
+        !std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains("vhost_sockets/4d578250ad8d")
     );
 }
