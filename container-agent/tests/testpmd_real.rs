@@ -333,3 +333,68 @@ fn seed_recipe_two_vhost_ports_in_the_vhostuser_cni_layout() {
     backend.cmd("stop");
     backend.quit();
 }
+
+/// Two pods joined by one memif socket, the agent on both sides: pod A is the memif server
+/// (master) and sends, pod B the client (slave) and receives. (The sender is the server because
+/// DPDK 22.11's memif server can crash when a client leaves while it receives.)
+#[test]
+fn memif_pair_with_the_agent_on_both_sides() {
+    let Some(_dpdk) = require_dpdk(true) else {
+        return;
+    };
+    let a = Pod::new();
+    let b = Pod::new();
+    let sockfile = "memif-pair.sock";
+    for (pod, role) in [(&a, "master"), (&b, "slave")] {
+        let entries = vec![config_entry(
+            &pod.id,
+            "net1",
+            json!({"engine": "vpp", "iftype": "memif", "netType": "interface",
+                   "memif": {"role": role, "mode": "ethernet", "socketfile": sockfile}}),
+            "10.56.219.1/24",
+        )];
+        pod.annotate(&[
+            (
+                "userspace/configuration-data",
+                serde_json::to_string(&entries).unwrap(),
+            ),
+            // Both pods mount the same host directory: pod A's.
+            ("userspace/mapped-dir", a.shared().display().to_string()),
+        ]);
+    }
+    let start = |pod: &Pod, name: &str, mode: &str| {
+        let prefix = format!("{name}{}", pod.id12());
+        let t = Testpmd::spawn(
+            name,
+            agent_bin(),
+            &pod.agent_args(&[
+                "testpmd",
+                "--interactive",
+                "--forward-mode",
+                mode,
+                "--file-prefix",
+                &prefix,
+            ]),
+            Some(&prefix),
+        );
+        t
+    };
+    let mut server = start(&a, "srv", "io");
+    server.wait_for("testpmd> ", 1, Duration::from_secs(60));
+    let mut client = start(&b, "cli", "rxonly");
+    client.wait_for("testpmd> ", 1, Duration::from_secs(60));
+    client.cmd("start");
+    std::thread::sleep(Duration::from_secs(1));
+    server.cmd(&format!("start tx_first {BURSTS}"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(server.port_stats()[0].1, PER_PORT, "server TX-packets");
+    assert_eq!(client.port_stats()[0].0, PER_PORT, "client RX-packets");
+    server.cmd("stop");
+    client.cmd("stop");
+    client.quit();
+    server.quit();
+    assert!(
+        !a.shared().join(sockfile).exists(),
+        "the memif server removed its socket"
+    );
+}
