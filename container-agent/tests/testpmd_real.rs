@@ -364,7 +364,7 @@ fn memif_pair_with_the_agent_on_both_sides() {
     }
     let start = |pod: &Pod, name: &str, mode: &str| {
         let prefix = format!("{name}{}", pod.id12());
-        let t = Testpmd::spawn(
+        Testpmd::spawn(
             name,
             agent_bin(),
             &pod.agent_args(&[
@@ -376,8 +376,7 @@ fn memif_pair_with_the_agent_on_both_sides() {
                 &prefix,
             ]),
             Some(&prefix),
-        );
-        t
+        )
     };
     let mut server = start(&a, "srv", "io");
     server.wait_for("testpmd> ", 1, Duration::from_secs(60));

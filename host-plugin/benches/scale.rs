@@ -6,7 +6,7 @@
 //! Run: `cargo bench -p userspace --bench scale`.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(clippy::unwrap_used, dead_code)]
+#[allow(clippy::unwrap_used)]
 mod support;
 
 use std::io::Write;
