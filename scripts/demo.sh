@@ -31,7 +31,7 @@ HOST_VHOST_MODE=${HOST_VHOST_MODE:-client}
 RUN=$(mktemp -d /tmp/usdemo.XXXX)
 if [ "$HOST_VHOST_MODE" = server ]; then SHARED=/dev/shm/usrspcni-demo; else SHARED=/var/lib/cni/usrspcni-demo; fi
 BIN=target/release
-cleanup() { set +e; [ -n "${PID_B:-}" ] && kill "$PID_B" 2>/dev/null; ovs_stop "$RUN/ovs"; rm -rf "$RUN"; }
+cleanup() { set +e; kill ${PID_a:-} ${PID_b:-} 2>/dev/null; ovs_stop "$RUN/ovs"; rm -rf "$RUN"; }
 trap cleanup EXIT
 
 step "Set-up: packages, hugepages, build"
@@ -74,22 +74,46 @@ agent "$ID_A" inspect | sed 's/^/  /'
 
 step "Traffic: pod B receives (rxonly), pod A sends 8 bursts of 32 (tx_first)"
 echo "  pod A runs: $(agent "$ID_A" testpmd --dry-run --interactive --forward-mode io --file-prefix demo-a)"
-mkfifo "$RUN/b.in"
-agent "$ID_B" testpmd --interactive --forward-mode rxonly --file-prefix demo-b <"$RUN/b.in" >"$RUN/b.out" 2>&1 &
-PID_B=$!
-exec 7>"$RUN/b.in"
-for i in $(seq 1 150); do grep -q "testpmd> " "$RUN/b.out" && break; sleep 0.2; done
-echo start >&7
-sleep 3 # OVS connects to the pods' vhost-user server sockets (client mode)
-( sleep 3; echo "start tx_first 8"; sleep 3; echo "show port stats all"; echo stop; echo quit ) |
-  agent "$ID_A" testpmd --interactive --forward-mode io --file-prefix demo-a >"$RUN/a.out" 2>&1
-sleep 1; echo "show port stats all" >&7; sleep 1; echo stop >&7; echo quit >&7; exec 7>&-
-wait "$PID_B" || true; PID_B=
 strip() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$1"; }
-SENT=$(strip "$RUN/a.out" | awk '/NIC statistics for port 0/{f=1} f&&/TX-packets:/{print $2; exit}')
-RECV=$(strip "$RUN/b.out" | awk '/NIC statistics for port 0/{f=1} f&&/RX-packets:/{print $2; exit}')
+pod_start() { # pod_start NAME ID FORWARD-MODE: the pod's agent-built testpmd, driven through a FIFO
+  mkfifo "$RUN/$1.in"
+  agent "$2" testpmd --interactive --forward-mode "$3" --file-prefix "demo-$1" <"$RUN/$1.in" >"$RUN/$1.out" 2>&1 &
+  eval "PID_$1=\$!"
+  local fd; exec {fd}>"$RUN/$1.in"; eval "FD_$1=\$fd"
+  local i; for i in $(seq 1 150); do grep -q "testpmd> " "$RUN/$1.out" && return 0; sleep 0.2; done
+  echo "pod $1's testpmd did not start:"; strip "$RUN/$1.out" | tail -20; exit 1
+}
+send() { local v="FD_$1"; echo "$2" >&"${!v}"; }
+last() { # last NAME RX|TX: the latest port-0 counter printed by `show port stats all`
+  strip "$RUN/$1.out" | awk -v k="$2-packets:" '/NIC statistics for port 0/{f=1} f&&$1==k{v=$2; f=0} END{print v}'
+}
+round() { # one counted burst from A to B; sets SENT and RECV
+  send a "clear port stats all"; send b "clear port stats all"; sleep 0.5
+  send a "start tx_first 8"; sleep 3
+  send a "show port stats all"; send b "show port stats all"; sleep 1
+  send a "stop"; sleep 0.5
+  SENT=$(last a TX); RECV=$(last b RX)
+}
+pod_start b "$ID_B" rxonly
+send b start
+pod_start a "$ID_A" io
+sleep 3 # OVS connects to the pods' vhost-user sockets
+round
 echo "  pod A sent:     ${SENT:-?} packets"
 echo "  pod B received: ${RECV:-?} packets (through br-demo)"
+OK=$([ "${SENT:-0}" = 256 ] && [ "${RECV:-0}" = 256 ] && echo yes || echo no)
+
+if [ "$HOST_VHOST_MODE" = client ]; then
+  step "Restart ovs-vswitchd while both pods run; traffic resumes (dpdkvhostuserclient ports reconnect)"
+  spin "ovs-vswitchd restart" ovs_vswitchd_restart "$RUN/ovs"
+  sleep 5 # the switch reconnects to the pods' sockets
+  round
+  echo "  after the restart: pod A sent ${SENT:-?}, pod B received ${RECV:-?}"
+  [ "${SENT:-0}" = 256 ] && [ "${RECV:-0}" = 256 ] || OK=no
+fi
+send b stop; send a quit; send b quit
+exec {FD_a}>&- {FD_b}>&-
+wait "$PID_a" "$PID_b" || true; PID_a= PID_b=
 
 step "CNI DEL for both pods, switch stopped; residue check"
 cni DEL "$ID_A"; cni DEL "$ID_B"
@@ -102,8 +126,8 @@ echo "  OVS ports left: $PORTS, leases left: $LEASES, shared-dir entries and mou
 rmdir "$SHARED" 2>/dev/null || true
 rm -rf /var/run/dpdk/demo-a /var/run/dpdk/demo-b
 
-if [ "${SENT:-0}" = 256 ] && [ "${RECV:-0}" = 256 ] && [ "$PORTS$LEASES$FILES$HUGE" = 0000 ]; then
-  step "OK ($HOST_VHOST_MODE mode on the host): 256 sent, 256 received through OVS-DPDK, nothing left behind"
+if [ "$OK" = yes ] && [ "$PORTS$LEASES$FILES$HUGE" = 0000 ]; then
+  step "OK ($HOST_VHOST_MODE mode on the host): 256 sent, 256 received through OVS-DPDK$([ "$HOST_VHOST_MODE" = client ] && echo ', again after an ovs-vswitchd restart'), nothing left behind"
 else
-  step "FAILED"; echo "--- pod A"; strip "$RUN/a.out" | tail -30; echo "--- pod B"; strip "$RUN/b.out" | tail -30; exit 1
+  step "FAILED"; echo "--- pod A"; strip "$RUN/a.out" | tail -40; echo "--- pod B"; strip "$RUN/b.out" | tail -40; exit 1
 fi

@@ -25,6 +25,20 @@ ovs_start() {
   return 1
 }
 
+ovs_vswitchd_restart() {
+  local dir=$1 pid i
+  pid=$(cat "$dir/ovs-vswitchd.pid")
+  kill "$pid"
+  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  ovs-vswitchd "unix:$dir/db.sock" --pidfile="$dir/ovs-vswitchd.pid" --unixctl="$dir/ovs-vswitchd.ctl" \
+    --log-file="$dir/ovs-vswitchd.log" --detach
+  for i in $(seq 1 100); do
+    [ "$(ovs-vsctl --db="unix:$dir/db.sock" get Open_vSwitch . dpdk_initialized 2>/dev/null)" = true ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
 ovs_stop() {
   local dir=$1 p
   for p in ovs-vswitchd ovsdb-server; do
