@@ -1,0 +1,203 @@
+//! kubectl-testpmd end to end against a fake API server that speaks the real endpoints:
+//! pod GET and the exec WebSocket with the v4/v5 channel subprotocols and the status channel.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod fake_api;
+
+use std::process::{Command, Output, Stdio};
+
+use fake_api::{ExecReply, FakeApi, pod};
+
+fn run(api: &FakeApi, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_kubectl-testpmd"))
+        .arg("--kubeconfig")
+        .arg(api.kubeconfig(dir.path()))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(stdout: &str) -> ExecReply {
+    ExecReply::Run {
+        stdout: stdout.into(),
+        stderr: String::new(),
+        exit: 0,
+    }
+}
+
+#[test]
+fn dry_run_execs_the_agent_in_the_pod_and_prints_its_line() {
+    for protocol in ["v4.channel.k8s.io", "v5.channel.k8s.io"] {
+        let api = FakeApi::start(
+            vec![pod("web-0", &["dpdk"])],
+            ok("dpdk-testpmd -l 0,1 --vdev=net_virtio_user0,path=/x\n"),
+            protocol,
+        );
+        let out = run(&api, &["web-0", "--dry-run", "--", "--rxd=512"]);
+        assert!(out.status.success(), "{protocol}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            "dpdk-testpmd -l 0,1 --vdev=net_virtio_user0,path=/x\n"
+        );
+        let execs = api.state.lock().unwrap().execs.clone();
+        assert_eq!(execs.len(), 1);
+        let q = &execs[0];
+        assert!(
+            q.starts_with("/api/v1/namespaces/cnf/pods/web-0/exec?"),
+            "the context's namespace is used: {q}"
+        );
+        for part in [
+            "command=userspace-agent",
+            "command=testpmd",
+            "command=--dry-run",
+            "command=--",
+            "command=--rxd%3D512",
+            "container=dpdk",
+            "stdout=true",
+        ] {
+            assert!(q.contains(part), "{part} missing in {q}");
+        }
+        assert!(!q.contains("tty=true"), "no TTY without a terminal: {q}");
+    }
+}
+
+#[test]
+fn inspect_runs_the_agents_inspect() {
+    let api = FakeApi::start(
+        vec![pod("web-0", &["dpdk"])],
+        ok("interfaces (1):\n"),
+        "v4.channel.k8s.io",
+    );
+    let out = run(&api, &["-n", "cnf", "web-0", "--inspect"]);
+    assert!(out.status.success());
+    assert!(api.state.lock().unwrap().execs[0].contains("command=inspect"));
+}
+
+#[test]
+fn the_remote_exit_code_is_propagated() {
+    let api = FakeApi::start(
+        vec![pod("web-0", &["dpdk"])],
+        ExecReply::Run {
+            stdout: String::new(),
+            stderr: "boom\n".into(),
+            exit: 3,
+        },
+        "v5.channel.k8s.io",
+    );
+    let out = run(&api, &["web-0", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("boom"), "stderr passed through");
+}
+
+#[test]
+fn a_missing_pod_is_named() {
+    let api = FakeApi::start(vec![], ok(""), "v4.channel.k8s.io");
+    let out = run(&api, &["nope", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("pod cnf/nope not found"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_ambiguous_container_asks_for_c() {
+    let api = FakeApi::start(
+        vec![pod("web-0", &["dpdk", "sidecar"])],
+        ok(""),
+        "v4.channel.k8s.io",
+    );
+    let out = run(&api, &["web-0", "--dry-run"]);
+    assert!(
+        text(&out.stderr).contains("has 2 containers (dpdk, sidecar): choose one with -c"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&api, &["web-0", "-c", "sidecar", "--dry-run"]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn an_image_without_the_agent_says_so() {
+    let api = FakeApi::start(
+        vec![pod("web-0", &["dpdk"])],
+        ExecReply::NoExecutable,
+        "v4.channel.k8s.io",
+    );
+    let out = run(&api, &["web-0", "--dry-run"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("container dpdk has no userspace-agent") && err.contains("--agent PATH"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pod_without_userspace_interfaces_gets_a_hint() {
+    let stderr = "userspace-agent: error: building the testpmd command line: no userspace interfaces: nothing for DPDK to attach to\n";
+    let api = FakeApi::start(
+        vec![pod("web-0", &["dpdk"])],
+        ExecReply::Run {
+            stdout: String::new(),
+            stderr: stderr.into(),
+            exit: 2,
+        },
+        "v4.channel.k8s.io",
+    );
+    let out = run(&api, &["web-0"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("the pod has no userspace interfaces: attach it to a userspace network"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rbac_denials_name_the_verb_and_resource() {
+    let api = FakeApi::start(
+        vec![pod("web-0", &["dpdk"])],
+        ExecReply::Refuse(403),
+        "v4.channel.k8s.io",
+    );
+    let err = text(&run(&api, &["web-0", "--dry-run"]).stderr);
+    assert!(
+        err.contains("verb \"create\" on the resource \"pods/exec\""),
+        "{err}"
+    );
+    api.state.lock().unwrap().get_status = Some(403);
+    let err = text(&run(&api, &["web-0", "--dry-run"]).stderr);
+    assert!(
+        err.contains("verb \"get\" on the resource \"pods\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn help_documents_the_plugin() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-testpmd"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let h = text(&out.stdout);
+    for part in [
+        "kubectl testpmd dpdk-app-0",
+        "--namespace",
+        "--container",
+        "--context",
+        "--kubeconfig",
+        "--dry-run",
+        "--inspect",
+    ] {
+        assert!(h.contains(part), "{part} not in --help");
+    }
+}
