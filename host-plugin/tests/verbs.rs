@@ -481,3 +481,98 @@ fn a_shared_dir_too_long_for_a_socket_path_is_reached_through_a_short_alias() {
             .contains("vhost_sockets/4d578250ad8d")
     );
 }
+
+fn cni_crash(step: &str, conf: &Value) -> i32 {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_userspace"))
+        .env_clear()
+        .env("CNI_COMMAND", "ADD")
+        .env("CNI_CONTAINERID", ID)
+        .env("CNI_IFNAME", "net1")
+        .env("CNI_NETNS", "/var/run/netns/test")
+        .env("CNI_PATH", "/usr/lib/cni")
+        .env("USERSPACE_CRASH_AFTER", step)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(conf.to_string().as_bytes())
+        .unwrap();
+    child.wait().unwrap().code().unwrap_or(-1)
+}
+
+/// The plugin killed right after each step of ADD (IPAM, the OVSDB transaction, the files):
+/// the runtime's DEL then leaves nothing (lease, port, files, state).
+#[test]
+fn a_plugin_killed_at_any_step_of_add_leaves_nothing_after_del() {
+    for step in ["ipam", "ovsdb", "files"] {
+        let node = Node::new();
+        let conf = node.conf("1.0.0");
+        assert_ne!(
+            cni_crash(step, &conf),
+            0,
+            "{step}: the injected crash happened"
+        );
+        assert_eq!(
+            cni("DEL", ID, "net1", &conf).1,
+            0,
+            "DEL after a crash at {step}"
+        );
+        assert!(node.leases().is_empty(), "{step}: lease left");
+        assert_eq!(node.db.rows("Port"), 0, "{step}: port left");
+        assert!(
+            node.files("shared").is_empty(),
+            "{step}: files left: {:?}",
+            node.files("shared")
+        );
+        assert_eq!(
+            node.files("state")
+                .iter()
+                .filter(|f| f.ends_with(".json"))
+                .count(),
+            0,
+            "{step}: state left"
+        );
+    }
+}
+
+/// 64 ADDs at once on one node (different pods), then 64 DELs at once.
+#[test]
+fn sixty_four_concurrent_adds_get_unique_addresses_and_ports_and_dels_leave_nothing() {
+    let node = Node::new();
+    let conf = node.conf("1.0.0");
+    let ids: Vec<String> = (0..64).map(|i| format!("{i:012x}c0ffee")).collect();
+    let adds: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (id, conf) = (id.clone(), conf.clone());
+            std::thread::spawn(move || cni("ADD", &id, "net1", &conf))
+        })
+        .collect();
+    let mut addrs = std::collections::BTreeSet::new();
+    for h in adds {
+        let (res, code) = h.join().unwrap();
+        assert_eq!(code, 0, "{res}");
+        addrs.insert(res["ips"][0]["address"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(addrs.len(), 64, "unique addresses");
+    assert_eq!(node.db.ports("br0").len(), 64, "one port each");
+    assert_eq!(node.db.bridges(), ["br0"], "one bridge");
+    let dels: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (id, conf) = (id.clone(), conf.clone());
+            std::thread::spawn(move || cni("DEL", &id, "net1", &conf))
+        })
+        .collect();
+    for h in dels {
+        assert_eq!(h.join().unwrap().1, 0);
+    }
+    assert_eq!(node.db.rows("Port"), 0);
+    assert!(node.leases().is_empty());
+    assert!(node.files("shared").is_empty());
+}

@@ -138,7 +138,9 @@ fn steps(
         port: port_name(id12, &cmd.ifname),
         socket: switch_socket.clone(),
     };
+    crash_point("ipam");
     let attached = ovs.attach(config, &req)?;
+    crash_point("ovsdb");
     done.attached = Some((attached.clone(), switch_socket.clone()));
     if let Some(g) = host_vhost.group.as_deref() {
         set_socket_group(&socket, g);
@@ -227,6 +229,7 @@ fn steps(
         done.annotated = Some(session);
     }
 
+    crash_point("files");
     store
         .save(&Attachment {
             container_id: cmd.container_id.clone(),
@@ -257,6 +260,19 @@ fn steps(
     serde_json::to_string(&out).map_err(|e| {
         CniError::new(ErrorCode::Internal, "cannot encode the result").with_details(e.to_string())
     })
+}
+
+/// Fault injection for the crash tests: `USERSPACE_CRASH_AFTER=ipam|ovsdb|files` aborts the
+/// process right after that step, as a kill would. Compiled into debug builds only, so a
+/// release plugin on a node ignores the variable.
+fn crash_point(step: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("USERSPACE_CRASH_AFTER").is_ok_and(|s| s == step) {
+        eprintln!("userspace: USERSPACE_CRASH_AFTER={step}: aborting");
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = step;
 }
 
 /// Gives the vhost group access to the socket (when it exists already, i.e. OVS made it).
