@@ -207,13 +207,7 @@ fn run_waits_for_a_host_socket_then_returns_the_commands_exit_code() {
         json!({"engine": "ovs-dpdk", "iftype": "vhostuser", "vhost": {"mode": "client", "socketfile": sock}}),
         "10.56.217.10/24",
     )];
-    pod.annotate(&[
-        (
-            "userspace/configuration-data",
-            serde_json::to_string(&entries).unwrap(),
-        ),
-        ("userspace/mapped-dir", pod.shared().display().to_string()),
-    ]);
+    pod.configure(&entries, None);
     let path = pod.shared().join(&sock);
     let maker = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));
@@ -249,13 +243,7 @@ fn run_forwards_sigterm_and_reports_the_signal() {
         json!({"engine": "vpp", "iftype": "memif", "memif": {"role": "master", "socketfile": sock}}),
         "10.56.217.10/24",
     )];
-    pod.annotate(&[
-        (
-            "userspace/configuration-data",
-            serde_json::to_string(&entries).unwrap(),
-        ),
-        ("userspace/mapped-dir", pod.shared().display().to_string()),
-    ]);
+    pod.configure(&entries, None);
     let mut child = Command::new(agent_bin())
         .args(pod.agent_args(&["run", "--", "sh", "-c", "sleep 30 & wait"]))
         .stdout(Stdio::null())

@@ -79,13 +79,7 @@ fn vhost_client_pod(pod: &Pod, ifnames: &[&str]) {
             )
         })
         .collect();
-    pod.annotate(&[
-        (
-            "userspace/configuration-data",
-            serde_json::to_string(&entries).unwrap(),
-        ),
-        ("userspace/mapped-dir", pod.shared().display().to_string()),
-    ]);
+    pod.configure(&entries, None);
 }
 
 fn vhost_user_case(huge: bool) {
@@ -152,13 +146,7 @@ fn vhost_server_case(huge: bool) {
                "vhost": {"mode": "server", "socketfile": format!("{}-{ifname}", pod.id12())}}),
         "10.56.217.20/24",
     )];
-    pod.annotate(&[
-        (
-            "userspace/configuration-data",
-            serde_json::to_string(&entries).unwrap(),
-        ),
-        ("userspace/mapped-dir", pod.shared().display().to_string()),
-    ]);
+    pod.configure(&entries, None);
     let sock = pod.shared().join(format!("{}-{ifname}", pod.id12()));
     let prefix = format!("agt{}", pod.id12());
     let mut agent = Testpmd::spawn(
@@ -174,17 +162,10 @@ fn vhost_server_case(huge: bool) {
         ]),
         Some(&prefix),
     );
-    // The backend connects once the agent's server socket exists.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !sock.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "agent never created {}:\n{}",
-            sock.display(),
-            agent.output()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // The backend connects once the agent's server socket listens (DPDK prints this after
+    // listen(); the socket file alone appears at bind(), a moment earlier).
+    agent.wait_for("waiting for client connection", 1, Duration::from_secs(60));
+    assert!(sock.exists());
     let be_prefix = format!("be{}", pod.id12());
     let mut backend = Testpmd::spawn(
         "backend",
@@ -239,13 +220,7 @@ fn memif_case(huge: bool) {
                "memif": {"role": "slave", "mode": "ethernet", "socketfile": sockfile}}),
         "10.56.217.30/24",
     )];
-    pod.annotate(&[
-        (
-            "userspace/configuration-data",
-            serde_json::to_string(&entries).unwrap(),
-        ),
-        ("userspace/mapped-dir", pod.shared().display().to_string()),
-    ]);
+    pod.configure(&entries, None);
     let sock = pod.shared().join(&sockfile);
     let be_prefix = format!("be{}", pod.id12());
     let mut backend = Testpmd::spawn(
@@ -353,14 +328,8 @@ fn memif_pair_with_the_agent_on_both_sides() {
                    "memif": {"role": role, "mode": "ethernet", "socketfile": sockfile}}),
             "10.56.219.1/24",
         )];
-        pod.annotate(&[
-            (
-                "userspace/configuration-data",
-                serde_json::to_string(&entries).unwrap(),
-            ),
-            // Both pods mount the same host directory: pod A's.
-            ("userspace/mapped-dir", a.shared().display().to_string()),
-        ]);
+        // Both pods mount the same host directory: pod A's.
+        pod.configure(&entries, Some(&a.shared()));
     }
     let start = |pod: &Pod, name: &str, mode: &str| {
         let prefix = format!("{name}{}", pod.id12());

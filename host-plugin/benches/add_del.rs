@@ -8,8 +8,7 @@
 #[allow(clippy::unwrap_used)]
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -130,28 +129,8 @@ fn main() {
 }
 
 fn cni(bin: &str, verb: &str, id: &str, stdin: &str) {
-    let mut c = Command::new(bin)
-        .env("CNI_COMMAND", verb)
-        .env("CNI_CONTAINERID", id)
-        .env("CNI_IFNAME", "net1")
-        .env("CNI_NETNS", "/var/run/netns/bench")
-        .env("CNI_PATH", "/usr/lib/cni")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    c.stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    let out = c.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{bin} {verb}: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (out, code) = support::run_plugin(bin, verb, id, "net1", "", &[], stdin.as_bytes());
+    assert_eq!(code, 0, "{bin} {verb}: {out}");
 }
 
 fn time(f: impl FnOnce()) -> Duration {

@@ -9,9 +9,8 @@
 #[allow(clippy::unwrap_used)]
 mod support;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -88,28 +87,16 @@ fn run_all(ids: &[String], verb: &str, conf: &str) -> Duration {
 }
 
 fn cni(verb: &str, id: &str, stdin: &str) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_userspace"))
-        .env("CNI_COMMAND", verb)
-        .env("CNI_CONTAINERID", id)
-        .env("CNI_IFNAME", "net1")
-        .env("CNI_NETNS", "/var/run/netns/scale")
-        .env("CNI_PATH", "/usr/lib/cni")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    c.stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    let out = c.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{verb} {id}: {}",
-        String::from_utf8_lossy(&out.stdout)
+    let (out, code) = support::run_plugin(
+        env!("CARGO_BIN_EXE_userspace"),
+        verb,
+        id,
+        "net1",
+        "",
+        &[],
+        stdin.as_bytes(),
     );
+    assert_eq!(code, 0, "{verb} {id}: {out}");
 }
 
 fn count(dir: &Path, f: impl Fn(&str) -> bool) -> usize {

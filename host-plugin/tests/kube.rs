@@ -7,9 +7,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 use support::Ovsdb;
 use support::fake_k8s::{FakeApi, pod};
@@ -76,28 +73,17 @@ impl Env {
 const ID: &str = "9d3e5f7a1b2c4d6e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e";
 
 fn cni(verb: &str, ifname: &str, conf: &Value) -> (Value, i32) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_userspace"))
-        .env_clear()
-        .env("CNI_COMMAND", verb)
-        .env("CNI_CONTAINERID", ID)
-        .env("CNI_IFNAME", ifname)
-        .env("CNI_NETNS", "/var/run/netns/k8s")
-        .env("CNI_PATH", "/usr/lib/cni")
-        .env("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=x")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(conf.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (v, out.status.code().unwrap_or(-1))
+    let args =
+        "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=x";
+    support::run_plugin(
+        env!("CARGO_BIN_EXE_userspace"),
+        verb,
+        ID,
+        ifname,
+        args,
+        &[],
+        conf.to_string().as_bytes(),
+    )
 }
 
 #[test]

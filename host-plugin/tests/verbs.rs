@@ -6,9 +6,7 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 use support::Ovsdb;
@@ -55,6 +53,27 @@ impl Node {
         })
     }
 
+    /// Nothing left: no port, lease, pushed file or state file.
+    fn assert_no_residue(&self, what: &str) {
+        assert_eq!(self.db.rows("Port"), 0, "{what}: port left");
+        assert!(
+            self.leases().is_empty(),
+            "{what}: lease left: {:?}",
+            self.leases()
+        );
+        assert!(
+            self.files("shared").is_empty(),
+            "{what}: files left: {:?}",
+            self.files("shared")
+        );
+        let state = self
+            .files("state")
+            .into_iter()
+            .filter(|f| f.ends_with(".json"))
+            .count();
+        assert_eq!(state, 0, "{what}: state left");
+    }
+
     fn leases(&self) -> Vec<String> {
         let d = self.path("ipam/userspace-ovs");
         let mut v: Vec<String> = std::fs::read_dir(&d)
@@ -95,32 +114,15 @@ fn cni(verb: &str, id: &str, ifname: &str, conf: &Value) -> (Value, i32) {
 }
 
 fn cni_raw(verb: &str, id: &str, ifname: &str, stdin: &[u8]) -> (Value, i32) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_userspace"))
-        .env_clear()
-        .env("CNI_COMMAND", verb)
-        .env("CNI_CONTAINERID", id)
-        .env("CNI_IFNAME", ifname)
-        .env("CNI_NETNS", "/var/run/netns/test")
-        .env("CNI_PATH", "/usr/lib/cni")
-        .env("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=p")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let v = if out.stdout.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    };
-    (v, out.status.code().unwrap_or(-1))
+    support::run_plugin(
+        env!("CARGO_BIN_EXE_userspace"),
+        verb,
+        id,
+        ifname,
+        "IgnoreUnknown=1;K8S_POD_NAME=p",
+        &[],
+        stdin,
+    )
 }
 
 const ID: &str = "4d578250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
@@ -483,26 +485,17 @@ fn a_shared_dir_too_long_for_a_socket_path_is_reached_through_a_short_alias() {
 }
 
 fn cni_crash(step: &str, conf: &Value) -> i32 {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_userspace"))
-        .env_clear()
-        .env("CNI_COMMAND", "ADD")
-        .env("CNI_CONTAINERID", ID)
-        .env("CNI_IFNAME", "net1")
-        .env("CNI_NETNS", "/var/run/netns/test")
-        .env("CNI_PATH", "/usr/lib/cni")
-        .env("USERSPACE_CRASH_AFTER", step)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(conf.to_string().as_bytes())
-        .unwrap();
-    child.wait().unwrap().code().unwrap_or(-1)
+    let env = [("USERSPACE_CRASH_AFTER", step)];
+    support::run_plugin(
+        env!("CARGO_BIN_EXE_userspace"),
+        "ADD",
+        ID,
+        "net1",
+        "",
+        &env,
+        conf.to_string().as_bytes(),
+    )
+    .1
 }
 
 /// The plugin killed right after each step of ADD (IPAM, the OVSDB transaction, the files):
@@ -522,21 +515,7 @@ fn a_plugin_killed_at_any_step_of_add_leaves_nothing_after_del() {
             0,
             "DEL after a crash at {step}"
         );
-        assert!(node.leases().is_empty(), "{step}: lease left");
-        assert_eq!(node.db.rows("Port"), 0, "{step}: port left");
-        assert!(
-            node.files("shared").is_empty(),
-            "{step}: files left: {:?}",
-            node.files("shared")
-        );
-        assert_eq!(
-            node.files("state")
-                .iter()
-                .filter(|f| f.ends_with(".json"))
-                .count(),
-            0,
-            "{step}: state left"
-        );
+        node.assert_no_residue(step);
     }
 }
 

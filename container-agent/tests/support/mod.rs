@@ -303,6 +303,29 @@ impl Pod {
         std::fs::write(self.podinfo().join("annotations"), downward::render(&map)).unwrap();
     }
 
+    /// The plugin's view of this pod: the configuration-data entries and the mapped dir
+    /// (`mapped` defaults to this pod's shared dir).
+    pub fn configure(&self, entries: &[serde_json::Value], mapped: Option<&Path>) {
+        let shared = self.shared();
+        self.annotate(&[
+            (
+                "userspace/configuration-data",
+                serde_json::to_string(entries).unwrap(),
+            ),
+            (
+                "userspace/mapped-dir",
+                mapped.unwrap_or(&shared).display().to_string(),
+            ),
+        ]);
+    }
+
+    /// A pod with one interface `net1` of the given container-side config.
+    pub fn with_one_interface(config: serde_json::Value, ip: &str) -> Self {
+        let pod = Self::new();
+        pod.configure(&[config_entry(&pod.id, "net1", config, ip)], None);
+        pod
+    }
+
     /// The agent command with this pod's locations.
     pub fn agent_args(&self, sub: &[&str]) -> Vec<String> {
         let mut v = vec![

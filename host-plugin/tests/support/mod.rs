@@ -8,6 +8,47 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Runs a CNI plugin binary once: `CNI_*` from the arguments (plus `extra_env`), `stdin` as
+/// the config; returns stdout as JSON (`Null` when empty) and the exit code.
+pub fn run_plugin(
+    bin: &str,
+    verb: &str,
+    id: &str,
+    ifname: &str,
+    cni_args: &str,
+    extra_env: &[(&str, &str)],
+    stdin: &[u8],
+) -> (serde_json::Value, i32) {
+    use std::io::Write;
+    let mut child = Command::new(bin)
+        .env_clear()
+        .env("CNI_COMMAND", verb)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_IFNAME", ifname)
+        .env("CNI_NETNS", "/var/run/netns/test")
+        .env("CNI_PATH", "/usr/lib/cni")
+        .env("CNI_ARGS", cni_args)
+        .envs(extra_env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v = if out.stdout.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    };
+    (v, out.status.code().unwrap_or(-1))
+}
+
 /// A running ovsdb-server, killed on drop.
 pub struct Ovsdb {
     pub dir: tempfile::TempDir,

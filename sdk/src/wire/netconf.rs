@@ -69,51 +69,78 @@ pub struct UnknownValue {
 
 wire_enum!(
     /// The host's vswitch.
-    Engine, "engine" { /// OVS with the DPDK datapath.
-    OvsDpdk = "ovs-dpdk", /// FD.io VPP.
-    Vpp = "vpp" }
+    Engine, "engine" {
+        /// OVS with the DPDK datapath.
+        OvsDpdk = "ovs-dpdk",
+        /// FD.io VPP.
+        Vpp = "vpp",
+    }
 );
 wire_enum!(
     /// The interface type.
-    IfType, "iftype" { /// vhost-user.
-    Vhostuser = "vhostuser", /// memif.
-    Memif = "memif" }
+    IfType, "iftype" {
+        /// vhost-user.
+        Vhostuser = "vhostuser",
+        /// memif.
+        Memif = "memif",
+    }
 );
 wire_enum!(
-    /// How the host side is wired into the switch.
-    NetType, "netType" { /// Not wired.
-    None = "none", /// Added to a bridge.
-    Bridge = "bridge", /// An L3 interface with the IPAM address.
-    Interface = "interface" }
+    /// How a side is wired: into nothing, a bridge, or as an L3 interface.
+    NetType, "netType" {
+        /// Not wired.
+        None = "none",
+        /// Added to a bridge.
+        Bridge = "bridge",
+        /// An L3 interface carrying the IPAM address.
+        Interface = "interface",
+    }
 );
 wire_enum!(
-    /// memif role (master creates the socket).
-    MemifRole, "memif.role" { /// Creates the socket.
-    Master = "master", /// Connects to it.
-    Slave = "slave" }
+    /// memif role (the master creates the socket).
+    MemifRole, "memif.role" {
+        /// Creates the socket.
+        Master = "master",
+        /// Connects to it.
+        Slave = "slave",
+    }
 );
 wire_enum!(
     /// memif mode.
-    MemifMode, "memif.mode" { /// Ethernet frames.
-    Ethernet = "ethernet", /// IP packets.
-    Ip = "ip", /// Punt/inject.
-    InjectPunt = "inject-punt" }
+    MemifMode, "memif.mode" {
+        /// Ethernet frames.
+        Ethernet = "ethernet",
+        /// IP packets.
+        Ip = "ip",
+        /// Punt/inject.
+        InjectPunt = "inject-punt",
+    }
 );
 wire_enum!(
-    /// vhost-user socket mode of a side (server creates the socket).
-    VhostMode, "vhost.mode" { /// Connects to the socket.
-    Client = "client", /// Creates the socket.
-    Server = "server" }
+    /// vhost-user socket mode of a side (the server creates the socket).
+    VhostMode, "vhost.mode" {
+        /// Connects to the socket.
+        Client = "client",
+        /// Creates the socket.
+        Server = "server",
+    }
 );
 wire_enum!(
     /// Log level of the plugin's log file.
-    LogLevel, "logLevel" { /// Only panics.
-    Panic = "panic", /// Errors.
-    Error = "error", /// Warnings (default).
-    Warning = "warning", /// Informational.
-    Info = "info", /// Debug.
-    Debug = "debug", /// Everything.
-    Verbose = "verbose" }
+    LogLevel, "logLevel" {
+        /// Only panics.
+        Panic = "panic",
+        /// Errors.
+        Error = "error",
+        /// Warnings (the Go plugin's default).
+        Warning = "warning",
+        /// Informational.
+        Info = "info",
+        /// Debug.
+        Debug = "debug",
+        /// Everything.
+        Verbose = "verbose",
+    }
 );
 
 impl MemifRole {
