@@ -61,7 +61,9 @@ pub struct Testpmd {
     pub name: String,
     child: Child,
     stdin: Option<ChildStdin>,
+    // stdout and stderr apart: interleaved, a log line on stderr can split the prompt.
     out: Arc<Mutex<String>>,
+    err: Arc<Mutex<String>>,
     prefix: Option<String>,
 }
 
@@ -81,11 +83,14 @@ impl Testpmd {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
         let out = Arc::new(Mutex::new(String::new()));
-        for mut stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
+        let err = Arc::new(Mutex::new(String::new()));
+        for (mut stream, out) in [
+            (
+                Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+                out.clone(),
+            ),
+            (Box::new(child.stderr.take().unwrap()), err.clone()),
         ] {
-            let out = out.clone();
             thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = stream.read(&mut buf) {
@@ -104,11 +109,22 @@ impl Testpmd {
             child,
             stdin,
             out,
+            err,
             prefix: prefix.map(str::to_owned),
         }
     }
 
+    /// stdout, then stderr (each in order; not interleaved).
     pub fn output(&self) -> String {
+        format!(
+            "{}\n{}",
+            self.stdout(),
+            strip_ansi(&self.err.lock().unwrap())
+        )
+    }
+
+    /// stdout alone (the prompt and the statistics).
+    pub fn stdout(&self) -> String {
         strip_ansi(&self.out.lock().unwrap())
     }
 
@@ -141,7 +157,7 @@ impl Testpmd {
 
     /// Sends one command line and waits for the next prompt.
     pub fn cmd(&mut self, line: &str) {
-        let prompts = self.output().matches("testpmd> ").count();
+        let prompts = self.stdout().matches("testpmd> ").count();
         let stdin = self.stdin.as_mut().expect("stdin open");
         writeln!(stdin, "{line}").unwrap();
         stdin.flush().unwrap();
@@ -150,9 +166,9 @@ impl Testpmd {
 
     /// `show port stats all` → (rx, tx) per port.
     pub fn port_stats(&mut self) -> Vec<(u64, u64)> {
-        let before = self.output().len();
+        let before = self.stdout().len();
         self.cmd("show port stats all");
-        let text = self.output()[before..].to_owned();
+        let text = self.stdout()[before..].to_owned();
         let stats = parse_port_stats(&text);
         assert!(
             !stats.is_empty(),
