@@ -87,6 +87,18 @@ send() { local v="FD_$1"; echo "$2" >&"${!v}"; }
 last() { # last NAME RX|TX: the latest port-0 counter printed by `show port stats all`
   strip "$RUN/$1.out" | awk -v k="$2-packets:" '/NIC statistics for port 0/{f=1} f&&$1==k{v=$2; f=0} END{print v}'
 }
+ports_up() { # waits (up to 30 s) until OVS reports both pods' vhost-user ports up
+  local i p ok
+  for i in $(seq 1 150); do
+    ok=yes
+    for p in "${ID_A:0:12}-net1" "${ID_B:0:12}-net1"; do
+      [ "$(ovs-vsctl --db="unix:$RUN/ovs/db.sock" get Interface "$p" link_state 2>/dev/null)" = up ] || ok=no
+    done
+    [ $ok = yes ] && { sleep 0.5; return 0; }
+    sleep 0.2
+  done
+  echo "  (the switch did not report both ports up within 30 s)"
+}
 round() { # one counted burst from A to B; sets SENT and RECV
   send a "clear port stats all"; send b "clear port stats all"; sleep 0.5
   send a "start tx_first 8"; sleep 3
@@ -97,7 +109,7 @@ round() { # one counted burst from A to B; sets SENT and RECV
 pod_start b "$ID_B" rxonly
 send b start
 pod_start a "$ID_A" io
-sleep 3 # OVS connects to the pods' vhost-user sockets
+ports_up # OVS connects to the pods' vhost-user sockets (or they to OVS's)
 round
 echo "  pod A sent:     ${SENT:-?} packets"
 echo "  pod B received: ${RECV:-?} packets (through br-demo)"
@@ -106,9 +118,17 @@ OK=$([ "${SENT:-0}" = 256 ] && [ "${RECV:-0}" = 256 ] && echo yes || echo no)
 if [ "$HOST_VHOST_MODE" = client ]; then
   step "Restart ovs-vswitchd while both pods run; traffic resumes (dpdkvhostuserclient ports reconnect)"
   spin "ovs-vswitchd restart" ovs_vswitchd_restart "$RUN/ovs"
-  sleep 5 # the switch reconnects to the pods' sockets
-  round
-  echo "  after the restart: pod A sent ${SENT:-?}, pod B received ${RECV:-?}"
+  ports_up # the restarted switch reconnects to the pods' sockets
+  # Link up comes before every queue is enabled again: count bursts until one arrives whole.
+  for try in 1 2 3 4 5; do
+    # With --no-lsc-interrupt, virtio_user (server mode) takes the switch's new connection when
+    # its link status is read.
+    send a "show port info all"; send b "show port info all"; sleep 1
+    round
+    [ "${RECV:-0}" = 256 ] && break
+    sleep 2
+  done
+  echo "  after the restart: pod A sent ${SENT:-?}, pod B received ${RECV:-?} (burst $try)"
   [ "${SENT:-0}" = 256 ] && [ "${RECV:-0}" = 256 ] || OK=no
 fi
 send b stop; send a quit; send b quit
