@@ -93,7 +93,7 @@ impl RpcError {
 #[derive(Debug)]
 pub struct Connection {
     stream: UnixStream,
-    buf: Vec<u8>,
+    decoder: StreamDecoder,
     next_id: u64,
     timeout: Duration,
 }
@@ -113,7 +113,7 @@ impl Connection {
     pub fn from_stream(stream: UnixStream, timeout: Duration) -> Self {
         Self {
             stream,
-            buf: Vec::new(),
+            decoder: StreamDecoder::default(),
             next_id: 1,
             timeout,
         }
@@ -126,7 +126,7 @@ impl Connection {
         self.send(&json!({"method": method, "params": params, "id": id}))?;
         let deadline = Instant::now() + self.timeout;
         loop {
-            while let Some(msg) = self.next_message()? {
+            while let Some(msg) = self.decoder.next_message()? {
                 if msg.get("method").and_then(Value::as_str) == Some("echo") {
                     let reply = json!({"result": msg["params"].clone(), "error": null, "id": msg["id"].clone()});
                     self.send(&reply)?;
@@ -157,7 +157,7 @@ impl Connection {
             let mut chunk = [0u8; 16 * 1024];
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Err(RpcError::Closed),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => self.decoder.push(&chunk[..n]),
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -182,9 +182,23 @@ impl Connection {
         let bytes = serde_json::to_vec(v).map_err(|e| RpcError::Protocol(e.to_string()))?;
         self.stream.write_all(&bytes).map_err(RpcError::Io)
     }
+}
 
-    /// The next complete message in the buffer, if any; partial trailing bytes stay.
-    fn next_message(&mut self) -> Result<Option<Value>, RpcError> {
+/// Splits the unframed byte stream into JSON-RPC messages. Kept apart from the socket so the
+/// parser can be fed arbitrary bytes (tests, fuzzing).
+#[derive(Debug, Default)]
+pub struct StreamDecoder {
+    buf: Vec<u8>,
+}
+
+impl StreamDecoder {
+    /// Appends bytes read from the server.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete message, if any; a partial trailing message stays buffered.
+    pub fn next_message(&mut self) -> Result<Option<Value>, RpcError> {
         let mut it = serde_json::Deserializer::from_slice(&self.buf).into_iter::<Value>();
         match it.next() {
             None => {
