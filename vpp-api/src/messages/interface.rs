@@ -1,0 +1,60 @@
+//! `vnet/interface.api` (3.2.x).
+
+use crate::codec::{FixedStr, Prefix};
+use crate::{messages, wire_enum};
+
+/// `sw_if_index` meaning "none" or "all"; 0 is `local0`, a real interface.
+pub const ANY_SW_IF_INDEX: u32 = u32::MAX;
+
+wire_enum! {
+    /// `if_status_flags`.
+    pub struct IfStatusFlags(u32) { DOWN = 0, ADMIN_UP = 1, LINK_UP = 2 }
+}
+
+messages! {
+    request SwInterfaceSetFlags = "sw_interface_set_flags", "f5aec1b8" -> SwInterfaceSetFlagsReply {
+        sw_if_index: u32,
+        flags: IfStatusFlags,
+    }
+    reply SwInterfaceSetFlagsReply = "sw_interface_set_flags_reply", "e8d4e804" {}
+    request SwInterfaceAddDelAddress = "sw_interface_add_del_address", "5463d73b" -> SwInterfaceAddDelAddressReply {
+        sw_if_index: u32,
+        is_add: bool,
+        del_all: bool,
+        prefix: Prefix,
+    }
+    reply SwInterfaceAddDelAddressReply = "sw_interface_add_del_address_reply", "e8d4e804" {}
+    dump SwInterfaceDump = "sw_interface_dump", "aa610c27" -> SwInterfaceDetails {
+        sw_if_index: u32,
+        name_filter_valid: bool,
+        name_filter: String,
+    }
+    details SwInterfaceDetails = "sw_interface_details", "6c221fc7" {
+        sw_if_index: u32,
+        sup_sw_if_index: u32,
+        l2_address: [u8; 6],
+        flags: IfStatusFlags,
+        r#type: u32,
+        link_duplex: u32,
+        link_speed: u32,
+        link_mtu: u16,
+        mtu: [u8; 16],
+        sub_id: u32,
+        sub_number_of_tags: u8,
+        sub_outer_vlan_id: u16,
+        sub_inner_vlan_id: u16,
+        sub_if_flags: u32,
+        vtr_op: u32,
+        vtr_push_dot1q: u32,
+        vtr_tag1: u32,
+        vtr_tag2: u32,
+        outer_tag: u16,
+        b_dmac: [u8; 6],
+        b_smac: [u8; 6],
+        b_vlanid: u16,
+        i_sid: u32,
+        interface_name: FixedStr<64>,
+        interface_dev_type: FixedStr<64>,
+        tag: FixedStr<64>,
+    }
+}

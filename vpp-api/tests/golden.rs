@@ -1,0 +1,286 @@
+//! Byte-level encodings checked against the layouts of VPP's `.api` files (offsets as the
+//! packed C structs that vppapigen generates put them), independently of our decoder.
+#![allow(clippy::unwrap_used)]
+
+use vpp_api::codec::{Counted, FixedStr, Prefix};
+use vpp_api::frame::frame;
+use vpp_api::message::{self, Header, Message};
+use vpp_api::messages::interface::*;
+use vpp_api::messages::ip::*;
+use vpp_api::messages::l2::*;
+use vpp_api::messages::memclnt::*;
+use vpp_api::messages::memif::*;
+use vpp_api::messages::vhost_user::*;
+
+fn req_header(id: u16, client_index: u32, context: u32) -> Header {
+    Header {
+        id,
+        client_index,
+        context,
+    }
+}
+
+/// Writes big-endian `v` of `n` bytes at `off`.
+fn put(buf: &mut [u8], off: usize, n: usize, v: u64) {
+    let b = v.to_be_bytes();
+    buf[off..off + n].copy_from_slice(&b[8 - n..]);
+}
+
+#[test]
+fn sockclnt_create_has_no_client_index_and_a_64_byte_name() {
+    let body = message::encode(
+        Header {
+            id: SOCKCLNT_CREATE_ID,
+            ..Header::default()
+        },
+        &SockclntCreate {
+            context: 0x11223344,
+            name: FixedStr::new("userspace-cni"),
+        },
+    );
+    let mut want = vec![0u8; 70];
+    put(&mut want, 0, 2, 15);
+    put(&mut want, 2, 4, 0x11223344);
+    want[6..6 + 13].copy_from_slice(b"userspace-cni");
+    assert_eq!(body, want);
+    let framed = frame(&body);
+    assert_eq!(&framed[8..12], &[0, 0, 0, 70]);
+}
+
+#[test]
+fn sockclnt_create_reply_carries_context_at_offset_6_and_66_byte_table_entries() {
+    let mut b = vec![0u8; 20 + 2 * 66];
+    put(&mut b, 0, 2, 16);
+    put(&mut b, 6, 4, 7); // context
+    put(&mut b, 14, 4, 0x8000_0003); // index
+    put(&mut b, 18, 2, 2); // count
+    put(&mut b, 20, 2, 600);
+    b[22..22 + 24].copy_from_slice(b"memif_create_v2_8c7de5f7");
+    put(&mut b, 86, 2, 23);
+    b[88..88 + 21].copy_from_slice(b"control_ping_51077d14");
+    let (_, r) = message::decode::<SockclntCreateReply>(&b).unwrap();
+    assert_eq!(r.context, 7);
+    assert_eq!(r.index, 0x8000_0003);
+    assert_eq!(r.message_table.len(), 2);
+    assert_eq!(r.message_table[0].index, 600);
+    assert_eq!(r.message_table[0].name.0, "memif_create_v2_8c7de5f7");
+    assert_eq!(r.message_table[1].name.0, "control_ping_51077d14");
+}
+
+#[test]
+fn memif_create_v2_is_66_bytes_with_fields_at_their_api_offsets() {
+    let m = MemifCreateV2 {
+        role: MemifRole::SLAVE,
+        mode: MemifMode::IP,
+        rx_queues: 1,
+        tx_queues: 2,
+        id: 0x0a0b0c0d,
+        socket_id: 5,
+        ring_size: 1024,
+        buffer_size: 2048,
+        no_zero_copy: true,
+        use_dma: false,
+        hw_addr: [0x02, 1, 2, 3, 4, 5],
+        secret: FixedStr::new("s3cret"),
+    };
+    let body = message::encode(req_header(300, 0x8000_0001, 9), &m);
+    let mut want = vec![0u8; 66];
+    put(&mut want, 0, 2, 300);
+    put(&mut want, 2, 4, 0x8000_0001);
+    put(&mut want, 6, 4, 9);
+    put(&mut want, 10, 4, 1); // role
+    put(&mut want, 14, 4, 1); // mode
+    want[18] = 1;
+    want[19] = 2;
+    put(&mut want, 20, 4, 0x0a0b0c0d);
+    put(&mut want, 24, 4, 5);
+    put(&mut want, 28, 4, 1024);
+    put(&mut want, 32, 2, 2048);
+    want[34] = 1;
+    want[36..42].copy_from_slice(&[0x02, 1, 2, 3, 4, 5]);
+    want[42..48].copy_from_slice(b"s3cret");
+    assert_eq!(body, want);
+    assert_eq!(MemifCreateV2::name_crc(), "memif_create_v2_8c7de5f7");
+}
+
+#[test]
+fn memif_socket_filename_add_del_v2_ends_with_a_counted_string() {
+    let body = message::encode(
+        req_header(301, 1, 2),
+        &MemifSocketFilenameAddDelV2 {
+            is_add: true,
+            socket_id: PICK_SOCKET_ID,
+            socket_filename: "/run/a.sock".into(),
+        },
+    );
+    let mut want = vec![0u8; 19 + 11];
+    put(&mut want, 0, 2, 301);
+    put(&mut want, 2, 4, 1);
+    put(&mut want, 6, 4, 2);
+    want[10] = 1;
+    put(&mut want, 11, 4, 0xffff_ffff);
+    put(&mut want, 15, 4, 11);
+    want[19..].copy_from_slice(b"/run/a.sock");
+    assert_eq!(body, want);
+}
+
+#[test]
+fn memif_details_put_the_interface_name_at_offset_43() {
+    let mut b = vec![0u8; 107];
+    put(&mut b, 0, 2, 400);
+    put(&mut b, 2, 4, 3);
+    put(&mut b, 6, 4, 7); // sw_if_index
+    b[10..16].copy_from_slice(&[2, 0, 0, 0, 0, 9]);
+    put(&mut b, 16, 4, 0); // id
+    put(&mut b, 20, 4, 0); // master
+    put(&mut b, 29, 4, 4); // socket_id
+    put(&mut b, 33, 4, 1024);
+    put(&mut b, 37, 2, 2048);
+    put(&mut b, 39, 4, 3); // admin + link up
+    b[43..43 + 8].copy_from_slice(b"memif4/0");
+    let (h, d) = message::decode::<MemifDetails>(&b).unwrap();
+    assert_eq!(h.context, 3);
+    assert_eq!(d.sw_if_index, 7);
+    assert_eq!(d.socket_id, 4);
+    assert_eq!(d.flags, 3);
+    assert_eq!(d.if_name.0, "memif4/0");
+}
+
+#[test]
+fn sw_interface_add_del_address_is_34_bytes() {
+    let body = message::encode(
+        req_header(500, 1, 1),
+        &SwInterfaceAddDelAddress {
+            sw_if_index: 3,
+            is_add: true,
+            del_all: false,
+            prefix: Prefix::new("10.56.217.1".parse().unwrap(), 24),
+        },
+    );
+    assert_eq!(body.len(), 34);
+    assert_eq!(&body[10..14], &[0, 0, 0, 3]);
+    assert_eq!(body[14], 1);
+    assert_eq!(body[16], 0); // ADDRESS_IP4
+    assert_eq!(&body[17..21], &[10, 56, 217, 1]);
+    assert_eq!(body[33], 24);
+}
+
+#[test]
+fn bridge_domain_add_del_v2_is_86_bytes_with_is_add_last() {
+    let body = message::encode(
+        req_header(600, 1, 1),
+        &BridgeDomainAddDelV2 {
+            bd_id: 4,
+            flood: true,
+            uu_flood: true,
+            forward: true,
+            learn: true,
+            bd_tag: FixedStr::new("userspace-cni"),
+            is_add: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(body.len(), 86);
+    assert_eq!(&body[10..14], &[0, 0, 0, 4]);
+    assert_eq!(&body[14..18], &[1, 1, 1, 1]);
+    assert_eq!(&body[21..34], b"userspace-cni");
+    assert_eq!(body[85], 1);
+}
+
+#[test]
+fn bridge_domain_details_count_their_9_byte_members() {
+    let mut b = vec![0u8; 93 + 18];
+    put(&mut b, 0, 2, 601);
+    put(&mut b, 6, 4, 4);
+    put(&mut b, 89, 4, 2);
+    put(&mut b, 93 + 4, 4, 7);
+    put(&mut b, 93 + 9 + 4, 4, 8);
+    let (_, d) = message::decode::<BridgeDomainDetails>(&b).unwrap();
+    assert_eq!(d.bd_id, 4);
+    let members: Vec<u32> = d.sw_if_details.iter().map(|m| m.sw_if_index).collect();
+    assert_eq!(members, [7, 8]);
+}
+
+#[test]
+fn sw_interface_set_l2_bridge_is_24_bytes() {
+    let body = message::encode(
+        req_header(602, 1, 1),
+        &SwInterfaceSetL2Bridge {
+            rx_sw_if_index: 7,
+            bd_id: 4,
+            port_type: L2PortType::NORMAL,
+            shg: 0,
+            enable: true,
+        },
+    );
+    assert_eq!(body.len(), 24);
+    assert_eq!(&body[14..18], &[0, 0, 0, 4]);
+    assert_eq!(body[23], 1);
+}
+
+#[test]
+fn create_vhost_user_if_v2_is_348_bytes() {
+    let body = message::encode(
+        req_header(700, 1, 1),
+        &CreateVhostUserIfV2 {
+            is_server: true,
+            sock_filename: FixedStr::new("/var/run/vpp/abc-net1"),
+            use_custom_mac: true,
+            mac_address: [2, 0, 0, 0, 0, 1],
+            tag: FixedStr::new("t"),
+            ..Default::default()
+        },
+    );
+    assert_eq!(body.len(), 348);
+    assert_eq!(body[10], 1);
+    assert_eq!(&body[11..32], b"/var/run/vpp/abc-net1");
+    assert_eq!(body[277], 1);
+    assert_eq!(&body[278..284], &[2, 0, 0, 0, 0, 1]);
+    assert_eq!(body[284], b't');
+}
+
+#[test]
+fn a_one_path_ip_route_add_del_is_206_bytes_with_the_next_hop_at_65() {
+    let m = IpRouteAddDel {
+        is_add: true,
+        is_multipath: false,
+        route: IpRoute {
+            table_id: 0,
+            stats_index: 0,
+            prefix: Prefix::new("10.1.0.0".parse().unwrap(), 16),
+            paths: Counted::from(vec![FibPath {
+                sw_if_index: u32::MAX,
+                weight: 1,
+                proto: FibPathNhProto::IP4,
+                nh: FibPathNh {
+                    address: [192, 168, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                    ..Default::default()
+                },
+                ..Default::default()
+            }]),
+        },
+    };
+    let body = message::encode(req_header(800, 1, 1), &m);
+    assert_eq!(body.len(), 206);
+    assert_eq!(body[10], 1);
+    assert_eq!(body[20], 0); // af
+    assert_eq!(&body[21..25], &[10, 1, 0, 0]);
+    assert_eq!(body[37], 16);
+    assert_eq!(body[38], 1); // n_paths
+    assert_eq!(&body[39..43], &[0xff; 4]);
+    assert_eq!(body[51], 1); // weight
+    assert_eq!(&body[65..69], &[192, 168, 1, 1]);
+    assert_eq!(body[93], 0); // n_labels
+}
+
+#[test]
+fn show_version_reply_reads_fixed_strings_up_to_their_nul() {
+    let mut b = vec![0u8; 362];
+    put(&mut b, 0, 2, 900);
+    b[10..13].copy_from_slice(b"vpe");
+    b[42..57].copy_from_slice(b"v25.10-release\0");
+    b[73] = 0x55; // garbage in the last byte of `version`
+    let (_, r) = message::decode::<vpp_api::messages::vlib::ShowVersionReply>(&b).unwrap();
+    assert_eq!(r.program.0, "vpe");
+    assert_eq!(r.version.0, "v25.10-release");
+}
