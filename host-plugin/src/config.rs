@@ -15,7 +15,14 @@ pub mod keys {
     pub const ALLOWED_SHARED_ROOTS: &str = "allowedSharedDirRoots";
     /// Where per-attachment state is kept, default `/var/lib/cni/usrspcni/state`.
     pub const STATE_DIR: &str = "stateDir";
+    /// VPP's API socket, default `/run/vpp/api.sock`.
+    pub const VPP_SOCKET: &str = "vppApiSocket";
 }
+
+/// Environment variable that overrides VPP's API socket.
+pub const VPP_SOCKET_ENV: &str = "USERSPACE_VPP_API_SOCKET";
+/// Largest bridge-domain id VPP accepts.
+pub const MAX_BRIDGE_DOMAIN: u32 = 0x00ff_ffff;
 
 /// Environment variable that overrides the OVSDB endpoint.
 pub const OVSDB_ENV: &str = "USERSPACE_OVSDB_SOCKET";
@@ -39,6 +46,8 @@ pub struct Config {
     pub iftype: IfType,
     /// OVSDB endpoint.
     pub ovsdb: String,
+    /// VPP's API socket.
+    pub vpp_socket: PathBuf,
     /// Allowed roots for hostPath shared dirs.
     pub allowed_roots: Vec<PathBuf>,
     /// State directory.
@@ -73,6 +82,46 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_BRIDGE.to_owned())
     }
 
+    /// The host side's netType: as configured, else `bridge` when a bridge section is given,
+    /// else `none`.
+    pub fn host_net_type(&self) -> NetType {
+        self.host.net_type.unwrap_or(if self.host.bridge.is_some() {
+            NetType::Bridge
+        } else {
+            NetType::None
+        })
+    }
+
+    /// VPP's bridge-domain id: `bridge.bridgeName` as a number (the Go plugin's convention),
+    /// else the deprecated `bridge.bridgeId`.
+    pub fn vpp_bridge_domain(&self) -> Result<Option<u32>, CniError> {
+        let Some(b) = &self.host.bridge else {
+            return Ok(None);
+        };
+        let invalid = |what: String| {
+            CniError::new(
+                ErrorCode::InvalidConfig,
+                format!("{what}: a VPP bridge-domain id is a number from 1 to {MAX_BRIDGE_DOMAIN}"),
+            )
+        };
+        let id = match (
+            b.bridge_name.as_deref().filter(|n| !n.is_empty()),
+            b.bridge_id,
+        ) {
+            (Some(name), _) => name
+                .parse::<u32>()
+                .map_err(|_| invalid(format!("host.bridge.bridgeName {name:?}")))?,
+            (None, Some(id)) => {
+                u32::try_from(id).map_err(|_| invalid(format!("host.bridge.bridgeId {id}")))?
+            }
+            (None, None) => return Ok(None),
+        };
+        if id == 0 || id > MAX_BRIDGE_DOMAIN {
+            return Err(invalid(format!("bridge-domain id {id}")));
+        }
+        Ok(Some(id))
+    }
+
     /// The host side's vhost mode (default server: OVS creates the socket, as the Go plugin).
     pub fn host_vhost_mode(&self) -> VhostMode {
         self.host
@@ -92,6 +141,15 @@ pub fn peek_version(stdin: &[u8]) -> Option<String> {
 
 /// Parses and validates stdin.
 pub fn load(stdin: &[u8], env_ovsdb: Option<String>) -> Result<Config, CniError> {
+    load_with(stdin, env_ovsdb, None)
+}
+
+/// Parses and validates stdin, with the endpoint overrides from the environment.
+pub fn load_with(
+    stdin: &[u8],
+    env_ovsdb: Option<String>,
+    env_vpp: Option<String>,
+) -> Result<Config, CniError> {
     let net = NetConf::from_slice(stdin).map_err(|e| {
         if e.syntax {
             CniError::new(
@@ -146,13 +204,28 @@ pub fn load(stdin: &[u8], env_ovsdb: Option<String>) -> Result<Config, CniError>
             validate_bridge_name(b).map_err(invalid)?;
         }
     }
+    let extra = |k: &str| net.extra.get(k);
+    let vpp_socket = env_vpp
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            extra(keys::VPP_SOCKET)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
+        .map(|s| s.strip_prefix("unix:").map(str::to_owned).unwrap_or(s))
+        .unwrap_or_else(|| vpp_api::DEFAULT_SOCKET.to_owned());
+    if !vpp_socket.starts_with('/') {
+        return Err(invalid(format!(
+            "{}: {vpp_socket:?} is not an absolute path",
+            keys::VPP_SOCKET
+        )));
+    }
     if let Some(f) = host.vhost.as_ref().and_then(|v| v.socketfile.as_deref()) {
         validate_file_name("host.vhost.socketfile", f).map_err(invalid)?;
     }
     if let Some(f) = host.memif.as_ref().and_then(|m| m.socketfile.as_deref()) {
         validate_file_name("host.memif.socketfile", f).map_err(invalid)?;
     }
-    let extra = |k: &str| net.extra.get(k);
     let ovsdb = env_ovsdb
         .filter(|s| !s.is_empty())
         .or_else(|| {
@@ -202,16 +275,26 @@ pub fn load(stdin: &[u8], env_ovsdb: Option<String>) -> Result<Config, CniError>
     {
         return Err(invalid(format!("sharedDir {d:?} must be an absolute path")));
     }
-    Ok(Config {
+    let config = Config {
         host,
         engine,
         iftype,
         ovsdb,
+        vpp_socket: PathBuf::from(vpp_socket),
         allowed_roots,
         state_dir,
         raw: stdin.to_vec(),
         net,
-    })
+    };
+    if config.engine == Engine::Vpp && config.host_net_type() == NetType::Bridge {
+        config.vpp_bridge_domain()?.ok_or_else(|| {
+            invalid(
+                "host.netType bridge on vpp needs host.bridge.bridgeName (the bridge-domain id)"
+                    .into(),
+            )
+        })?;
+    }
+    Ok(config)
 }
 
 fn validate_bridge_name(b: &str) -> Result<(), String> {

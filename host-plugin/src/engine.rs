@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use userspace_cni_sdk::wire::{Engine as EngineKind, VhostMode};
+use ipnet::IpNet;
+use userspace_cni_sdk::wire::{self, Engine as EngineKind, IfType, NetType, VhostMode};
+use vpp_api::messages::memif::{MemifMode, MemifRole};
 
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
 use crate::ovs::{OvsClient, OvsError, PortKind, PortSpec};
+use crate::vpp::{Vpp, VppAttached, VppIfType, VppPlan};
 
 /// `external_ids` keys on ports.
 pub mod tags {
@@ -33,6 +36,8 @@ pub struct AttachRequest {
     pub port: String,
     /// Where the socket must be on the host.
     pub socket: PathBuf,
+    /// The host side's address for `netType: interface` (VPP).
+    pub host_address: Option<IpNet>,
 }
 
 /// What the engine created.
@@ -46,6 +51,8 @@ pub struct Attached {
     pub port: String,
     /// Whether the socket is a bind mount of the switch's own socket (EXDEV fallback).
     pub socket_bind_mounted: bool,
+    /// What was done on VPP.
+    pub vpp: Option<VppAttached>,
 }
 
 fn ovs_err(e: OvsError) -> CniError {
@@ -115,6 +122,7 @@ impl Ovs {
             bridge_created: added.bridge_created,
             port: req.port.clone(),
             socket_bind_mounted: false,
+            vpp: None,
         };
         if !pod_is_server {
             match self.bring_socket(&req.port, &req.socket) {
@@ -237,13 +245,105 @@ impl Ovs {
 /// A port name and its `external_ids`.
 pub type TaggedPort = (String, BTreeMap<String, String>);
 
-/// Refuses engines this build does not drive.
-pub fn require_supported(config: &Config) -> Result<(), CniError> {
-    match config.engine {
-        EngineKind::OvsDpdk => Ok(()),
-        EngineKind::Vpp => Err(CniError::new(
-            ErrorCode::UnsupportedField,
-            "host.engine vpp is not supported by this build yet: use ovs-dpdk",
-        )),
+/// The switch of the configured engine.
+pub enum Switch {
+    /// OVS-DPDK.
+    Ovs(Ovs),
+    /// VPP.
+    Vpp(Vpp),
+}
+
+impl Switch {
+    /// Connects to the configured engine.
+    pub fn connect(config: &Config) -> Result<Self, CniError> {
+        match config.engine {
+            EngineKind::OvsDpdk => Ovs::connect(config).map(Self::Ovs),
+            EngineKind::Vpp => Vpp::connect(&config.vpp_socket).map(Self::Vpp),
+        }
     }
+
+    /// Creates the port or interface.
+    pub fn attach(&mut self, config: &Config, req: &AttachRequest) -> Result<Attached, CniError> {
+        match self {
+            Self::Ovs(o) => o.attach(config, req),
+            Self::Vpp(v) => {
+                let plan = vpp_plan(config, req)?;
+                let a = v.attach(&plan).inspect_err(|_| {
+                    // VPP made the socket file (master / server) before the step that failed.
+                    let _ = std::fs::remove_file(&req.socket);
+                })?;
+                Ok(Attached {
+                    bridge: a.bridge_domain.map(|b| b.to_string()).unwrap_or_default(),
+                    bridge_created: a.bridge_domain_created,
+                    port: a.if_name.clone(),
+                    socket_bind_mounted: false,
+                    vpp: Some(a),
+                })
+            }
+        }
+    }
+
+    /// Undoes `attach`, and removes the socket file.
+    pub fn detach(&mut self, a: &Attached, socket: &Path) -> Result<(), CniError> {
+        match self {
+            Self::Ovs(o) => o.detach(a, socket),
+            Self::Vpp(v) => {
+                if let Some(done) = &a.vpp {
+                    v.detach(done)?;
+                }
+                let _ = std::fs::remove_file(socket);
+                Ok(())
+            }
+        }
+    }
+
+    /// CHECK.
+    pub fn check(&mut self, a: &Attached) -> Result<(), CniError> {
+        match (self, &a.vpp) {
+            (Self::Ovs(o), _) => o.check(&a.port),
+            (Self::Vpp(v), Some(done)) => v.check(done),
+            (Self::Vpp(_), None) => Err(CniError::new(
+                ErrorCode::Internal,
+                "the state of this attachment has no VPP record",
+            )),
+        }
+    }
+}
+
+/// What the VPP engine must do for this config.
+fn vpp_plan(config: &Config, req: &AttachRequest) -> Result<VppPlan, CniError> {
+    let memif = config.host.memif.clone().unwrap_or_default();
+    let net_type = config.host_net_type();
+    let address = match net_type {
+        NetType::Interface => Some(req.host_address.ok_or_else(|| {
+            CniError::new(
+                ErrorCode::InvalidConfig,
+                "host.netType interface needs an address for the host side: configure IPAM with a gateway",
+            )
+        })?),
+        _ => None,
+    };
+    Ok(VppPlan {
+        iftype: match config.iftype {
+            IfType::Memif => VppIfType::Memif,
+            IfType::Vhostuser => VppIfType::Vhostuser,
+        },
+        socket: req.socket.clone(),
+        memif_role: match memif.role.unwrap_or(wire::MemifRole::Master) {
+            wire::MemifRole::Master => MemifRole::MASTER,
+            wire::MemifRole::Slave => MemifRole::SLAVE,
+        },
+        memif_mode: match memif.mode.unwrap_or(wire::MemifMode::Ethernet) {
+            wire::MemifMode::Ethernet => MemifMode::ETHERNET,
+            wire::MemifMode::Ip => MemifMode::IP,
+            wire::MemifMode::InjectPunt => MemifMode::PUNT_INJECT,
+        },
+        vhost_server: config.host_vhost_mode() == VhostMode::Server,
+        bridge_domain: match net_type {
+            NetType::Bridge => config.vpp_bridge_domain()?,
+            _ => None,
+        },
+        address,
+        tag: format!("userspace-cni {}", req.port),
+    })
 }

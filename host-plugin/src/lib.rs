@@ -15,6 +15,7 @@ pub mod publish;
 pub mod shared_dir;
 pub mod state;
 pub mod verbs;
+pub mod vpp;
 
 use std::collections::BTreeMap;
 
@@ -49,7 +50,11 @@ fn dispatch(env: &BTreeMap<String, String>, stdin: &[u8]) -> Result<String, CniE
         return Ok(cni::version_json());
     }
     let cmd = CniCommand::from_env(env)?;
-    let config = config::load(stdin, env.get(config::OVSDB_ENV).cloned())?;
+    let config = config::load_with(
+        stdin,
+        env.get(config::OVSDB_ENV).cloned(),
+        env.get(config::VPP_SOCKET_ENV).cloned(),
+    )?;
     if !cni::verb_allowed(cmd.verb, config.version()) {
         return Err(CniError::new(
             ErrorCode::IncompatibleVersion,

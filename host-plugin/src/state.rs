@@ -39,6 +39,9 @@ pub struct Attachment {
     /// Whether the socket is a bind mount of OVS's own socket (EXDEV fallback).
     #[serde(default)]
     pub socket_bind_mounted: bool,
+    /// What ADD did on VPP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpp: Option<crate::vpp::VppAttached>,
     /// The host shared directory.
     pub shared_dir: PathBuf,
     /// Whether the plugin created the shared directory (then DEL removes it when empty).
@@ -260,6 +263,7 @@ mod tests {
             alias: None,
             pod: None,
             socket_bind_mounted: false,
+            vpp: None,
             shared_dir: "/s".into(),
             shared_dir_created: false,
             files: vec!["/s/configData-abc-net1.json".into()],

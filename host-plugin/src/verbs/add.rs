@@ -5,15 +5,16 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use userspace_cni_sdk::wire::{
-    CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, VhostMode,
-    VhostUserDevice, VhostUserIp4Conf,
+    CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, MemifDevice, MemifRole,
+    VhostMode, VhostUserDevice, VhostUserIp4Conf,
 };
 
 use super::{attachment_mac, port_name};
 use crate::cni::{CniCommand, CniError, ErrorCode, Verb};
 use crate::config::Config;
-use crate::engine::{self, AttachRequest, Attached, Ovs};
+use crate::engine::{AttachRequest, Attached, Switch};
 use crate::state::{Attachment, Store};
+use crate::vpp::attach::host_address;
 use crate::{ipam, k8s, publish, shared_dir, state_err};
 
 /// What has been done so far, for rollback.
@@ -29,13 +30,6 @@ struct Done {
 
 /// Runs ADD; returns the result JSON in the config's version.
 pub fn run(cmd: &CniCommand, config: &Config) -> Result<String, CniError> {
-    engine::require_supported(config)?;
-    if config.iftype != IfType::Vhostuser {
-        return Err(CniError::new(
-            ErrorCode::UnsupportedField,
-            "host.iftype must be vhostuser for ovs-dpdk",
-        ));
-    }
     let store = Store::new(&config.state_dir);
     let _lock = store
         .lock(&cmd.container_id, &cmd.ifname)
@@ -54,12 +48,12 @@ pub fn run(cmd: &CniCommand, config: &Config) -> Result<String, CniError> {
         ));
     }
     let mut done = Done::default();
-    let mut ovs: Option<Ovs> = None;
-    match steps(cmd, config, &store, &mut done, &mut ovs) {
+    let mut switch: Option<Switch> = None;
+    match steps(cmd, config, &store, &mut done, &mut switch) {
         Ok(out) => Ok(out),
         Err(e) => {
             tracing::warn!("ADD failed, rolling back: {e}");
-            rollback(cmd, config, done, ovs);
+            rollback(cmd, config, done, switch);
             Err(e)
         }
     }
@@ -70,14 +64,11 @@ fn steps(
     config: &Config,
     store: &Store,
     done: &mut Done,
-    ovs_slot: &mut Option<Ovs>,
+    switch_slot: &mut Option<Switch>,
 ) -> Result<String, CniError> {
     let id12 = cmd.id12();
     let host_vhost = config.host.vhost.clone().unwrap_or_default();
-    let sockname = host_vhost
-        .socketfile
-        .clone()
-        .unwrap_or_else(|| port_name(id12, &cmd.ifname));
+    let sockname = socket_name(config, id12, &cmd.ifname);
 
     // With a kubeconfig and a Kubernetes pod: the pod's own `shared-dir` volume.
     let kube = match (&config.net.kubeconfig, k8s::PodRef::from_args(&cmd.args)) {
@@ -130,19 +121,25 @@ fn steps(
             .and_then(|v| serde_json::from_value(v).ok()),
     };
 
-    let ovs = ovs_slot.insert(Ovs::connect(config)?);
+    let switch = switch_slot.insert(Switch::connect(config)?);
     let req = AttachRequest {
         container_id: cmd.container_id.clone(),
         ifname: cmd.ifname.clone(),
         network: config.net.name.clone(),
         port: port_name(id12, &cmd.ifname),
         socket: switch_socket.clone(),
+        host_address: ipam_result
+            .as_ref()
+            .and_then(|r| r.ips.first())
+            .and_then(|ip| host_address(&ip.address, ip.gateway)),
     };
     crash_point("ipam");
-    let attached = ovs.attach(config, &req)?;
+    let attached = switch.attach(config, &req)?;
     crash_point("ovsdb");
     done.attached = Some((attached.clone(), switch_socket.clone()));
-    if let Some(g) = host_vhost.group.as_deref() {
+    if config.iftype == IfType::Vhostuser
+        && let Some(g) = host_vhost.group.as_deref()
+    {
         set_socket_group(&socket, g);
     }
 
@@ -171,6 +168,9 @@ fn steps(
     let mut container = config.net.container_conf(!result.ips.is_empty());
     if let Some(v) = container.vhost.as_mut() {
         v.socketfile = Some(sockname.clone());
+    }
+    if let Some(m) = container.memif.as_mut() {
+        m.socketfile = Some(sockname.clone());
     }
     let entry_result = result
         .convert_to(config.version())
@@ -205,19 +205,32 @@ fn steps(
         .as_ref()
         .and_then(|r| r.cni_device_info_file.clone())
     {
-        let pod_mode = container
-            .vhost
-            .as_ref()
-            .and_then(|v| v.mode)
-            .unwrap_or(VhostMode::Client);
-        let info = DeviceInfo {
-            version: "1.1.0".into(),
-            device: Device::VhostUser {
+        let device = match config.iftype {
+            IfType::Vhostuser => Device::VhostUser {
                 vhost_user: VhostUserDevice {
-                    mode: pod_mode,
+                    mode: container
+                        .vhost
+                        .as_ref()
+                        .and_then(|v| v.mode)
+                        .unwrap_or(VhostMode::Client),
                     path: socket.display().to_string(),
                 },
             },
+            IfType::Memif => Device::Memif {
+                memif: MemifDevice {
+                    role: container
+                        .memif
+                        .as_ref()
+                        .and_then(|m| m.role)
+                        .unwrap_or(MemifRole::Slave),
+                    path: socket.display().to_string(),
+                    mode: container.memif.as_ref().and_then(|m| m.mode),
+                },
+            },
+        };
+        let info = DeviceInfo {
+            version: "1.1.0".into(),
+            device,
         };
         let path = PathBuf::from(path);
         done.files.push(path.clone());
@@ -246,6 +259,7 @@ fn steps(
                 .as_ref()
                 .map(|s| format!("{}/{}", s.pod.namespace, s.pod.name)),
             socket_bind_mounted: attached.socket_bind_mounted,
+            vpp: attached.vpp.clone(),
             shared_dir: dir,
             shared_dir_created: done.dir.is_some(),
             files: done.files.clone(),
@@ -260,6 +274,25 @@ fn steps(
     serde_json::to_string(&out).map_err(|e| {
         CniError::new(ErrorCode::Internal, "cannot encode the result").with_details(e.to_string())
     })
+}
+
+/// The socket file name: the configured one, else `memif-<id12>-<ifname>.sock` for memif and
+/// `<id12>-<ifname>` for vhost-user (the Go plugin's names).
+pub fn socket_name(config: &Config, id12: &str, ifname: &str) -> String {
+    match config.iftype {
+        IfType::Memif => config
+            .host
+            .memif
+            .as_ref()
+            .and_then(|m| m.socketfile.clone())
+            .unwrap_or_else(|| format!("memif-{id12}-{ifname}.sock")),
+        IfType::Vhostuser => config
+            .host
+            .vhost
+            .as_ref()
+            .and_then(|v| v.socketfile.clone())
+            .unwrap_or_else(|| port_name(id12, ifname)),
+    }
 }
 
 /// Fault injection for the crash tests: `USERSPACE_CRASH_AFTER=ipam|ovsdb|files` aborts the
@@ -285,7 +318,7 @@ fn set_socket_group(socket: &std::path::Path, group: &str) {
     }
 }
 
-fn rollback(cmd: &CniCommand, config: &Config, done: Done, ovs: Option<Ovs>) {
+fn rollback(cmd: &CniCommand, config: &Config, done: Done, switch: Option<Switch>) {
     if let Some(session) = &done.annotated
         && let Err(e) = session.withdraw(&cmd.container_id, &cmd.ifname)
     {
@@ -294,8 +327,8 @@ fn rollback(cmd: &CniCommand, config: &Config, done: Done, ovs: Option<Ovs>) {
     for (p, e) in publish::remove_files(&done.files) {
         tracing::warn!("rollback: cannot remove {}: {e}", p.display());
     }
-    if let (Some((attached, socket)), Some(mut ovs)) = (done.attached, ovs)
-        && let Err(e) = ovs.detach(&attached, &socket)
+    if let (Some((attached, socket)), Some(mut switch)) = (done.attached, switch)
+        && let Err(e) = switch.detach(&attached, &socket)
     {
         tracing::warn!("rollback: cannot delete port {}: {e}", attached.port);
     }

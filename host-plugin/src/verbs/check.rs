@@ -2,7 +2,7 @@
 
 use crate::cni::{CniCommand, CniError, ErrorCode, Verb};
 use crate::config::Config;
-use crate::engine::Ovs;
+use crate::engine::{Attached, Switch};
 use crate::state::Store;
 use crate::{ipam, state_err};
 
@@ -24,7 +24,13 @@ pub fn run(cmd: &CniCommand, config: &Config) -> Result<String, CniError> {
                 ),
             )
         })?;
-    Ovs::connect(config)?.check(&a.port)?;
+    Switch::connect(config)?.check(&Attached {
+        bridge: a.bridge.clone(),
+        bridge_created: a.bridge_created,
+        port: a.port.clone(),
+        socket_bind_mounted: a.socket_bind_mounted,
+        vpp: a.vpp.clone(),
+    })?;
     for f in &a.files {
         if !f.exists() {
             return Err(CniError::new(

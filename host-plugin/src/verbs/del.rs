@@ -2,13 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use userspace_cni_sdk::wire::Engine as EngineKind;
+use userspace_cni_sdk::wire::{Engine as EngineKind, IfType, NetType};
 
+use super::add::socket_name;
 use super::port_name;
 use crate::cni::{CniCommand, CniError, Verb};
 use crate::config::Config;
-use crate::engine::{Attached, Ovs, tags};
+use crate::engine::{Attached, Ovs, Switch, tags};
 use crate::state::{Attachment, Store};
+use crate::vpp::{Vpp, VppIfType};
 use crate::{ipam, k8s, publish, shared_dir, state_err};
 
 /// Runs DEL.
@@ -43,16 +45,20 @@ pub fn run(cmd: &CniCommand, config: &Config) -> Result<String, CniError> {
 
 /// Undoes a recorded attachment (also used by GC).
 pub fn undo(config: &Config, a: &Attachment) -> Result<(), CniError> {
-    if a.engine == EngineKind::OvsDpdk.as_str() {
-        let mut ovs = Ovs::connect(config)?;
-        let attached = Attached {
-            bridge: a.bridge.clone(),
-            bridge_created: a.bridge_created,
-            port: a.port.clone(),
-            socket_bind_mounted: a.socket_bind_mounted,
-        };
-        ovs.detach(&attached, &a.socket)?;
-    }
+    // The engine ADD used, whatever the config says now.
+    let mut switch = if a.engine == EngineKind::OvsDpdk.as_str() {
+        Switch::Ovs(Ovs::connect(config)?)
+    } else {
+        Switch::Vpp(Vpp::connect(&config.vpp_socket)?)
+    };
+    let attached = Attached {
+        bridge: a.bridge.clone(),
+        bridge_created: a.bridge_created,
+        port: a.port.clone(),
+        socket_bind_mounted: a.socket_bind_mounted,
+        vpp: a.vpp.clone(),
+    };
+    switch.detach(&attached, &a.socket)?;
     for (p, e) in publish::remove_files(&a.files) {
         tracing::warn!("cannot remove {}: {e}", p.display());
     }
@@ -113,10 +119,30 @@ fn best_effort(cmd: &CniCommand, config: &Config) -> Result<(), CniError> {
         }
     }
     let dir = shared_dir::for_attachment(config, id12);
+    let socket = dir.join(socket_name(config, id12, &cmd.ifname));
+    if config.engine == EngineKind::Vpp {
+        let iftype = match config.iftype {
+            IfType::Memif => VppIfType::Memif,
+            IfType::Vhostuser => VppIfType::Vhostuser,
+        };
+        let bd = match config.host_net_type() {
+            NetType::Bridge => config.vpp_bridge_domain()?,
+            _ => None,
+        };
+        match Vpp::connect(&config.vpp_socket) {
+            Ok(mut vpp) => {
+                vpp.detach_by_socket(iftype, &socket, bd)?;
+            }
+            Err(e) => {
+                tracing::warn!("DEL without state: VPP unreachable, skipping its cleanup: {e}")
+            }
+        }
+    }
     let files = [
         publish::config_data_path(&dir, id12, &cmd.ifname),
         publish::ip4conf_path(&dir, id12, &cmd.ifname),
         dir.join(&port),
+        socket,
     ];
     publish::remove_files(&files);
     shared_dir::remove_if_empty(&dir);

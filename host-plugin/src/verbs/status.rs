@@ -2,12 +2,11 @@
 
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
-use crate::engine::{self, Ovs};
+use crate::engine::Switch;
 
 /// Runs STATUS.
 pub fn run(config: &Config) -> Result<String, CniError> {
-    engine::require_supported(config)?;
-    Ovs::connect(config).map(|_| String::new()).map_err(|e| {
+    Switch::connect(config).map(|_| String::new()).map_err(|e| {
         CniError::new(
             ErrorCode::NotAvailable,
             format!("the switch is not reachable: {}", e.msg),

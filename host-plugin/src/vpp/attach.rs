@@ -1,0 +1,550 @@
+//! ADD and DEL on VPP, step by step, each step undone on failure.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use vpp_api::codec::{FixedStr, Prefix};
+use vpp_api::messages::interface::*;
+use vpp_api::messages::l2::*;
+use vpp_api::messages::memif::*;
+use vpp_api::messages::vhost_user::*;
+use vpp_api::{Client, VppError};
+
+use crate::cni::{CniError, ErrorCode};
+
+/// `bd_tag` on bridge domains this plugin creates, so a DEL without state can tell them apart.
+pub const BD_TAG: &str = "userspace-cni";
+
+/// Interface kind on VPP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VppIfType {
+    /// memif.
+    Memif,
+    /// vhost-user.
+    Vhostuser,
+}
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct VppPlan {
+    /// Interface kind.
+    pub iftype: VppIfType,
+    /// Socket path as VPP sees it.
+    pub socket: PathBuf,
+    /// memif: VPP's role (`master` listens on the socket).
+    pub memif_role: MemifRole,
+    /// memif: mode.
+    pub memif_mode: MemifMode,
+    /// vhost-user: whether VPP creates the socket.
+    pub vhost_server: bool,
+    /// `netType: bridge`: the bridge-domain id.
+    pub bridge_domain: Option<u32>,
+    /// `netType: interface`: the host side's address.
+    pub address: Option<IpNet>,
+    /// A tag for the interface where VPP keeps one (vhost-user).
+    pub tag: String,
+}
+
+/// What ADD did on VPP (kept in the state file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VppAttached {
+    /// Interface kind.
+    pub iftype: Option<VppIfType>,
+    /// VPP's index of the interface.
+    pub sw_if_index: Option<u32>,
+    /// VPP's name of it (`memif3/0`), to recognise it after VPP restarted.
+    #[serde(default)]
+    pub if_name: String,
+    /// The socket path given to VPP.
+    #[serde(default)]
+    pub socket: PathBuf,
+    /// memif socket id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket_id: Option<u32>,
+    /// Whether ADD registered the socket id (else it was there and is left alone).
+    #[serde(default)]
+    pub socket_id_created: bool,
+    /// The bridge domain joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_domain: Option<u32>,
+    /// Whether ADD created the bridge domain.
+    #[serde(default)]
+    pub bridge_domain_created: bool,
+    /// The address ADD put on the interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpNet>,
+}
+
+fn vpp_err(e: VppError) -> CniError {
+    let code = if e.is_transient() {
+        ErrorCode::TryAgainLater
+    } else {
+        ErrorCode::Internal
+    };
+    let mut details = String::new();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        details.push_str(&s.to_string());
+        src = s.source();
+    }
+    CniError::new(code, e.to_string()).with_details(details)
+}
+
+/// Success, or one of the return values that mean "already so".
+fn tolerate<T>(r: Result<T, VppError>, ok: &[i32]) -> Result<(), CniError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.retval().is_some_and(|v| ok.contains(&v)) => Ok(()),
+        Err(e) => Err(vpp_err(e)),
+    }
+}
+
+fn prefix(net: &IpNet) -> Prefix {
+    Prefix::new(net.addr(), net.prefix_len())
+}
+
+/// A session with the host's VPP.
+pub struct Vpp {
+    client: Client,
+}
+
+impl Vpp {
+    /// Connects to VPP's API socket.
+    pub fn connect(socket: &Path) -> Result<Self, CniError> {
+        let client =
+            Client::connect(socket, "userspace-cni", Duration::from_secs(5)).map_err(vpp_err)?;
+        Ok(Self { client })
+    }
+
+    /// Every message ADD and DEL may send, checked by name_crc before anything changes.
+    fn require_all(&mut self) -> Result<(), CniError> {
+        self.client
+            .require(&[
+                Client::id_of::<MemifSocketFilenameDump>,
+                Client::id_of::<MemifSocketFilenameDetails>,
+                Client::id_of::<MemifSocketFilenameAddDelV2>,
+                Client::id_of::<MemifSocketFilenameAddDelV2Reply>,
+                Client::id_of::<MemifCreateV2>,
+                Client::id_of::<MemifCreateV2Reply>,
+                Client::id_of::<MemifDelete>,
+                Client::id_of::<MemifDeleteReply>,
+                Client::id_of::<MemifDump>,
+                Client::id_of::<MemifDetails>,
+                Client::id_of::<SwInterfaceSetFlags>,
+                Client::id_of::<SwInterfaceSetFlagsReply>,
+                Client::id_of::<SwInterfaceAddDelAddress>,
+                Client::id_of::<SwInterfaceAddDelAddressReply>,
+                Client::id_of::<BridgeDomainAddDelV2>,
+                Client::id_of::<BridgeDomainAddDelV2Reply>,
+                Client::id_of::<BridgeDomainDump>,
+                Client::id_of::<BridgeDomainDetails>,
+                Client::id_of::<SwInterfaceSetL2Bridge>,
+                Client::id_of::<SwInterfaceSetL2BridgeReply>,
+            ])
+            .map_err(vpp_err)
+    }
+
+    fn require_vhost(&mut self) -> Result<(), CniError> {
+        self.client
+            .require(&[
+                Client::id_of::<CreateVhostUserIfV2>,
+                Client::id_of::<CreateVhostUserIfV2Reply>,
+                Client::id_of::<DeleteVhostUserIf>,
+                Client::id_of::<DeleteVhostUserIfReply>,
+                Client::id_of::<SwInterfaceVhostUserDump>,
+                Client::id_of::<SwInterfaceVhostUserDetails>,
+            ])
+            .map_err(vpp_err)
+    }
+
+    /// Creates the interface, brings it up and wires it; on failure undoes what it did.
+    pub fn attach(&mut self, plan: &VppPlan) -> Result<VppAttached, CniError> {
+        self.require_all()?;
+        if plan.iftype == VppIfType::Vhostuser {
+            self.require_vhost()?;
+        }
+        let mut done = VppAttached {
+            iftype: Some(plan.iftype),
+            socket: plan.socket.clone(),
+            ..VppAttached::default()
+        };
+        match self.attach_steps(plan, &mut done) {
+            Ok(()) => Ok(done),
+            Err(e) => {
+                if let Err(u) = self.detach(&done) {
+                    tracing::warn!("VPP rollback incomplete: {u}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn attach_steps(&mut self, plan: &VppPlan, done: &mut VppAttached) -> Result<(), CniError> {
+        let socket = plan.socket.to_string_lossy().into_owned();
+        let (sw_if_index, if_name) = match plan.iftype {
+            VppIfType::Memif => {
+                let (socket_id, created) = self.socket_id(&socket)?;
+                done.socket_id = Some(socket_id);
+                done.socket_id_created = created;
+                let memifs = self.client.dump(&MemifDump {}).map_err(vpp_err)?;
+                // memif ids are per socket: the lowest one not in use there.
+                let id = (0u32..)
+                    .find(|i| {
+                        !memifs
+                            .iter()
+                            .any(|m| m.socket_id == socket_id && m.id == *i)
+                    })
+                    .unwrap_or(0);
+                let r = self
+                    .client
+                    .request(&MemifCreateV2 {
+                        role: plan.memif_role,
+                        mode: plan.memif_mode,
+                        rx_queues: 1,
+                        tx_queues: 1,
+                        id,
+                        socket_id,
+                        ring_size: 1024,
+                        buffer_size: 2048,
+                        ..MemifCreateV2::default()
+                    })
+                    .map_err(vpp_err)?;
+                (r.sw_if_index, format!("memif{socket_id}/{id}"))
+            }
+            VppIfType::Vhostuser => {
+                if socket.len() > 255 {
+                    return Err(CniError::new(
+                        ErrorCode::InvalidConfig,
+                        format!("vhost-user socket path {socket} is longer than VPP's 255 bytes"),
+                    ));
+                }
+                let r = self
+                    .client
+                    .request(&CreateVhostUserIfV2 {
+                        is_server: plan.vhost_server,
+                        sock_filename: FixedStr::new(socket.clone()),
+                        tag: FixedStr::new(plan.tag.clone()),
+                        ..CreateVhostUserIfV2::default()
+                    })
+                    .map_err(vpp_err)?;
+                let name = self
+                    .client
+                    .dump(&SwInterfaceVhostUserDump {
+                        sw_if_index: r.sw_if_index,
+                    })
+                    .map_err(vpp_err)?
+                    .into_iter()
+                    .next()
+                    .map(|d| d.interface_name.0)
+                    .unwrap_or_default();
+                (r.sw_if_index, name)
+            }
+        };
+        done.sw_if_index = Some(sw_if_index);
+        done.if_name = if_name;
+        self.client
+            .request(&SwInterfaceSetFlags {
+                sw_if_index,
+                flags: IfStatusFlags::ADMIN_UP,
+            })
+            .map_err(vpp_err)?;
+        if let Some(bd_id) = plan.bridge_domain {
+            let exists = !self
+                .client
+                .dump(&BridgeDomainDump {
+                    bd_id,
+                    sw_if_index: ANY_SW_IF_INDEX,
+                })
+                .map_err(vpp_err)?
+                .is_empty();
+            if !exists {
+                self.client
+                    .request(&BridgeDomainAddDelV2 {
+                        bd_id,
+                        flood: true,
+                        uu_flood: true,
+                        forward: true,
+                        learn: true,
+                        bd_tag: FixedStr::new(BD_TAG),
+                        is_add: true,
+                        ..BridgeDomainAddDelV2::default()
+                    })
+                    .map_err(vpp_err)?;
+                done.bridge_domain_created = true;
+            }
+            done.bridge_domain = Some(bd_id);
+            self.client
+                .request(&SwInterfaceSetL2Bridge {
+                    rx_sw_if_index: sw_if_index,
+                    bd_id,
+                    port_type: L2PortType::NORMAL,
+                    shg: 0,
+                    enable: true,
+                })
+                .map_err(vpp_err)?;
+        }
+        if let Some(addr) = plan.address {
+            self.client
+                .request(&SwInterfaceAddDelAddress {
+                    sw_if_index,
+                    is_add: true,
+                    del_all: false,
+                    prefix: prefix(&addr),
+                })
+                .map_err(|e| {
+                    let in_use = e.retval() == Some(-105);
+                    let mut c = vpp_err(e);
+                    if in_use {
+                        c.msg = format!(
+                            "{}: VPP has {addr}'s subnet on another interface already (netType interface gives each attachment its own subnet)",
+                            c.msg
+                        );
+                    }
+                    c
+                })?;
+            done.address = Some(addr);
+        }
+        Ok(())
+    }
+
+    /// The id of `socket` in VPP's memif socket table, registering it when absent.
+    fn socket_id(&mut self, socket: &str) -> Result<(u32, bool), CniError> {
+        if socket.len() > 107 {
+            return Err(CniError::new(
+                ErrorCode::InvalidConfig,
+                format!("memif socket path {socket} is longer than 107 bytes"),
+            ));
+        }
+        let known = self
+            .client
+            .dump(&MemifSocketFilenameDump {})
+            .map_err(vpp_err)?;
+        if let Some(s) = known.iter().find(|s| s.socket_filename.0 == socket) {
+            return Ok((s.socket_id, false));
+        }
+        // VPP picks a free id: no table of our own to size or to get out of step with VPP.
+        let r = self
+            .client
+            .request(&MemifSocketFilenameAddDelV2 {
+                is_add: true,
+                socket_id: PICK_SOCKET_ID,
+                socket_filename: socket.to_owned(),
+            })
+            .map_err(vpp_err)?;
+        Ok((r.socket_id, true))
+    }
+
+    /// Whether the recorded interface still exists as ADD made it (VPP may have restarted,
+    /// losing it, and reused its index for something else).
+    fn still_ours(&mut self, a: &VppAttached) -> Result<bool, CniError> {
+        let Some(sw) = a.sw_if_index else {
+            return Ok(false);
+        };
+        let socket = a.socket.to_string_lossy();
+        Ok(match a.iftype {
+            Some(VppIfType::Memif) => self
+                .client
+                .dump(&MemifDump {})
+                .map_err(vpp_err)?
+                .iter()
+                .any(|m| {
+                    m.sw_if_index == sw
+                        && Some(m.socket_id) == a.socket_id
+                        && (a.if_name.is_empty() || m.if_name.0 == a.if_name)
+                }),
+            Some(VppIfType::Vhostuser) => self
+                .client
+                .dump(&SwInterfaceVhostUserDump {
+                    sw_if_index: ANY_SW_IF_INDEX,
+                })
+                .map_err(vpp_err)?
+                .iter()
+                .any(|v| v.sw_if_index == sw && v.sock_filename.0 == socket),
+            None => false,
+        })
+    }
+
+    /// Undoes what `a` records, in reverse order; what is already gone is skipped.
+    pub fn detach(&mut self, a: &VppAttached) -> Result<(), CniError> {
+        if self.still_ours(a)? {
+            let sw_if_index = a.sw_if_index.unwrap_or(u32::MAX);
+            if let Some(addr) = &a.address {
+                let r = self.client.request(&SwInterfaceAddDelAddress {
+                    sw_if_index,
+                    is_add: false,
+                    del_all: false,
+                    prefix: prefix(addr),
+                });
+                tolerate(r, &[-6])?;
+            }
+            if let Some(bd_id) = a.bridge_domain {
+                self.client
+                    .request(&SwInterfaceSetL2Bridge {
+                        rx_sw_if_index: sw_if_index,
+                        bd_id,
+                        port_type: L2PortType::NORMAL,
+                        shg: 0,
+                        enable: false,
+                    })
+                    .map_err(vpp_err)?;
+            }
+            match a.iftype {
+                Some(VppIfType::Memif) => {
+                    self.client
+                        .request(&MemifDelete { sw_if_index })
+                        .map_err(vpp_err)?;
+                }
+                Some(VppIfType::Vhostuser) => {
+                    self.client
+                        .request(&DeleteVhostUserIf { sw_if_index })
+                        .map_err(vpp_err)?;
+                }
+                None => {}
+            }
+        }
+        if a.socket_id_created
+            && let Some(socket_id) = a.socket_id
+        {
+            self.remove_socket_id_if_unused(socket_id, &a.socket)?;
+        }
+        // Whichever attachment leaves a plugin-made bridge domain empty removes it: the tag,
+        // not this attachment, records that the plugin made it.
+        if let Some(bd_id) = a.bridge_domain {
+            self.remove_bridge_domain_if_empty(bd_id)?;
+        }
+        Ok(())
+    }
+
+    fn remove_socket_id_if_unused(
+        &mut self,
+        socket_id: u32,
+        socket: &Path,
+    ) -> Result<(), CniError> {
+        let registered = self
+            .client
+            .dump(&MemifSocketFilenameDump {})
+            .map_err(vpp_err)?
+            .iter()
+            .any(|s| s.socket_id == socket_id && Path::new(&s.socket_filename.0) == socket);
+        let used = self
+            .client
+            .dump(&MemifDump {})
+            .map_err(vpp_err)?
+            .iter()
+            .any(|m| m.socket_id == socket_id);
+        if registered && !used {
+            self.client
+                .request(&MemifSocketFilenameAddDelV2 {
+                    is_add: false,
+                    socket_id,
+                    socket_filename: socket.to_string_lossy().into_owned(),
+                })
+                .map_err(vpp_err)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a bridge domain this plugin created (it carries [`BD_TAG`]) once it has no
+    /// members.
+    fn remove_bridge_domain_if_empty(&mut self, bd_id: u32) -> Result<(), CniError> {
+        let bds = self
+            .client
+            .dump(&BridgeDomainDump {
+                bd_id,
+                sw_if_index: ANY_SW_IF_INDEX,
+            })
+            .map_err(vpp_err)?;
+        if let Some(bd) = bds.first()
+            && bd.sw_if_details.is_empty()
+            && bd.bd_tag.0 == BD_TAG
+        {
+            self.client
+                .request(&BridgeDomainAddDelV2 {
+                    bd_id,
+                    is_add: false,
+                    ..BridgeDomainAddDelV2::default()
+                })
+                .map_err(vpp_err)?;
+        }
+        Ok(())
+    }
+
+    /// DEL without state: removes the interface on `socket` (and a socket id and bridge
+    /// domain this plugin registered, when nothing else uses them).
+    pub fn detach_by_socket(
+        &mut self,
+        iftype: VppIfType,
+        socket: &Path,
+        bridge_domain: Option<u32>,
+    ) -> Result<bool, CniError> {
+        let path = socket.to_string_lossy().into_owned();
+        let mut found = false;
+        match iftype {
+            VppIfType::Memif => {
+                let sockets = self
+                    .client
+                    .dump(&MemifSocketFilenameDump {})
+                    .map_err(vpp_err)?;
+                if let Some(s) = sockets.iter().find(|s| s.socket_filename.0 == path) {
+                    for m in self.client.dump(&MemifDump {}).map_err(vpp_err)? {
+                        if m.socket_id == s.socket_id {
+                            self.client
+                                .request(&MemifDelete {
+                                    sw_if_index: m.sw_if_index,
+                                })
+                                .map_err(vpp_err)?;
+                            found = true;
+                        }
+                    }
+                    self.remove_socket_id_if_unused(s.socket_id, socket)?;
+                }
+            }
+            VppIfType::Vhostuser => {
+                let all = self
+                    .client
+                    .dump(&SwInterfaceVhostUserDump {
+                        sw_if_index: ANY_SW_IF_INDEX,
+                    })
+                    .map_err(vpp_err)?;
+                for v in all.iter().filter(|v| v.sock_filename.0 == path) {
+                    self.client
+                        .request(&DeleteVhostUserIf {
+                            sw_if_index: v.sw_if_index,
+                        })
+                        .map_err(vpp_err)?;
+                    found = true;
+                }
+            }
+        }
+        if let Some(bd_id) = bridge_domain {
+            self.remove_bridge_domain_if_empty(bd_id)?;
+        }
+        Ok(found)
+    }
+
+    /// CHECK: the interface is there and admin up.
+    pub fn check(&mut self, a: &VppAttached) -> Result<(), CniError> {
+        if !self.still_ours(a)? {
+            return Err(CniError::new(
+                ErrorCode::Internal,
+                format!(
+                    "VPP interface {} on {} is missing (did VPP restart?)",
+                    a.if_name,
+                    a.socket.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The host side's address for `netType: interface`: the IPAM gateway, with the pod's prefix
+/// length (the host end of the pod's link).
+pub fn host_address(pod: &IpNet, gateway: Option<IpAddr>) -> Option<IpNet> {
+    IpNet::new(gateway?, pod.prefix_len()).ok()
+}

@@ -1,0 +1,491 @@
+//! The `userspace` binary with `host.engine: vpp`, against a fake VPP that speaks the real
+//! binary API (VPP is not packaged for Debian; see vpp-api's `fake`), with the real
+//! `host-local`. The fake records every request: ADD and DEL must send exactly the sequence
+//! VPP needs, and leave VPP as they found it.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use vpp_api::fake::{FakeVpp, IfKind, State};
+use vpp_api::messages::memif::MemifRole;
+
+const ID: &str = "5e678250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
+const ID2: &str = "6f778250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
+
+struct Node {
+    vpp: FakeVpp,
+    dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn new() -> Self {
+        Self::with(State::default())
+    }
+
+    fn with(state: State) -> Self {
+        assert!(
+            Path::new("/usr/lib/cni/host-local").exists(),
+            "host-local is not installed: run `bash scripts/setup-host.sh` (containernetworking-plugins)"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("vpp")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let vpp = FakeVpp::start_with(dir.path().join("api.sock"), state).unwrap();
+        Self { vpp, dir }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn conf(&self, host: Value) -> Value {
+        json!({
+            "cniVersion": "1.0.0",
+            "name": "userspace-vpp",
+            "type": "userspace",
+            "vppApiSocket": self.vpp.path(),
+            "sharedDir": self.path("shared"),
+            "stateDir": self.path("state"),
+            "host": host,
+            "container": {"engine": "vpp", "iftype": "memif", "netType": "interface"},
+            "ipam": {"type": "host-local", "subnet": "10.56.217.0/24", "gateway": "10.56.217.1",
+                     "dataDir": self.path("ipam"), "routes": [{"dst": "0.0.0.0/0"}]}
+        })
+    }
+
+    fn memif_bridge(&self) -> Value {
+        self.conf(
+            json!({"engine": "vpp", "iftype": "memif", "netType": "bridge",
+                          "memif": {"role": "master", "mode": "ethernet"},
+                          "bridge": {"bridgeName": "4"}}),
+        )
+    }
+
+    fn leases(&self) -> usize {
+        std::fs::read_dir(self.path("ipam/userspace-vpp"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        n.contains('.') && !n.starts_with("last_reserved")
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn files(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for sub in ["shared", "state"] {
+            walk(&self.path(sub), &mut v);
+        }
+        v.retain(|f| !f.ends_with(".lock"));
+        v
+    }
+
+    /// VPP as it started: local0, the built-in memif socket, bd 0; and nothing on disk.
+    fn assert_pristine(&self, what: &str) {
+        let st = self.vpp.state();
+        assert_eq!(
+            st.interfaces.len(),
+            1,
+            "{what}: interfaces left: {:?}",
+            st.interfaces
+        );
+        assert_eq!(
+            st.sockets.len(),
+            1,
+            "{what}: sockets left: {:?}",
+            st.sockets
+        );
+        assert_eq!(
+            st.bridge_domains.len(),
+            1,
+            "{what}: bridge domains left: {:?}",
+            st.bridge_domains
+        );
+        drop(st);
+        assert_eq!(self.leases(), 0, "{what}: lease left");
+        assert!(
+            self.files().is_empty(),
+            "{what}: files left: {:?}",
+            self.files()
+        );
+    }
+
+    fn take_log(&self) -> Vec<String> {
+        let mut st = self.vpp.state();
+        let l = st.requests();
+        st.log.clear();
+        l.into_iter()
+            .filter(|n| n != "sockclnt_create" && n != "sockclnt_delete")
+            .collect()
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<String>) {
+    if let Ok(w) = std::fs::read_dir(dir) {
+        for e in w.flatten() {
+            if e.path().is_dir() {
+                walk(&e.path(), out);
+            } else {
+                out.push(e.path().display().to_string());
+            }
+        }
+    }
+}
+
+fn cni(verb: &str, id: &str, conf: &Value) -> (Value, i32) {
+    support::run_plugin(
+        env!("CARGO_BIN_EXE_userspace"),
+        verb,
+        id,
+        "net1",
+        "IgnoreUnknown=1;K8S_POD_NAME=p",
+        &[],
+        conf.to_string().as_bytes(),
+    )
+}
+
+#[test]
+fn memif_bridge_add_sends_the_exact_api_sequence_and_del_undoes_it() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(
+        node.take_log(),
+        [
+            "memif_socket_filename_dump",
+            "memif_socket_filename_add_del_v2",
+            "memif_dump",
+            "memif_create_v2",
+            "sw_interface_set_flags",
+            "bridge_domain_dump",
+            "bridge_domain_add_del_v2",
+            "sw_interface_set_l2_bridge",
+        ]
+    );
+    let socket = node.path("shared/5e678250ad8d/memif-5e678250ad8d-net1.sock");
+    {
+        let st = node.vpp.state();
+        assert_eq!(st.sockets.get(&1).map(String::as_str), socket.to_str());
+        let (sw, memif) = st.interface_named("memif1/0").unwrap();
+        assert!(matches!(
+            memif.kind,
+            IfKind::Memif {
+                role: MemifRole::MASTER,
+                socket_id: 1,
+                id: 0,
+                ..
+            }
+        ));
+        assert!(memif.admin_up);
+        assert_eq!(memif.bridge, Some(4));
+        assert_eq!(st.members(4), [sw]);
+        assert_eq!(st.bridge_domains[&4].tag, "userspace-cni");
+    }
+    assert!(
+        socket.exists(),
+        "VPP (master) listens on the socket in the shared dir"
+    );
+    // The pod learns its side: memif slave on that socket file.
+    let data: Value = serde_json::from_slice(
+        &std::fs::read(node.path("shared/5e678250ad8d/configData-5e678250ad8d-net1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(data["config"]["memif"]["role"], "slave");
+    assert_eq!(
+        data["config"]["memif"]["socketfile"],
+        "memif-5e678250ad8d-net1.sock"
+    );
+
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(
+        node.take_log(),
+        [
+            "memif_dump",
+            "sw_interface_set_l2_bridge",
+            "memif_delete",
+            "memif_socket_filename_dump",
+            "memif_dump",
+            "memif_socket_filename_add_del_v2",
+            "bridge_domain_dump",
+            "bridge_domain_add_del_v2",
+        ]
+    );
+    node.assert_pristine("after DEL");
+    assert_eq!(cni("DEL", ID, &conf).1, 0, "DEL again is a no-op");
+    node.assert_pristine("after the second DEL");
+}
+
+#[test]
+fn a_bridge_domain_the_operator_made_is_joined_but_never_deleted() {
+    let mut st = State::default();
+    st.bridge_domains.insert(4, Default::default());
+    let node = Node::with(st);
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    assert!(
+        !node
+            .take_log()
+            .contains(&"bridge_domain_add_del_v2".to_owned())
+    );
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert!(
+        !node
+            .take_log()
+            .contains(&"bridge_domain_add_del_v2".to_owned())
+    );
+    assert!(node.vpp.state().bridge_domains.contains_key(&4));
+}
+
+#[test]
+fn a_bridge_domain_stays_while_another_attachment_uses_it() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    assert_eq!(cni("ADD", ID2, &conf).1, 0);
+    assert_eq!(node.vpp.state().members(4).len(), 2);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert!(
+        node.vpp.state().bridge_domains.contains_key(&4),
+        "still used by ID2"
+    );
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    node.assert_pristine("after both DELs");
+}
+
+#[test]
+fn memif_interface_puts_the_ipam_gateway_on_the_host_side() {
+    let node = Node::new();
+    let conf = node.conf(json!({"engine": "vpp", "iftype": "memif", "netType": "interface"}));
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(
+        node.take_log(),
+        [
+            "memif_socket_filename_dump",
+            "memif_socket_filename_add_del_v2",
+            "memif_dump",
+            "memif_create_v2",
+            "sw_interface_set_flags",
+            "sw_interface_add_del_address",
+        ]
+    );
+    let addr = node
+        .vpp
+        .state()
+        .interface_named("memif1/0")
+        .unwrap()
+        .1
+        .addresses[0];
+    assert_eq!(addr.to_string(), "10.56.217.1/24");
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(
+        node.take_log(),
+        [
+            "memif_dump",
+            "sw_interface_add_del_address",
+            "memif_delete",
+            "memif_socket_filename_dump",
+            "memif_dump",
+            "memif_socket_filename_add_del_v2",
+        ]
+    );
+    node.assert_pristine("after DEL");
+}
+
+#[test]
+fn vhost_user_server_on_vpp_creates_the_socket_and_del_removes_it() {
+    let node = Node::new();
+    let mut conf = node.conf(
+        json!({"engine": "vpp", "iftype": "vhostuser", "netType": "bridge",
+                                    "vhost": {"mode": "server"}, "bridge": {"bridgeName": "7"}}),
+    );
+    conf["container"] = json!({"engine": "vpp", "iftype": "vhostuser"});
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(
+        node.take_log(),
+        [
+            "create_vhost_user_if_v2",
+            "sw_interface_vhost_user_dump",
+            "sw_interface_set_flags",
+            "bridge_domain_dump",
+            "bridge_domain_add_del_v2",
+            "sw_interface_set_l2_bridge",
+        ]
+    );
+    let socket = node.path("shared/5e678250ad8d/5e678250ad8d-net1");
+    {
+        let st = node.vpp.state();
+        let (_, i) = st.interface_named("VirtualEthernet0/0/0").unwrap();
+        assert_eq!(
+            i.kind,
+            IfKind::VhostUser {
+                path: socket.display().to_string(),
+                is_server: true
+            }
+        );
+    }
+    assert!(socket.exists());
+    let data: Value = serde_json::from_slice(
+        &std::fs::read(node.path("shared/5e678250ad8d/configData-5e678250ad8d-net1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(data["config"]["vhost"]["mode"], "client");
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(
+        node.take_log(),
+        [
+            "sw_interface_vhost_user_dump",
+            "sw_interface_set_l2_bridge",
+            "delete_vhost_user_if",
+            "bridge_domain_dump",
+            "bridge_domain_add_del_v2",
+        ]
+    );
+    node.assert_pristine("after DEL");
+}
+
+#[test]
+fn a_changed_crc_fails_add_before_any_change_naming_message_and_vpp_version() {
+    let mut st = State::default();
+    st.crc_overrides.insert("memif_create_v2", "0badc0de");
+    st.version = "v24.02-release".into();
+    let node = Node::with(st);
+    let (res, code) = cni("ADD", ID, &node.memif_bridge());
+    assert_ne!(code, 0);
+    assert_eq!(
+        res["code"], 100,
+        "not transient: retrying will not help: {res}"
+    );
+    let msg = res["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("memif_create_v2") && msg.contains("0badc0de"),
+        "{msg}"
+    );
+    assert!(msg.contains("v24.02-release"), "{msg}");
+    let log = node.take_log();
+    assert!(
+        log.iter().all(|m| m == "show_version"),
+        "nothing but the version query reached VPP: {log:?}"
+    );
+    node.assert_pristine("after the failed ADD");
+}
+
+#[test]
+fn vpp_unreachable_is_try_again_later_with_nothing_left() {
+    let node = Node::new();
+    let mut conf = node.memif_bridge();
+    conf["vppApiSocket"] = json!(node.path("absent.sock"));
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_ne!(code, 0);
+    assert_eq!(res["code"], 11, "{res}");
+    assert!(
+        res["msg"].as_str().unwrap().contains("absent.sock"),
+        "{res}"
+    );
+    node.assert_pristine("after the failed ADD");
+}
+
+#[test]
+fn a_failure_halfway_rolls_back_every_vpp_step() {
+    let node = Node::new();
+    let conf = node.conf(json!({"engine": "vpp", "iftype": "memif", "netType": "interface"}));
+    // Another interface already has the subnet: VPP refuses the address (ADDRESS_IN_USE).
+    {
+        let mut st = node.vpp.state();
+        st.interfaces
+            .get_mut(&0)
+            .unwrap()
+            .addresses
+            .push(vpp_api::codec::Prefix::new(
+                "10.56.217.254".parse().unwrap(),
+                24,
+            ));
+    }
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"].as_str().unwrap().contains("ADDRESS_IN_USE"),
+        "{res}"
+    );
+    let log = node.take_log();
+    assert_eq!(
+        log[log.len() - 5..],
+        [
+            "memif_dump",
+            "memif_delete",
+            "memif_socket_filename_dump",
+            "memif_dump",
+            "memif_socket_filename_add_del_v2",
+        ],
+        "{log:?}"
+    );
+    node.vpp
+        .state()
+        .interfaces
+        .get_mut(&0)
+        .unwrap()
+        .addresses
+        .clear();
+    node.assert_pristine("after the rolled-back ADD");
+}
+
+#[test]
+fn del_without_state_finds_the_interface_by_its_socket() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    // The plugin dies right after the VPP steps, before its state file is written.
+    let (_, code) = support::run_plugin(
+        env!("CARGO_BIN_EXE_userspace"),
+        "ADD",
+        ID,
+        "net1",
+        "IgnoreUnknown=1;K8S_POD_NAME=p",
+        &[("USERSPACE_CRASH_AFTER", "ovsdb")],
+        conf.to_string().as_bytes(),
+    );
+    assert_ne!(code, 0);
+    assert_eq!(node.vpp.state().interfaces.len(), 2, "the memif was made");
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.assert_pristine("after DEL without state");
+}
+
+#[test]
+fn a_bridge_name_that_is_not_a_bridge_domain_id_is_invalid_config() {
+    let node = Node::new();
+    let conf = node.conf(
+        json!({"engine": "vpp", "iftype": "memif", "netType": "bridge",
+                                "bridge": {"bridgeName": "br0"}}),
+    );
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_ne!(code, 0);
+    assert_eq!(res["code"], 7, "{res}");
+    assert!(
+        res["msg"].as_str().unwrap().contains("bridgeName \"br0\""),
+        "{res}"
+    );
+    node.assert_pristine("after the refused ADD");
+}
+
+#[test]
+fn check_reports_an_interface_vpp_lost() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    assert_eq!(cni("CHECK", ID, &conf).1, 0);
+    // VPP restarted: its interfaces are gone.
+    node.vpp.state().interfaces.retain(|k, _| *k == 0);
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(res["msg"].as_str().unwrap().contains("missing"), "{res}");
+    assert_eq!(cni("DEL", ID, &conf).1, 0, "DEL still succeeds");
+}
