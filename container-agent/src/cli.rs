@@ -72,6 +72,53 @@ pub enum Command {
     /// Pod entrypoint: wait for the interfaces, export them as USERSPACE_* variables and run
     /// CMD as PID 1 (signals forwarded, children reaped, CMD's exit code returned).
     Run(RunArgs),
+    /// Configure the VPP running in this pod over its API socket: memif interfaces on the
+    /// shared sockets, admin up, addresses and routes from the CNI result.
+    Vpp(VppArgs),
+    /// Write a startup.conf for a VPP in this pod (cores, memory, virtio_user / PCI devices).
+    VppStartup(VppStartupArgs),
+}
+
+/// Options of `vpp`.
+#[derive(Debug, Args)]
+pub struct VppArgs {
+    /// VPP's binary API socket.
+    #[arg(
+        long,
+        env = "USERSPACE_VPP_API_SOCKET",
+        default_value = "/run/vpp/api.sock"
+    )]
+    pub api_socket: PathBuf,
+    /// How long to wait for the pod's interfaces and for VPP's API socket.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
+    /// Print what was configured as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `vpp-startup`.
+#[derive(Debug, Args)]
+pub struct VppStartupArgs {
+    /// Where to write the file; `-` for standard output.
+    #[arg(long, short, default_value = "-")]
+    pub output: PathBuf,
+    /// VPP's binary API socket.
+    #[arg(
+        long,
+        env = "USERSPACE_VPP_API_SOCKET",
+        default_value = "/run/vpp/api.sock"
+    )]
+    pub api_socket: PathBuf,
+    /// VPP's CLI socket.
+    #[arg(long, default_value = "/run/vpp/cli.sock")]
+    pub cli_socket: PathBuf,
+    /// Main heap size in MiB.
+    #[arg(long, default_value_t = 256)]
+    pub main_heap_mb: u64,
+    /// Run everything on the main core (no worker threads).
+    #[arg(long)]
+    pub no_workers: bool,
 }
 
 /// Memory source for DPDK.

@@ -22,6 +22,7 @@ pub mod mac;
 pub mod podinfo;
 pub mod procfs;
 pub mod resources;
+pub mod vpp;
 pub mod wire;
 
 pub use mac::MacAddr;

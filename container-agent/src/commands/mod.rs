@@ -3,6 +3,8 @@
 mod inspect;
 mod run;
 mod testpmd;
+mod vpp;
+mod vpp_startup;
 
 use std::process::ExitCode;
 
@@ -17,6 +19,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect { json } => inspect::run(&loc, json),
         Command::Testpmd(args) => testpmd::run(&loc, &args),
         Command::Run(args) => run::run(&loc, &args),
+        Command::Vpp(args) => vpp::run(&loc, &args),
+        Command::VppStartup(args) => vpp_startup::run(&loc, &args),
     }
 }
 

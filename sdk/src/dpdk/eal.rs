@@ -375,16 +375,8 @@ impl<'a> EalBuilder<'a> {
                 .ok_or_else(|| EalError::UnknownKind(name.clone()))?
             {
                 InterfaceKind::VhostUser => {
-                    let path = socket_path(iface)?;
-                    let mut dev = format!("net_virtio_user{n_virtio},path={path}");
+                    let dev = virtio_user_vdev(n_virtio, iface, self.testpmd.queues)?;
                     n_virtio += 1;
-                    if role(iface) == SocketRole::Server {
-                        dev.push_str(",server=1");
-                    }
-                    dev.push_str(&format!(",queues={}", self.testpmd.queues.max(1)));
-                    if let Some(mac) = &iface.mac {
-                        dev.push_str(&format!(",mac={}", mac.value));
-                    }
                     eal.push(format!("--vdev={dev}"));
                 }
                 InterfaceKind::Memif => {
@@ -479,6 +471,21 @@ impl<'a> EalBuilder<'a> {
 fn default_mbufs(mb: u64) -> u32 {
     let n = mb * 1024 / 3 / 5 * 2; // mb * 1024 KiB / 2.5 KiB / 3
     u32::try_from(n.clamp(2048, 262_144)).unwrap_or(262_144)
+}
+
+/// The `net_virtio_user<n>` device string for a vhost-user interface: the socket, `server=1`
+/// when the app creates it, the queues and the MAC the CNI result gave.
+pub fn virtio_user_vdev(n: usize, iface: &PodInterface, queues: u16) -> Result<String, EalError> {
+    let path = socket_path(iface)?;
+    let mut dev = format!("net_virtio_user{n},path={path}");
+    if role(iface) == SocketRole::Server {
+        dev.push_str(",server=1");
+    }
+    dev.push_str(&format!(",queues={}", queues.max(1)));
+    if let Some(mac) = &iface.mac {
+        dev.push_str(&format!(",mac={}", mac.value));
+    }
+    Ok(dev)
 }
 
 fn role(iface: &PodInterface) -> SocketRole {
