@@ -138,3 +138,11 @@ fn no_reply_within_the_timeout_is_a_timeout_naming_the_request() {
     assert!(matches!(e, VppError::Timeout { .. }), "{e:?}");
     assert!(e.to_string().contains("sockclnt_create"), "{e}");
 }
+
+#[test]
+fn cli_inband_returns_the_cli_output() {
+    let (_d, vpp) = fake();
+    let mut c = Client::connect(vpp.path(), "test", T).unwrap();
+    let out = c.cli("show version").unwrap();
+    assert!(out.contains("v25.10-release"), "{out}");
+}
