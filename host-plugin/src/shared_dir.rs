@@ -21,8 +21,13 @@ pub fn for_attachment(config: &Config, id12: &str) -> PathBuf {
 /// Refuses a directory outside the allowed roots (a pod's hostPath must not make the plugin
 /// write anywhere). Paths are compared component-wise after normalising `.` and `..`.
 pub fn check_allowed(dir: &Path, allowed: &[PathBuf]) -> Result<(), CniError> {
-    let norm = normalize(dir);
-    if allowed.iter().any(|root| norm.starts_with(normalize(root))) {
+    // Symlinks in the part that exists are resolved: a link under an allowed root that points
+    // elsewhere must not let the plugin create directories there.
+    let norm = resolve_existing(&normalize(dir));
+    if allowed
+        .iter()
+        .any(|root| norm.starts_with(resolve_existing(&normalize(root))))
+    {
         Ok(())
     } else {
         Err(CniError::new(
@@ -37,6 +42,28 @@ pub fn check_allowed(dir: &Path, allowed: &[PathBuf]) -> Result<(), CniError> {
                     .join(", ")
             ),
         ))
+    }
+}
+
+/// `p` with its longest existing ancestor canonicalised (symlinks resolved), the rest kept.
+fn resolve_existing(p: &Path) -> PathBuf {
+    let mut head = p.to_path_buf();
+    let mut tail = Vec::new();
+    loop {
+        if let Ok(real) = fs::canonicalize(&head) {
+            let mut out = real;
+            for c in tail.iter().rev() {
+                out.push(c);
+            }
+            return out;
+        }
+        match (head.file_name().map(|n| n.to_os_string()), head.parent()) {
+            (Some(name), Some(parent)) => {
+                tail.push(name);
+                head = parent.to_path_buf();
+            }
+            _ => return p.to_path_buf(),
+        }
     }
 }
 
@@ -171,6 +198,34 @@ pub fn remove_alias(alias: &Path) {
     let _ = fs::remove_dir(alias);
 }
 
+/// Clears the place where a socket will be created: a symlink planted there (which would
+/// redirect the switch's or the app's `bind`), or a stale socket or file left by an earlier
+/// attachment, is removed; a directory there is an error.
+pub fn clear_socket_path(path: &Path) -> Result<(), CniError> {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.is_dir() {
+        return Err(CniError::new(
+            ErrorCode::InvalidConfig,
+            format!("a directory is in the way of the socket {}", path.display()),
+        ));
+    }
+    tracing::warn!(
+        "removing {} ({}) where the socket goes",
+        path.display(),
+        if meta.file_type().is_symlink() {
+            "a symlink"
+        } else {
+            "a stale entry"
+        }
+    );
+    fs::remove_file(path).map_err(|e| {
+        CniError::new(ErrorCode::Io, format!("cannot remove {}", path.display()))
+            .with_details(e.to_string())
+    })
+}
+
 /// Removes the directory if it is empty; anything else in it stays.
 pub fn remove_if_empty(dir: &Path) {
     let _ = fs::remove_dir(dir);
@@ -189,6 +244,19 @@ mod tests {
     }
 
     #[test]
+    fn a_symlink_under_an_allowed_root_pointing_outside_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        let outside = d.path().join("outside");
+        fs::create_dir_all(&root).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("evil")).unwrap();
+        let roots = [root.clone()];
+        assert!(check_allowed(&root.join("evil/pod1"), &roots).is_err());
+        assert!(check_allowed(&root.join("pod1/sub"), &roots).is_ok());
+    }
+
+    #[test]
     fn socket_paths_over_107_bytes_are_refused() {
         assert!(check_socket_path(&Path::new("/").join("x".repeat(106))).is_ok());
         let e = check_socket_path(&Path::new("/").join("x".repeat(107))).unwrap_err();
@@ -196,6 +264,23 @@ mod tests {
             e.msg.contains("108 bytes") || e.msg.contains("unix sockets allow 107"),
             "{}",
             e.msg
+        );
+    }
+
+    #[test]
+    fn a_symlink_where_a_socket_goes_is_removed_not_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let sock = d.path().join("sock");
+        std::os::unix::fs::symlink(&victim, &sock).unwrap();
+        clear_socket_path(&sock).unwrap();
+        assert!(fs::symlink_metadata(&sock).is_err());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        fs::create_dir(&sock).unwrap();
+        assert!(
+            clear_socket_path(&sock).is_err(),
+            "a directory is not removed"
         );
     }
 

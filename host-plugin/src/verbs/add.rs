@@ -100,6 +100,7 @@ fn steps(
         socket.clone()
     };
     shared_dir::check_socket_path(&switch_socket)?;
+    shared_dir::clear_socket_path(&socket)?;
 
     // IPAM first: an address shortage must fail before a port exists.
     let ipam_result = match config.ipam_type() {
