@@ -180,7 +180,14 @@ fn match_root(root: &Path) -> Option<(ContainerId, Rule)> {
         return None;
     }
     let n = parts.len();
-    let id_at = |i: usize| parts.get(i).and_then(|s| s.parse::<ContainerId>().ok());
+    // Docker, containerd and CRI-O/podman all name sandboxes by 64 lowercase hex digits; any
+    // other name in such a path is some other bind mount, not a runtime's sandbox file.
+    let id_at = |i: usize| {
+        parts
+            .get(i)
+            .filter(|s| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .and_then(|s| s.parse::<ContainerId>().ok())
+    };
     // …/overlay-containers/<id>/userdata/<file>
     if n >= 4 && parts[n - 2] == "userdata" && parts[n - 4] == "overlay-containers" {
         return id_at(n - 3).map(|id| (id, Rule::ContainersStorage));
@@ -252,6 +259,18 @@ mod tests {
 
     fn found(fixture: &str) -> Discovered {
         from_mountinfo_text(fixture).unwrap().expect("an id")
+    }
+
+    #[test]
+    fn a_runtime_like_path_without_a_64_hex_id_is_not_taken_as_one() {
+        let line = "2209 2201 253:2 /my\\040docker/containers/web/resolv.conf /etc/resolv.conf rw - xfs /dev/x rw\n";
+        assert_eq!(from_mountinfo_text(line).unwrap(), None);
+        // Found by fuzzing: a 10-character "ID" from a crafted line.
+        let bytes = include_bytes!("../../tests/fixtures/mountinfo/fuzz-crash-short-id");
+        let text = String::from_utf8_lossy(bytes);
+        if let Ok(Some(d)) = from_mountinfo_text(&text) {
+            assert_eq!(d.id.as_str().len(), 64);
+        }
     }
 
     #[test]
