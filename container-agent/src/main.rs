@@ -9,10 +9,16 @@ mod supervisor;
 mod wait;
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use clap::Parser;
 
+/// When `main` began, for the start-to-exec figure the agent logs.
+pub static STARTED: OnceLock<Instant> = OnceLock::new();
+
 fn main() -> ExitCode {
+    let _ = STARTED.set(Instant::now());
     let cli = cli::Cli::parse();
     init_logging(cli.global.verbose);
     match commands::run(cli) {

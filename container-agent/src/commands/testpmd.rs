@@ -56,11 +56,13 @@ pub fn run(loc: &Locations, args: &TestpmdArgs) -> anyhow::Result<ExitCode> {
         .context("building the testpmd command line")?;
     eal.app.extend(args.extra.iter().cloned());
     let program = dpdk.testpmd.to_string_lossy().into_owned();
+    let (elapsed_us, peak_rss_kib) = cost();
     if args.dry_run {
+        tracing::info!(elapsed_us, peak_rss_kib, "dry run");
         println!("{}", eal.shell_line(&program));
         return Ok(ExitCode::SUCCESS);
     }
-    tracing::info!(line = %eal.shell_line(&program), "exec");
+    tracing::info!(elapsed_us, peak_rss_kib, line = %eal.shell_line(&program), "exec");
     let argv = eal.argv(&program);
     ignore_sigpipe();
     // nix's execv, not std's Command::exec: std resets SIGPIPE to the default before exec.
@@ -87,6 +89,19 @@ fn ignore_sigpipe() {
     if let Err(e) = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) } {
         tracing::warn!("cannot ignore SIGPIPE: {e}");
     }
+}
+
+/// Time since the agent started and its peak RSS so far (the benchmark reads these from the
+/// log line before exec).
+fn cost() -> (u128, i64) {
+    let elapsed = crate::STARTED
+        .get()
+        .map(|t| t.elapsed().as_micros())
+        .unwrap_or(0);
+    let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .map(|u| u.max_rss())
+        .unwrap_or(0);
+    (elapsed, rss)
 }
 
 fn memory(view: &PodView, args: &TestpmdArgs) -> anyhow::Result<Memory> {
