@@ -180,9 +180,9 @@ ovs_stop "$RUN/ovs"
 LEASES=$(ls "$RUN/ipam/demo-net" 2>/dev/null | grep -c '^10\.' || true)
 FILES=$(( $(find "$SHARED" -mindepth 1 2>/dev/null | wc -l) + $(grep -c "$SHARED" /proc/mounts || true) ))
 STATE=$(find "$RUN/state" -name '*.json' 2>/dev/null | wc -l)
-HUGE=$(ls /dev/hugepages | grep -c -E '^(demo-|ovsdemo)' || true)
+HUGE=$(( $(ls /dev/hugepages | grep -c -E '^(demo-|ovsdemo)' || true) + $(ls /var/run/dpdk 2>/dev/null | grep -c -E '^(demo-|ovsdemo)' || true) ))
 echo "  CNI DELs run by podman: $DELS"
-echo "  containers left: $CONTAINERS, OVS ports left: $PORTS, leases left: $LEASES, shared-dir entries and mounts left: $FILES, state files left: $STATE, hugepage files left: $HUGE"
+echo "  containers left: $CONTAINERS, OVS ports left: $PORTS, leases left: $LEASES, shared-dir entries and mounts left: $FILES, state files left: $STATE, hugepage and /var/run/dpdk files left: $HUGE"
 rmdir "$SHARED" 2>/dev/null || true
 
 if [ "$OK" = yes ] && [ "$CONTAINERS$PORTS$LEASES$FILES$STATE$HUGE" = 000000 ] && [ "$DELS" -ge 2 ]; then

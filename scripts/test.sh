@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: host set-up (packages, hugepages), formatting, lints, every test
 # (including the ones that run the real dpdk-testpmd and ovsdb-server: they need root and
-# hugepages), then the end-to-end demo on a real OVS-DPDK switch.
+# hugepages), a smoke run of the fuzz targets, then the end-to-end demo on a real OVS-DPDK switch
+# with podman containers, for both port types.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-host.sh
@@ -9,5 +10,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace   # also the SDK's cdylib, which the C ABI test links against
 cargo test --workspace
+bash scripts/fuzz.sh --seconds 10              # a short smoke of every fuzz target (the long runs: README, Reliability)
 bash scripts/demo.sh                          # dpdkvhostuserclient ports (pods are vhost-user servers)
 HOST_VHOST_MODE=server bash scripts/demo.sh   # dpdkvhostuser ports, sockets bind-mounted across filesystems
