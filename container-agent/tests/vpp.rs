@@ -206,6 +206,21 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `vpp-startup` with /proc and /sys taken from a resources fixture.
+fn vpp_startup(pod: &Pod, resources: &str, extra: &[&str]) -> Output {
+    let fx = fixture(resources);
+    let (proc_root, sys_root) = (fx.join("proc"), fx.join("sys"));
+    let mut args = vec![
+        "--proc-root",
+        proc_root.to_str().unwrap(),
+        "--sys-root",
+        sys_root.to_str().unwrap(),
+        "vpp-startup",
+    ];
+    args.extend_from_slice(extra);
+    agent(pod, &args)
+}
+
 #[test]
 fn vpp_startup_without_hugepages_uses_4k_pages_workers_and_a_virtio_user_vdev() {
     let pod = Pod::new();
@@ -228,17 +243,7 @@ fn vpp_startup_without_hugepages_uses_4k_pages_workers_and_a_virtio_user_vdev() 
         ],
         None,
     );
-    let fx = fixture("no-hugepages");
-    let out = agent(
-        &pod,
-        &[
-            "--proc-root",
-            fx.join("proc").to_str().unwrap(),
-            "--sys-root",
-            fx.join("sys").to_str().unwrap(),
-            "vpp-startup",
-        ],
-    );
+    let out = vpp_startup(&pod, "no-hugepages", &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let want = format!(
         "unix {{
@@ -265,20 +270,11 @@ dpdk {{
 #[test]
 fn vpp_startup_for_memif_only_disables_the_dpdk_plugin_and_writes_the_file() {
     let (pod, _host, _) = memif_pod();
-    let fx = fixture("no-hugepages");
     let out_file = pod.dir.path().join("etc/vpp/startup.conf");
-    let out = agent(
+    let out = vpp_startup(
         &pod,
-        &[
-            "--proc-root",
-            fx.join("proc").to_str().unwrap(),
-            "--sys-root",
-            fx.join("sys").to_str().unwrap(),
-            "vpp-startup",
-            "--no-workers",
-            "--output",
-            out_file.to_str().unwrap(),
-        ],
+        "no-hugepages",
+        &["--no-workers", "--output", out_file.to_str().unwrap()],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let conf = std::fs::read_to_string(&out_file).unwrap();
@@ -293,17 +289,7 @@ fn vpp_startup_for_memif_only_disables_the_dpdk_plugin_and_writes_the_file() {
 #[test]
 fn vpp_startup_with_hugepages_keeps_vpps_default_pages() {
     let (pod, _host, _) = memif_pod();
-    let fx = fixture("cgroup-v2-pod");
-    let out = agent(
-        &pod,
-        &[
-            "--proc-root",
-            fx.join("proc").to_str().unwrap(),
-            "--sys-root",
-            fx.join("sys").to_str().unwrap(),
-            "vpp-startup",
-        ],
-    );
+    let out = vpp_startup(&pod, "cgroup-v2-pod", &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let conf = text(&out.stdout);
     assert!(conf.contains("memory { main-heap-size 256M }"), "{conf}");
