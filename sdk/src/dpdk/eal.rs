@@ -460,8 +460,9 @@ impl<'a> EalBuilder<'a> {
             app.push(format!("--rxq={}", t.queues));
             app.push(format!("--txq={}", t.queues));
         }
-        // Link state interrupts are not implemented by virtio_user/memif in all versions.
-        app.push("--no-lsc-interrupt".to_owned());
+        // No --no-lsc-interrupt: testpmd asks for link-state interrupts only from devices that
+        // have them, and virtio_user in server mode takes a restarted switch's new connection
+        // on that interrupt (with the flag, only when something reads the link status).
         Ok(EalArgs { eal, app })
     }
 }
@@ -570,7 +571,7 @@ mod tests {
              --file-prefix=usrsp-4d578250ad8d-7 \
              --vdev=net_virtio_user0,path=/var/lib/cni/usrspcni/4d578250ad8d-net1,queues=1 --no-pci \
              -- --auto-start --stats-period=1 --tx-first --forward-mode=io --nb-cores=1 \
-             --total-num-mbufs=34952 --no-lsc-interrupt"
+             --total-num-mbufs=34952"
         );
     }
 
