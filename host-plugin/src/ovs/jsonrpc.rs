@@ -186,36 +186,83 @@ impl Connection {
 
 /// Splits the unframed byte stream into JSON-RPC messages. Kept apart from the socket so the
 /// parser can be fed arbitrary bytes (tests, fuzzing).
+///
+/// Each byte is scanned once (bracket depth, outside strings) to find where a top-level value
+/// ends; only complete values are handed to serde. Re-parsing the buffer on every read instead
+/// would cost quadratic time for a large reply arriving in small pieces.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
     buf: Vec<u8>,
+    scanned: usize,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    ends: std::collections::VecDeque<usize>,
+    broken: Option<String>,
 }
+
+/// More than this buffered without a complete message is not OVSDB talking.
+const MAX_PENDING: usize = 64 << 20;
 
 impl StreamDecoder {
     /// Appends bytes read from the server.
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
+        while self.scanned < self.buf.len() && self.broken.is_none() {
+            let b = self.buf[self.scanned];
+            self.scanned += 1;
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                b'{' | b'[' => self.depth += 1,
+                other if self.depth == 0 => {
+                    self.broken = Some(format!("{:?} outside any object", other as char));
+                }
+                b'"' => self.in_string = true,
+                b'}' | b']' => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        self.ends.push_back(self.scanned);
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// The next complete message, if any; a partial trailing message stays buffered.
     pub fn next_message(&mut self) -> Result<Option<Value>, RpcError> {
-        let mut it = serde_json::Deserializer::from_slice(&self.buf).into_iter::<Value>();
-        match it.next() {
-            None => {
-                self.buf.clear();
-                Ok(None)
+        let Some(end) = self.ends.pop_front() else {
+            if let Some(why) = &self.broken {
+                return Err(RpcError::Protocol(why.clone()));
             }
-            Some(Ok(v)) => {
-                let used = it.byte_offset();
-                self.buf.drain(..used);
-                if !v.is_object() {
-                    return Err(RpcError::Protocol(format!("expected an object, got {v}")));
-                }
-                Ok(Some(v))
+            if self.buf.len() > MAX_PENDING {
+                return Err(RpcError::Protocol(format!(
+                    "{} bytes without a complete message",
+                    self.buf.len()
+                )));
             }
-            Some(Err(e)) if e.is_eof() => Ok(None),
-            Some(Err(e)) => Err(RpcError::Protocol(e.to_string())),
+            return Ok(None);
+        };
+        let parsed = serde_json::from_slice::<Value>(&self.buf[..end]);
+        self.buf.drain(..end);
+        self.scanned -= end;
+        for e in &mut self.ends {
+            *e -= end;
         }
+        let v = parsed.map_err(|e| RpcError::Protocol(e.to_string()))?;
+        if !v.is_object() {
+            return Err(RpcError::Protocol(format!("expected an object, got {v}")));
+        }
+        Ok(Some(v))
     }
 }
 
@@ -312,6 +359,34 @@ mod tests {
         let mut c = Connection::from_stream(a, Duration::from_millis(200));
         let e = c.call("x", json!([])).unwrap_err();
         assert!(matches!(e, RpcError::Timeout { .. }) && e.is_transient());
+    }
+
+    #[test]
+    fn the_decoder_finds_messages_byte_by_byte_with_brackets_inside_strings() {
+        let stream =
+            br#" {"id":1,"result":[{"name":"a}]\"b"}]} {"method":"echo","params":[],"id":"e"}"#;
+        let mut d = StreamDecoder::default();
+        let mut got = Vec::new();
+        for b in stream {
+            d.push(&[*b]);
+            while let Some(m) = d.next_message().unwrap() {
+                got.push(m);
+            }
+        }
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0]["result"][0]["name"], "a}]\"b");
+        assert_eq!(got[1]["method"], "echo");
+    }
+
+    #[test]
+    fn bytes_outside_an_object_are_a_protocol_error() {
+        let mut d = StreamDecoder::default();
+        d.push(b"42 {}");
+        assert!(matches!(d.next_message(), Err(RpcError::Protocol(_))));
+        let mut d = StreamDecoder::default();
+        d.push(b"{}]");
+        assert!(d.next_message().unwrap().is_some());
+        assert!(d.next_message().is_err());
     }
 
     #[test]
