@@ -54,6 +54,7 @@ for t in "${targets[@]}"; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	rows+=("$(printf '%-22s %14s %8s %10s' "$t" "${runs:-?}" "${secs}s" "${cov:-?}")")
+	echo "${rows[-1]}" >&2 # as each target finishes, so a long run shows progress
 	rm -f "$log"
 done
 
