@@ -17,6 +17,10 @@ pub mod keys {
     pub const STATE_DIR: &str = "stateDir";
     /// VPP's API socket, default `/run/vpp/api.sock`.
     pub const VPP_SOCKET: &str = "vppApiSocket";
+    /// The kubelet's root directory (where pods' emptyDir volumes are), default `/var/lib/kubelet`.
+    pub const KUBELET_ROOT: &str = "kubeletRoot";
+    /// Where the short aliases of long shared directories are mounted, default `/var/lib/vhost_sockets`.
+    pub const ALIAS_ROOT: &str = "socketAliasRoot";
 }
 
 /// Environment variable that overrides VPP's API socket.
@@ -30,6 +34,8 @@ pub const OVSDB_ENV: &str = "USERSPACE_OVSDB_SOCKET";
 pub const DEFAULT_OVSDB: &str = "unix:/var/run/openvswitch/db.sock";
 /// Default state directory.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/cni/usrspcni/state";
+/// Default kubelet root.
+pub const DEFAULT_KUBELET_ROOT: &str = "/var/lib/kubelet";
 /// Default bridge, as in the Go plugin.
 pub const DEFAULT_BRIDGE: &str = "br0";
 
@@ -52,6 +58,10 @@ pub struct Config {
     pub allowed_roots: Vec<PathBuf>,
     /// State directory.
     pub state_dir: PathBuf,
+    /// The kubelet's root directory.
+    pub kubelet_root: PathBuf,
+    /// Root of the short socket-directory aliases.
+    pub alias_root: PathBuf,
     /// The raw stdin, passed on to IPAM.
     pub raw: Vec<u8>,
 }
@@ -262,14 +272,19 @@ pub fn load_with(
             })
             .collect::<Result<_, _>>()?,
     };
-    let state_dir = match extra(keys::STATE_DIR) {
-        None => PathBuf::from(DEFAULT_STATE_DIR),
-        Some(v) => v
-            .as_str()
-            .filter(|s| s.starts_with('/'))
-            .map(PathBuf::from)
-            .ok_or_else(|| invalid(format!("{}: expected an absolute path", keys::STATE_DIR)))?,
+    let abs_path = |key: &str, default: &str| -> Result<PathBuf, CniError> {
+        match extra(key) {
+            None => Ok(PathBuf::from(default)),
+            Some(v) => v
+                .as_str()
+                .filter(|s| s.starts_with('/'))
+                .map(PathBuf::from)
+                .ok_or_else(|| invalid(format!("{key}: expected an absolute path, got {v}"))),
+        }
     };
+    let state_dir = abs_path(keys::STATE_DIR, DEFAULT_STATE_DIR)?;
+    let kubelet_root = abs_path(keys::KUBELET_ROOT, DEFAULT_KUBELET_ROOT)?;
+    let alias_root = abs_path(keys::ALIAS_ROOT, crate::shared_dir::DEFAULT_ALIAS_ROOT)?;
     if let Some(d) = &net.shared_dir
         && !d.starts_with('/')
     {
@@ -283,6 +298,8 @@ pub fn load_with(
         vpp_socket: PathBuf::from(vpp_socket),
         allowed_roots,
         state_dir,
+        kubelet_root,
+        alias_root,
         raw: stdin.to_vec(),
         net,
     };

@@ -68,7 +68,7 @@ pub struct PodFacts {
 }
 
 /// Reads the facts from a pod object.
-pub fn pod_facts(pod: &Pod) -> PodFacts {
+pub fn pod_facts(pod: &Pod, kubelet_root: &std::path::Path) -> PodFacts {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let Some(spec) = &pod.spec else {
         return PodFacts::default();
@@ -82,9 +82,13 @@ pub fn pod_facts(pod: &Pod) -> PodFacts {
             if let Some(hp) = &v.host_path {
                 Some(SharedVolume::HostPath(PathBuf::from(&hp.path)))
             } else if v.empty_dir.is_some() {
-                Some(SharedVolume::EmptyDir(PathBuf::from(format!(
-                    "/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/{SHARED_VOLUME}"
-                ))))
+                Some(SharedVolume::EmptyDir(
+                    kubelet_root
+                        .join("pods")
+                        .join(&uid)
+                        .join("volumes/kubernetes.io~empty-dir")
+                        .join(SHARED_VOLUME),
+                ))
             } else {
                 None
             }
@@ -248,9 +252,10 @@ impl Session {
     }
 
     /// The pod's shared volume and mount path.
-    pub fn pod_facts(&self) -> Result<PodFacts, CniError> {
+    pub fn pod_facts(&self, kubelet_root: &std::path::Path) -> Result<PodFacts, CniError> {
         Ok(pod_facts(
             &self.rt.block_on(get_pod(&self.client, &self.pod))?,
+            kubelet_root,
         ))
     }
 

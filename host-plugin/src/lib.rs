@@ -4,6 +4,7 @@
 //! exit code; `main` only does the process I/O.
 #![deny(missing_docs)]
 
+pub mod attachment;
 pub mod cni;
 pub mod config;
 pub mod engine;
@@ -13,7 +14,6 @@ pub mod logging;
 pub mod ovs;
 pub mod publish;
 pub mod shared_dir;
-pub mod state;
 pub mod verbs;
 pub mod vpp;
 
@@ -30,10 +30,19 @@ pub struct Outcome {
     pub code: i32,
 }
 
-/// Runs one invocation.
+/// Runs one invocation against the node's switches.
 pub fn run(env: &BTreeMap<String, String>, stdin: &[u8]) -> Outcome {
+    run_with(env, stdin, &engine::RealSwitches)
+}
+
+/// Runs one invocation with the engines `switches` opens (tests pass a fake).
+pub fn run_with(
+    env: &BTreeMap<String, String>,
+    stdin: &[u8],
+    switches: &dyn engine::Connector,
+) -> Outcome {
     let version = config::peek_version(stdin).unwrap_or_else(|| LATEST.to_owned());
-    match dispatch(env, stdin) {
+    match dispatch(env, stdin, switches) {
         Ok(stdout) => Outcome { stdout, code: 0 },
         Err(e) => {
             tracing::error!("{e}");
@@ -45,7 +54,11 @@ pub fn run(env: &BTreeMap<String, String>, stdin: &[u8]) -> Outcome {
     }
 }
 
-fn dispatch(env: &BTreeMap<String, String>, stdin: &[u8]) -> Result<String, CniError> {
+fn dispatch(
+    env: &BTreeMap<String, String>,
+    stdin: &[u8],
+    switches: &dyn engine::Connector,
+) -> Result<String, CniError> {
     if env.get("CNI_COMMAND").map(String::as_str) == Some("VERSION") {
         return Ok(cni::version_json());
     }
@@ -66,20 +79,13 @@ fn dispatch(env: &BTreeMap<String, String>, stdin: &[u8]) -> Result<String, CniE
         ));
     }
     tracing::info!(verb = %cmd.verb, container = %cmd.container_id, ifname = %cmd.ifname, network = %config.net.name, "invoked");
+    let ctx = verbs::Ctx::new(&cmd, &config, switches);
     match cmd.verb {
-        Verb::Add => verbs::add::run(&cmd, &config),
-        Verb::Del => verbs::del::run(&cmd, &config),
-        Verb::Check => verbs::check::run(&cmd, &config),
-        Verb::Status => verbs::status::run(&config),
-        Verb::Gc => verbs::gc::run(&cmd, &config),
+        Verb::Add => verbs::add::run(&ctx),
+        Verb::Del => verbs::del::run(&ctx),
+        Verb::Check => verbs::check::run(&ctx),
+        Verb::Status => verbs::status::run(&ctx),
+        Verb::Gc => verbs::gc::run(&ctx),
         Verb::Version => Ok(cni::version_json()),
     }
-}
-
-/// State-store errors as CNI errors.
-pub(crate) fn state_err(e: state::StateError) -> CniError {
-    let details = std::error::Error::source(&e)
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    CniError::new(ErrorCode::Io, e.to_string()).with_details(details)
 }

@@ -19,19 +19,26 @@ pub struct PublishError {
     pub source: std::io::Error,
 }
 
-/// Writes `bytes` to `path` through a temp file in the same directory and a rename: the temp
-/// file is created with O_EXCL|O_NOFOLLOW, and rename replaces a symlink at `path` instead of
-/// writing through it.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PublishError> {
-    let err = |source| PublishError {
-        path: path.to_owned(),
-        source,
-    };
+/// The temp file [`write_atomic`] writes `path` through: a fixed name next to it, so that an
+/// undo after a kill finds and removes it (the attachment's lock keeps writers apart).
+pub fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Writes `bytes` to `path` through [`temp_path`] and a rename: the temp file is opened with
+/// O_NOFOLLOW, and rename replaces a symlink at `path` instead of writing through it. The mode
+/// is set explicitly, so the runtime's umask cannot narrow what the pod's user may read.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PublishError> {
+    use std::os::unix::fs::PermissionsExt;
+    let err = |source| PublishError {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = temp_path(path);
     let _ = fs::remove_file(&tmp);
     let mut f = OpenOptions::new()
         .write(true)
@@ -40,7 +47,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PublishE
         .custom_flags(nix::libc::O_NOFOLLOW)
         .open(&tmp)
         .map_err(err)?;
-    let r = f.write_all(bytes).and_then(|()| f.sync_all());
+    let r = f
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .and_then(|()| f.write_all(bytes));
     if let Err(e) = r.and_then(|()| fs::rename(&tmp, path)) {
         let _ = fs::remove_file(&tmp);
         return Err(err(e));
@@ -48,46 +57,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PublishE
     Ok(())
 }
 
-/// `configData-<id12>-<ifname>.json`: the plugin's configuration-data entry for this interface,
-/// for pods without a kubeconfig-written annotation.
-pub fn config_data_path(shared_dir: &Path, id12: &str, ifname: &str) -> PathBuf {
-    shared_dir.join(format!("configData-{id12}-{ifname}.json"))
+/// `configData-<stem>.json` (the stem is `<id12>-<ifname>`): the plugin's configuration-data
+/// entry for this interface, for pods without a kubeconfig-written annotation.
+pub fn config_data_path(shared_dir: &Path, stem: &str) -> PathBuf {
+    shared_dir.join(format!("configData-{stem}.json"))
 }
 
-/// `<id12>-<ifname>-ip4.conf`: the vhost-user CNI's address file, for old consumers.
-pub fn ip4conf_path(shared_dir: &Path, id12: &str, ifname: &str) -> PathBuf {
-    shared_dir.join(format!("{id12}-{ifname}-ip4.conf"))
+/// `<stem>-ip4.conf`: the vhost-user CNI's address file, for old consumers.
+pub fn ip4conf_path(shared_dir: &Path, stem: &str) -> PathBuf {
+    shared_dir.join(format!("{stem}-ip4.conf"))
 }
 
-/// Writes the configuration-data file; returns its path.
-pub fn write_config_data(
-    shared_dir: &Path,
-    id12: &str,
-    entry: &ConfigurationData,
-) -> Result<PathBuf, PublishError> {
-    let path = config_data_path(shared_dir, id12, &entry.if_name);
+/// Writes the configuration-data file at `path`.
+pub fn write_config_data(path: &Path, entry: &ConfigurationData) -> Result<(), PublishError> {
     let bytes = serde_json::to_vec_pretty(entry).map_err(|e| PublishError {
-        path: path.clone(),
+        path: path.to_owned(),
         source: e.into(),
     })?;
-    write_atomic(&path, &bytes, 0o644)?;
-    Ok(path)
+    write_atomic(path, &bytes, 0o644)
 }
 
-/// Writes the `-ip4.conf` file when IPAM gave an IPv4 address; returns its path.
-pub fn write_ip4conf(
-    shared_dir: &Path,
-    id12: &str,
-    ifname: &str,
-    conf: &VhostUserIp4Conf,
-) -> Result<PathBuf, PublishError> {
-    let path = ip4conf_path(shared_dir, id12, ifname);
+/// Writes the `-ip4.conf` file at `path`.
+pub fn write_ip4conf(path: &Path, conf: &VhostUserIp4Conf) -> Result<(), PublishError> {
     let bytes = serde_json::to_vec_pretty(conf).map_err(|e| PublishError {
-        path: path.clone(),
+        path: path.to_owned(),
         source: e.into(),
     })?;
-    write_atomic(&path, &bytes, 0o644)?;
-    Ok(path)
+    write_atomic(path, &bytes, 0o644)
 }
 
 /// Writes the NPWG device-info file at the path the runtime gave.

@@ -12,10 +12,11 @@ use crate::config::Config;
 /// Default base when the NetConf has no `sharedDir`.
 pub const DEFAULT_BASE: &str = "/var/lib/cni/usrspcni";
 
-/// `<sharedDir or default>/<id12>/`, as the Go plugin's fallback does.
-pub fn for_attachment(config: &Config, id12: &str) -> PathBuf {
+/// `<sharedDir or default>/<name>/`: the plugin's own per-container directory (`name` is the
+/// 12-character ID prefix, as in the Go plugin's fallback, unless another container holds it).
+pub fn managed_dir(config: &Config, name: &str) -> PathBuf {
     let base = config.net.shared_dir.as_deref().unwrap_or(DEFAULT_BASE);
-    Path::new(base).join(id12)
+    Path::new(base).join(name)
 }
 
 /// Refuses a directory outside the allowed roots (a pod's hostPath must not make the plugin
@@ -156,45 +157,47 @@ pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
     Ok(true)
 }
 
-/// Where short aliases of long shared directories are mounted.
-pub const ALIAS_ROOT: &str = "/var/lib/vhost_sockets";
+/// Default root of the short aliases of long shared directories.
+pub const DEFAULT_ALIAS_ROOT: &str = "/var/lib/vhost_sockets";
 
-/// Bind-mounts `dir` at `/var/lib/vhost_sockets/<container id[:12]>`, so that socket paths
-/// through the alias fit in `sun_path` (kubelet's emptyDir paths alone take ~100 bytes).
-pub fn short_alias(dir: &Path, container_id: &str) -> Result<PathBuf, CniError> {
-    let alias = Path::new(ALIAS_ROOT).join(container_id.get(..12).unwrap_or(container_id));
+/// Bind-mounts `dir` at `mount` (an attachment's own alias under the alias root), so that
+/// socket paths through it fit in `sun_path` (kubelet's emptyDir paths alone take ~100 bytes).
+pub fn mount_alias(dir: &Path, mount: &Path) -> Result<(), CniError> {
     let io = |what: &str, e: String| {
-        CniError::new(ErrorCode::Io, format!("{what} {}", alias.display())).with_details(e)
+        CniError::new(ErrorCode::Io, format!("{what} {}", mount.display())).with_details(e)
     };
-    // An alias left by an ADD that died midway (possibly of a directory that is gone) goes.
-    if fs::symlink_metadata(&alias).is_ok() {
-        remove_alias(&alias);
+    // An alias left by an ADD that died midway (possibly of a directory that is gone) goes:
+    // the name is this attachment's (its stem is claimed).
+    if fs::symlink_metadata(mount).is_ok() {
+        remove_alias(mount);
     }
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o750)
-        .create(&alias)
+        .create(mount)
         .map_err(|e| io("cannot create", e.to_string()))?;
     nix::mount::mount(
         Some(dir),
-        &alias,
+        mount,
         None::<&str>,
         nix::mount::MsFlags::MS_BIND,
         None::<&str>,
     )
     .map_err(|e| {
-        let _ = fs::remove_dir(&alias);
+        let _ = fs::remove_dir(mount);
         io(
             &format!("cannot bind-mount {} on", dir.display()),
             e.to_string(),
         )
-    })?;
-    Ok(alias)
+    })
 }
 
-/// Unmounts and removes an alias made by [`short_alias`].
+/// Unmounts and removes an alias made by [`mount_alias`]; what is not there is fine.
 pub fn remove_alias(alias: &Path) {
-    let _ = nix::mount::umount2(alias, nix::mount::MntFlags::MNT_DETACH);
+    let _ = nix::mount::umount2(
+        alias,
+        nix::mount::MntFlags::MNT_DETACH | nix::mount::MntFlags::UMOUNT_NOFOLLOW,
+    );
     let _ = fs::remove_dir(alias);
 }
 
@@ -224,6 +227,15 @@ pub fn clear_socket_path(path: &Path) -> Result<(), CniError> {
         CniError::new(ErrorCode::Io, format!("cannot remove {}", path.display()))
             .with_details(e.to_string())
     })
+}
+
+/// Gives the vhost group access to a socket that exists already (the switch made it).
+pub fn share_socket(socket: &Path, group: &str) {
+    if let Ok(Some(g)) = nix::unistd::Group::from_name(group)
+        && nix::unistd::chown(socket, None, Some(g.gid)).is_ok()
+    {
+        let _ = fs::set_permissions(socket, fs::Permissions::from_mode(0o660));
+    }
 }
 
 /// Removes the directory if it is empty; anything else in it stays.

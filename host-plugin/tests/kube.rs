@@ -212,43 +212,45 @@ fn a_forbidden_patch_names_the_missing_permission_and_rolls_back() {
     );
 }
 
+/// kubelet's emptyDir paths are too long for a socket: each attachment gets its own short
+/// alias, so removing one interface never breaks the path its sibling's port reconnects to.
 #[test]
-fn a_long_empty_dir_path_is_reached_through_a_short_alias() {
-    let uid = format!("{:08x}-aaaa-4bbb-8ccc-dddddddddddd", std::process::id());
+fn two_interfaces_on_a_long_empty_dir_path_each_get_their_own_alias() {
+    let uid = "5b0d8c2e-9f7a-4c61-8d3e-2a1b0c9d8e7f";
     let env = Env::new(json!({"name": "shared-dir", "emptyDir": {}}));
-    {
-        let mut s = env.api.state.lock().unwrap();
-        s.pods[0]["metadata"]["uid"] = uid.clone().into();
-    }
-    let empty_dir = std::path::PathBuf::from(format!(
-        "/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/shared-dir"
+    let d = env.dir.path();
+    let empty_dir = d.join(format!(
+        "kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/shared-dir"
     ));
-    let (res, code) = cni("ADD", "net1", &env.conf());
-    assert_eq!(code, 0, "{res}");
-    let server_path = env.db.vsctl(&[
-        "get",
-        "Interface",
-        "9d3e5f7a1b2c-net1",
-        "options:vhost-server-path",
-    ]);
-    assert_eq!(
-        server_path, "\"/var/lib/vhost_sockets/9d3e5f7a1b2c/9d3e5f7a1b2c-net1\"",
-        "the switch uses the short alias"
-    );
+    std::fs::create_dir_all(&empty_dir).unwrap();
+    let mut conf = env.conf();
+    conf["kubeletRoot"] = json!(d.join("kubelet"));
+    conf["socketAliasRoot"] = json!(d.join("vs"));
+    for ifname in ["net1", "net2"] {
+        let (res, code) = cni("ADD", ifname, &conf);
+        assert_eq!(code, 0, "{res}");
+        let stem = format!("9d3e5f7a1b2c-{ifname}");
+        let alias = d.join("vs").join(&stem);
+        assert_eq!(
+            env.db
+                .vsctl(&["get", "Interface", &stem, "options:vhost-server-path"]),
+            format!("\"{}\"", alias.join(&stem).display()),
+            "the switch uses {ifname}'s own alias"
+        );
+        assert!(empty_dir.join(format!("configData-{stem}.json")).exists());
+    }
+    assert_eq!(cni("DEL", "net1", &conf).1, 0);
+    let net2_alias = d.join("vs/9d3e5f7a1b2c-net2");
     assert!(
-        std::path::Path::new(
-            "/var/lib/vhost_sockets/9d3e5f7a1b2c/configData-9d3e5f7a1b2c-net1.json"
-        )
-        .exists(),
-        "alias shows the emptyDir"
+        net2_alias
+            .join("configData-9d3e5f7a1b2c-net2.json")
+            .exists(),
+        "net2's alias still shows the emptyDir after net1 is gone"
     );
-    assert!(empty_dir.join("configData-9d3e5f7a1b2c-net1.json").exists());
-    assert_eq!(cni("DEL", "net1", &env.conf()).1, 0);
-    assert!(
-        !std::path::Path::new("/var/lib/vhost_sockets/9d3e5f7a1b2c").exists(),
-        "alias unmounted and removed"
-    );
+    assert!(!d.join("vs/9d3e5f7a1b2c-net1").exists());
+    assert_eq!(cni("DEL", "net2", &conf).1, 0);
+    assert!(!net2_alias.exists(), "alias unmounted and removed");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains("vhost_sockets/9d3e5f7a1b2c"));
-    let _ = std::fs::remove_dir_all(format!("/var/lib/kubelet/pods/{uid}"));
+    assert!(!mounts.contains(&d.join("vs").display().to_string()));
+    assert_eq!(std::fs::read_dir(d.join("vs")).unwrap().count(), 0);
 }

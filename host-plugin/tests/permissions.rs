@@ -89,7 +89,7 @@ fn state_is_private_and_what_the_pod_reads_is_world_readable_but_not_writable() 
     assert_eq!(code, 0, "{res}");
     assert_eq!(mode(&node.path("state")), 0o700, "state directory");
     assert_eq!(
-        mode(&node.path(&format!("state/{ID}-net1.json"))),
+        mode(&node.path(&format!("state/{ID}@net1.json"))),
         0o600,
         "state file"
     );
@@ -201,5 +201,5 @@ fn a_directory_in_the_way_of_the_socket_is_an_error_with_nothing_left() {
     let (err, code) = cni("ADD", &node.conf());
     assert_eq!((code, err["code"].as_u64()), (1, Some(7)), "{err}");
     assert_eq!(node.db.rows("Port"), 0);
-    assert!(!node.path(&format!("state/{ID}-net1.json")).exists());
+    assert!(!node.path(&format!("state/{ID}@net1.json")).exists());
 }

@@ -209,6 +209,7 @@ fn memif_bridge_add_sends_the_exact_api_sequence_and_del_undoes_it() {
     assert_eq!(
         node.take_log(),
         [
+            "memif_socket_filename_dump",
             "memif_dump",
             "sw_interface_set_l2_bridge",
             "memif_delete",
@@ -290,8 +291,9 @@ fn memif_interface_puts_the_ipam_gateway_on_the_host_side() {
     assert_eq!(
         node.take_log(),
         [
+            // The interface is found by its socket file; deleting it takes its address.
+            "memif_socket_filename_dump",
             "memif_dump",
-            "sw_interface_add_del_address",
             "memif_delete",
             "memif_socket_filename_dump",
             "memif_dump",
@@ -419,8 +421,9 @@ fn a_failure_halfway_rolls_back_every_vpp_step() {
     );
     let log = node.take_log();
     assert_eq!(
-        log[log.len() - 5..],
+        log[log.len() - 6..],
         [
+            "memif_socket_filename_dump",
             "memif_dump",
             "memif_delete",
             "memif_socket_filename_dump",
@@ -439,24 +442,63 @@ fn a_failure_halfway_rolls_back_every_vpp_step() {
     node.assert_pristine("after the rolled-back ADD");
 }
 
+/// A restarted VPP hands out the same socket ids and `sw_if_index`es again: the old pod's
+/// record then matches the new pod's memif by number, never by socket file.
 #[test]
-fn del_without_state_finds_the_interface_by_its_socket() {
+fn after_a_vpp_restart_check_and_del_of_the_old_pod_leave_the_new_pods_memif_alone() {
     let node = Node::new();
     let conf = node.memif_bridge();
-    // The plugin dies right after the VPP steps, before its state file is written.
-    let (_, code) = support::run_plugin(
-        env!("CARGO_BIN_EXE_userspace"),
-        "ADD",
-        ID,
-        "net1",
-        "IgnoreUnknown=1;K8S_POD_NAME=p",
-        &[("USERSPACE_CRASH_AFTER", "ovsdb")],
-        conf.to_string().as_bytes(),
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    let old = node
+        .vpp
+        .state()
+        .interface_named("memif1/0")
+        .map(|(sw, _)| sw);
+    *node.vpp.state() = State::default();
+    let (res, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(
+        node.vpp
+            .state()
+            .interface_named("memif1/0")
+            .map(|(sw, _)| sw),
+        old,
+        "the new pod's memif has the old one's numbers"
     );
-    assert_ne!(code, 0);
-    assert_eq!(node.vpp.state().interfaces.len(), 2, "the memif was made");
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0, "the old pod's interface is gone: {res}");
+    assert!(res["msg"].as_str().unwrap().contains("missing"), "{res}");
     assert_eq!(cni("DEL", ID, &conf).1, 0);
-    node.assert_pristine("after DEL without state");
+    assert_eq!(
+        node.vpp.state().interfaces.len(),
+        2,
+        "the new pod's memif survives the old pod's DEL"
+    );
+    assert_eq!(cni("CHECK", ID2, &conf).1, 0);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    node.assert_pristine("after both DELs");
+}
+
+/// A kill at any point of ADD, then DEL: VPP and the node are as before.
+#[test]
+fn a_plugin_killed_during_add_on_vpp_leaves_nothing_after_del() {
+    for phase in ["before", "after"] {
+        let node = Node::new();
+        let conf = node.memif_bridge();
+        let at = format!("port#0:{phase}");
+        let (_, code) = support::run_plugin(
+            env!("CARGO_BIN_EXE_userspace"),
+            "ADD",
+            ID,
+            "net1",
+            "IgnoreUnknown=1;K8S_POD_NAME=p",
+            &[("USERSPACE_CRASH_AT", at.as_str())],
+            conf.to_string().as_bytes(),
+        );
+        assert_ne!(code, 0, "{at}: the injected kill happened");
+        assert_eq!(cni("DEL", ID, &conf).1, 0);
+        node.assert_pristine(&at);
+    }
 }
 
 #[test]

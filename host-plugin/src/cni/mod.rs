@@ -133,32 +133,14 @@ impl CniCommand {
             path_raw,
         })
     }
-
-    /// The first 12 characters of the container ID, used in socket and file names.
-    pub fn id12(&self) -> &str {
-        self.container_id.get(..12).unwrap_or(&self.container_id)
-    }
 }
 
-/// Container IDs: 1–128 of `[A-Za-z0-9_.-]`, not starting with `.` (the CNI spec's
-/// alphanumeric-plus-`_.-` rule, which also keeps them safe in file names).
+/// Container IDs: the SDK's rule (1–128 of `[A-Za-z0-9_.-]`, not starting with `.`: the CNI
+/// spec's alphanumeric-plus-`_.-`, which also keeps them safe in file names).
 pub fn validate_container_id(id: &str) -> Result<(), CniError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(CniError::new(
-            ErrorCode::InvalidEnv,
-            format!(
-                "CNI_CONTAINERID {id:?} is invalid: use 1-128 of A-Z a-z 0-9 _ . - (no leading '.')"
-            ),
-        ))
-    }
+    id.parse::<userspace_cni_sdk::container_id::ContainerId>()
+        .map(|_| ())
+        .map_err(|e| CniError::new(ErrorCode::InvalidEnv, format!("CNI_CONTAINERID: {e}")))
 }
 
 /// Interface names: what Linux accepts (1–15 bytes, no `/`, no whitespace, not `.`/`..`).

@@ -133,6 +133,14 @@ impl OvsClient {
             .is_empty())
     }
 
+    /// A port's `external_ids`, `None` when there is no such port.
+    pub fn port_tags(&mut self, name: &str) -> Result<Option<BTreeMap<String, String>>, OvsError> {
+        Ok(self
+            .select("Port", json!([["name", "==", name]]), &["external_ids"])?
+            .first()
+            .map(|r| decode_map(&r["external_ids"])))
+    }
+
     /// Whether a port exists.
     pub fn port_exists(&mut self, name: &str) -> Result<bool, OvsError> {
         Ok(!self

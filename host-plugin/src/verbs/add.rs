@@ -1,161 +1,329 @@
-//! ADD: IPAM → switch port → files for the pod → state. Every step that succeeded is undone
-//! when a later one fails.
+//! ADD: claim the names, make the directory (and alias), lease an address, make the port,
+//! write the pod's files and annotation, commit. Every step is journaled before it is made;
+//! a failure rolls back with DEL's undo.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use userspace_cni_sdk::wire::{
-    CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, MemifDevice, MemifRole,
-    VhostMode, VhostUserDevice, VhostUserIp4Conf,
+    self, CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, MemifDevice,
+    MemifRole, VhostMode, VhostUserDevice, VhostUserIp4Conf,
 };
 
-use super::{attachment_mac, port_name};
-use crate::cni::{CniCommand, CniError, ErrorCode, Verb};
+use super::undo::{Engines, rollback_wants, undo_journal};
+use super::{Ctx, store_err};
+use crate::attachment::AttachmentId;
+use crate::attachment::claims::{ClaimName, Claims, Taken};
+use crate::attachment::journal::{Step, Writer};
+use crate::cni::{CniError, ErrorCode, Verb};
 use crate::config::Config;
-use crate::engine::{AttachRequest, Attached, Switch};
-use crate::state::{Attachment, Store};
+use crate::engine::{AttachRequest, EngineRecord};
+use crate::k8s::{self, PodFacts, SharedVolume};
 use crate::vpp::attach::host_address;
-use crate::{ipam, k8s, publish, shared_dir, state_err};
+use crate::{ipam, publish, shared_dir};
 
-/// What has been done so far, for rollback.
-#[derive(Default)]
-struct Done {
-    dir: Option<PathBuf>,
-    alias: Option<PathBuf>,
-    annotated: Option<k8s::Session>,
-    ipam: bool,
-    attached: Option<(Attached, PathBuf)>,
-    files: Vec<PathBuf>,
+/// Where an attachment's things go.
+struct Placement {
+    /// The shared directory (host path).
+    dir: PathBuf,
+    /// The claimed stem of the short names.
+    stem: String,
+    /// The socket's file name.
+    sockname: String,
+    /// The socket's host path.
+    socket: PathBuf,
+    /// The socket's path as the switch sees it (through the alias when the real one is long).
+    switch_socket: PathBuf,
 }
 
 /// Runs ADD; returns the result JSON in the config's version.
-pub fn run(cmd: &CniCommand, config: &Config) -> Result<String, CniError> {
-    let store = Store::new(&config.state_dir);
-    let _lock = store
-        .lock(&cmd.container_id, &cmd.ifname)
-        .map_err(state_err)?;
-    if store
-        .load(&cmd.container_id, &cmd.ifname)
-        .map_err(state_err)?
-        .is_some()
-    {
-        return Err(CniError::new(
-            ErrorCode::Internal,
-            format!(
-                "{}/{} is already attached: DEL it first",
-                cmd.container_id, cmd.ifname
-            ),
-        ));
+pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
+    let id = ctx.id()?;
+    let lock = ctx.store.lock(&id)?;
+    if let Some(j) = ctx.store.load(&id)? {
+        if j.complete {
+            return Err(CniError::new(
+                ErrorCode::Internal,
+                format!("{id} is already attached: DEL it first"),
+            ));
+        }
+        // A killed ADD's leftovers go before this one starts.
+        undo_journal(ctx, &j, &mut Engines::default(), |_| true)?;
+        ctx.store.remove(&id)?;
     }
-    let mut done = Done::default();
-    let mut switch: Option<Switch> = None;
-    match steps(cmd, config, &store, &mut done, &mut switch) {
+    let mut w = Writer::begin(&ctx.store, id.clone(), &ctx.config.net.name);
+    let mut engines = Engines::default();
+    match steps(ctx, &mut w, &mut engines) {
         Ok(out) => Ok(out),
         Err(e) => {
             tracing::warn!("ADD failed, rolling back: {e}");
-            rollback(cmd, config, done, switch);
+            if let Err(u) = undo_journal(ctx, &w.journal, &mut engines, rollback_wants) {
+                tracing::warn!("rollback incomplete, the journal stays for DEL: {u}");
+                return Err(e);
+            }
+            ctx.store.remove(&id)?;
+            lock.remove()?;
             Err(e)
         }
     }
 }
 
-fn steps(
-    cmd: &CniCommand,
-    config: &Config,
-    store: &Store,
-    done: &mut Done,
-    switch_slot: &mut Option<Switch>,
-) -> Result<String, CniError> {
-    let id12 = cmd.id12();
-    let host_vhost = config.host.vhost.clone().unwrap_or_default();
-    let sockname = socket_name(config, id12, &cmd.ifname);
+fn steps(ctx: &Ctx<'_>, w: &mut Writer<'_>, engines: &mut Engines) -> Result<String, CniError> {
+    let kube = kube_session(ctx)?;
+    let place = place(ctx, w, kube.as_ref().map(|(_, f)| f))?;
+    let ipam = lease(ctx, w)?;
+    let record = attach(ctx, w, engines, &place, ipam.as_ref())?;
+    if let Some(g) = ctx
+        .config
+        .host
+        .vhost
+        .as_ref()
+        .and_then(|v| v.group.as_deref())
+    {
+        shared_dir::share_socket(&place.socket, g);
+    }
+    let result = build_result(ctx, &w.journal.id, &place, ipam.as_ref());
+    let entry = publish_files(ctx, w, &place, &result)?;
+    if let Some((session, facts)) = &kube {
+        let (namespace, name) = (session.pod.namespace.clone(), session.pod.name.clone());
+        w.run(Step::Annotation { namespace, name }, |_| {
+            session
+                .publish(&entry, facts.mount_path.as_deref())
+                .map(|()| ((), None))
+        })?;
+    }
+    tracing::debug!(port = %record.name(), "attached");
+    let out = result
+        .convert_to(ctx.config.version())
+        .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
+    let recorded = serde_json::to_value(&result).map_err(|e| {
+        CniError::new(ErrorCode::Internal, "cannot encode the result").with_details(e.to_string())
+    })?;
+    w.commit(recorded).map_err(store_err)?;
+    serde_json::to_string(&out).map_err(|e| {
+        CniError::new(ErrorCode::Internal, "cannot encode the result").with_details(e.to_string())
+    })
+}
 
-    // With a kubeconfig and a Kubernetes pod: the pod's own `shared-dir` volume.
-    let kube = match (&config.net.kubeconfig, k8s::PodRef::from_args(&cmd.args)) {
+/// With a kubeconfig and a Kubernetes pod: the session and the pod's `shared-dir` volume.
+fn kube_session(ctx: &Ctx<'_>) -> Result<Option<(k8s::Session, PodFacts)>, CniError> {
+    match (
+        &ctx.config.net.kubeconfig,
+        k8s::PodRef::from_args(&ctx.cmd.args),
+    ) {
         (Some(path), Some(pod)) => {
             let session = k8s::Session::connect(path, pod)?;
-            let facts = session.pod_facts()?;
-            Some((session, facts))
+            let facts = session.pod_facts(&ctx.config.kubelet_root)?;
+            Ok(Some((session, facts)))
         }
-        _ => None,
-    };
-    let dir = match kube.as_ref().and_then(|(_, f)| f.volume.clone()) {
-        Some(k8s::SharedVolume::HostPath(p)) => {
-            shared_dir::check_allowed(&p, &config.allowed_roots)?;
-            p
-        }
-        Some(k8s::SharedVolume::EmptyDir(p)) => p,
-        None => shared_dir::for_attachment(config, id12),
-    };
-    let socket = dir.join(&sockname);
-    if shared_dir::ensure(&dir, host_vhost.group.as_deref())? {
-        done.dir = Some(dir.clone());
+        _ => Ok(None),
     }
-    // kubelet's emptyDir paths are long: the switch then uses a short alias of the directory.
+}
+
+/// Claims the names, makes the directory and, for a long path, the attachment's alias.
+fn place(
+    ctx: &Ctx<'_>,
+    w: &mut Writer<'_>,
+    facts: Option<&PodFacts>,
+) -> Result<Placement, CniError> {
+    let id = w.journal.id.clone();
+    let key = id.key();
+    let _names = ctx.store.names_lock()?;
+    let claims = ctx.store.claims();
+    let stem = claim_stem(w, &claims, &id)?;
+    let group = ctx.config.host.vhost.as_ref().and_then(|v| v.group.clone());
+    let dir = match facts.and_then(|f| f.volume.clone()) {
+        Some(SharedVolume::HostPath(p)) => {
+            shared_dir::check_allowed(&p, &ctx.config.allowed_roots)?;
+            pod_dir(w, p, group.as_deref())?
+        }
+        Some(SharedVolume::EmptyDir(p)) => pod_dir(w, p, group.as_deref())?,
+        None => managed_dir(ctx.config, w, &claims, &id, group.as_deref())?,
+    };
+    let sockname = socket_name(ctx.config, &stem);
+    let socket = dir.join(&sockname);
+    let name = ClaimName::Socket(socket.clone());
+    if let Taken::ByOther(owner) = w.run(Step::Claim { name: name.clone() }, |_| {
+        claims.take(&name, &key, &key).map(|t| (t, None))
+    })? {
+        return Err(CniError::new(
+            ErrorCode::InvalidConfig,
+            format!("socket {} is attachment {owner}'s", socket.display()),
+        ));
+    }
     let switch_socket = if shared_dir::check_socket_path(&socket).is_err() {
-        let alias = shared_dir::short_alias(&dir, &cmd.container_id)?;
-        done.alias = Some(alias.clone());
-        alias.join(&sockname)
+        let mount = ctx.config.alias_root.join(&stem);
+        w.run(
+            Step::Alias {
+                mount: mount.clone(),
+            },
+            |_| shared_dir::mount_alias(&dir, &mount).map(|()| ((), None)),
+        )?;
+        mount.join(&sockname)
     } else {
         socket.clone()
     };
     shared_dir::check_socket_path(&switch_socket)?;
     shared_dir::clear_socket_path(&socket)?;
+    Ok(Placement {
+        dir,
+        stem,
+        sockname,
+        socket,
+        switch_socket,
+    })
+}
 
-    // IPAM first: an address shortage must fail before a port exists.
-    let ipam_result = match config.ipam_type() {
-        Some(t) => {
-            done.ipam = true;
-            let out = ipam::exec(cmd, t, Verb::Add, &config.raw)?;
-            Some(serde_json::from_slice::<CniResult>(&out).map_err(|e| {
-                CniError::new(
-                    ErrorCode::Decode,
-                    format!("IPAM plugin {t} returned an unreadable result"),
-                )
-                .with_details(e.to_string())
-            })?)
+/// The plain stem, or the disambiguated one when another attachment holds it.
+fn claim_stem(w: &mut Writer<'_>, claims: &Claims, id: &AttachmentId) -> Result<String, CniError> {
+    let key = id.key();
+    for disambiguate in [false, true] {
+        let stem = id.stem(disambiguate);
+        let name = ClaimName::Stem(stem.clone());
+        let taken = w.run(Step::Claim { name: name.clone() }, |_| {
+            claims.take(&name, &key, &key).map(|t| (t, None))
+        })?;
+        match taken {
+            Taken::Yes => return Ok(stem),
+            Taken::ByOther(owner) => {
+                tracing::info!("name {stem} is attachment {owner}'s: using a distinct one");
+            }
         }
-        None => config
+    }
+    Err(CniError::new(
+        ErrorCode::Internal,
+        format!("no free name for {id}: both stems are held by other attachments"),
+    ))
+}
+
+/// The pod's own volume: created (and removed when empty) only if it is not there yet.
+fn pod_dir(w: &mut Writer<'_>, path: PathBuf, group: Option<&str>) -> Result<PathBuf, CniError> {
+    if path.exists() {
+        shared_dir::ensure(&path, group)?;
+    } else {
+        w.run(
+            Step::Dir {
+                path: path.clone(),
+                managed: false,
+            },
+            |_| shared_dir::ensure(&path, group).map(|_| ((), None)),
+        )?;
+    }
+    Ok(path)
+}
+
+/// The plugin's per-container directory under `sharedDir`, shared by the container's
+/// attachments and claimed by the container: another container with the same ID prefix gets
+/// a distinct one.
+fn managed_dir(
+    config: &Config,
+    w: &mut Writer<'_>,
+    claims: &Claims,
+    id: &AttachmentId,
+    group: Option<&str>,
+) -> Result<PathBuf, CniError> {
+    let owner = &id.container_id;
+    let mut path = shared_dir::managed_dir(config, id.id12());
+    if claims
+        .owner(&ClaimName::Dir(path.clone()))?
+        .is_some_and(|o| &o != owner)
+    {
+        let h = crate::attachment::fnv1a64(owner.as_bytes()) & 0xff_ffff;
+        path = shared_dir::managed_dir(config, &format!("{}.{h:06x}", id.id12()));
+    }
+    let name = ClaimName::Dir(path.clone());
+    let key = id.key();
+    let step = Step::Dir {
+        path: path.clone(),
+        managed: true,
+    };
+    let taken = w.run(step, |_| {
+        let t = claims.take(&name, owner, &key)?;
+        if t == Taken::Yes {
+            shared_dir::ensure(&path, group)?;
+        }
+        Ok::<_, CniError>((t, None))
+    })?;
+    match taken {
+        Taken::Yes => Ok(path),
+        Taken::ByOther(o) => Err(CniError::new(
+            ErrorCode::Internal,
+            format!("shared directory {} is container {o}'s", path.display()),
+        )),
+    }
+}
+
+/// IPAM first: an address shortage must fail before a port exists.
+fn lease(ctx: &Ctx<'_>, w: &mut Writer<'_>) -> Result<Option<CniResult>, CniError> {
+    let Some(plugin) = ctx.config.ipam_type() else {
+        return Ok(ctx
+            .config
             .net
             .prev_result
             .clone()
-            .and_then(|v| serde_json::from_value(v).ok()),
+            .and_then(|v| serde_json::from_value(v).ok()));
     };
+    let step = Step::Lease {
+        plugin: plugin.to_owned(),
+    };
+    let out = w.run(step, |_| {
+        ipam::exec(ctx.cmd, plugin, Verb::Add, &ctx.config.raw).map(|o| (o, None))
+    })?;
+    serde_json::from_slice::<CniResult>(&out)
+        .map(Some)
+        .map_err(|e| {
+            CniError::new(
+                ErrorCode::Decode,
+                format!("IPAM plugin {plugin} returned an unreadable result"),
+            )
+            .with_details(e.to_string())
+        })
+}
 
-    let switch = switch_slot.insert(Switch::connect(config)?);
+/// The switch's port or interface.
+fn attach(
+    ctx: &Ctx<'_>,
+    w: &mut Writer<'_>,
+    engines: &mut Engines,
+    place: &Placement,
+    ipam: Option<&CniResult>,
+) -> Result<EngineRecord, CniError> {
     let req = AttachRequest {
-        container_id: cmd.container_id.clone(),
-        ifname: cmd.ifname.clone(),
-        network: config.net.name.clone(),
-        port: port_name(id12, &cmd.ifname),
-        socket: switch_socket.clone(),
-        host_address: ipam_result
-            .as_ref()
+        id: w.journal.id.clone(),
+        network: ctx.config.net.name.clone(),
+        stem: place.stem.clone(),
+        socket: place.switch_socket.clone(),
+        host_address: ipam
             .and_then(|r| r.ips.first())
             .and_then(|ip| host_address(&ip.address, ip.gateway)),
     };
-    crash_point("ipam");
-    let attached = switch.attach(config, &req)?;
-    crash_point("ovsdb");
-    done.attached = Some((attached.clone(), switch_socket.clone()));
-    if config.iftype == IfType::Vhostuser
-        && let Some(g) = host_vhost.group.as_deref()
-    {
-        set_socket_group(&socket, g);
-    }
+    let planned = EngineRecord::plan(ctx.config, &req)?;
+    let engine = engines.get(ctx, ctx.config.engine)?;
+    w.run(Step::Port { record: planned }, |step| {
+        let Step::Port { record } = step else {
+            return Err(CniError::new(ErrorCode::Internal, "journal step mismatch"));
+        };
+        let made = engine.attach(record)?;
+        Ok((made.clone(), Some(Step::Port { record: made })))
+    })
+}
 
-    // The result.
-    let mac = attachment_mac(&cmd.container_id, &cmd.ifname);
+fn build_result(
+    ctx: &Ctx<'_>,
+    id: &AttachmentId,
+    place: &Placement,
+    ipam: Option<&CniResult>,
+) -> CniResult {
     let mut result = CniResult::new("1.1.0");
     result.interfaces.push(CniInterface {
-        name: cmd.ifname.clone(),
-        mac: Some(mac.to_string()),
+        name: id.ifname.clone(),
+        mac: Some(id.mac().to_string()),
         mtu: None,
-        sandbox: cmd.netns.as_ref().map(|p| p.display().to_string()),
-        socket_path: Some(socket.display().to_string()),
+        sandbox: ctx.cmd.netns.as_ref().map(|p| p.display().to_string()),
+        socket_path: Some(place.socket.display().to_string()),
         pci_id: None,
     });
-    if let Some(r) = &ipam_result {
+    if let Some(r) = ipam {
         for ip in &r.ips {
             let mut ip = ip.clone();
             ip.interface = Some(0);
@@ -164,185 +332,123 @@ fn steps(
         result.routes = r.routes.clone();
         result.dns = r.dns.clone();
     }
+    result
+}
 
-    // What the pod reads.
-    let mut container = config.net.container_conf(!result.ips.is_empty());
+/// The configuration-data file, the `-ip4.conf` file and the NPWG device-info file.
+fn publish_files(
+    ctx: &Ctx<'_>,
+    w: &mut Writer<'_>,
+    place: &Placement,
+    result: &CniResult,
+) -> Result<ConfigurationData, CniError> {
+    let id = w.journal.id.clone();
+    let pub_err = |e: publish::PublishError| {
+        CniError::new(ErrorCode::Io, e.to_string()).with_details(e.source.to_string())
+    };
+    let mut container = ctx.config.net.container_conf(!result.ips.is_empty());
     if let Some(v) = container.vhost.as_mut() {
-        v.socketfile = Some(sockname.clone());
+        v.socketfile = Some(place.sockname.clone());
     }
     if let Some(m) = container.memif.as_mut() {
-        m.socketfile = Some(sockname.clone());
+        m.socketfile = Some(place.sockname.clone());
     }
     let entry_result = result
-        .convert_to(config.version())
+        .convert_to(ctx.config.version())
         .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
     let entry = ConfigurationData {
-        container_id: cmd.container_id.clone(),
-        if_name: cmd.ifname.clone(),
-        name: config.net.name.clone(),
+        container_id: id.container_id.clone(),
+        if_name: id.ifname.clone(),
+        name: ctx.config.net.name.clone(),
         config: container.clone(),
         ip_result: Some(entry_result),
     };
-    let pub_err = |e: publish::PublishError| {
-        CniError::new(ErrorCode::Io, e.to_string()).with_details(format!("{:?}", e.source))
-    };
-    done.files
-        .push(publish::config_data_path(&dir, id12, &cmd.ifname));
-    publish::write_config_data(&dir, id12, &entry).map_err(pub_err)?;
+    let path = publish::config_data_path(&place.dir, &place.stem);
+    w.run(Step::File { path: path.clone() }, |_| {
+        publish::write_config_data(&path, &entry)
+            .map(|()| ((), None))
+            .map_err(pub_err)
+    })?;
     if let Some(v4) = result.first_ipv4() {
         let conf = VhostUserIp4Conf {
             ip_addr: v4.address.to_string(),
-            mac_addr: mac.to_string(),
+            mac_addr: id.mac().to_string(),
             gateway: v4.gateway.map(|g: IpAddr| g.to_string()),
             gw_mac: None,
         };
-        done.files
-            .push(publish::ip4conf_path(&dir, id12, &cmd.ifname));
-        publish::write_ip4conf(&dir, id12, &cmd.ifname, &conf).map_err(pub_err)?;
+        let path = publish::ip4conf_path(&place.dir, &place.stem);
+        w.run(Step::File { path: path.clone() }, |_| {
+            publish::write_ip4conf(&path, &conf)
+                .map(|()| ((), None))
+                .map_err(pub_err)
+        })?;
     }
-    if let Some(path) = config
+    if let Some(path) = ctx
+        .config
         .net
         .runtime_config
         .as_ref()
         .and_then(|r| r.cni_device_info_file.clone())
     {
-        let device = match config.iftype {
-            IfType::Vhostuser => Device::VhostUser {
-                vhost_user: VhostUserDevice {
-                    mode: container
-                        .vhost
-                        .as_ref()
-                        .and_then(|v| v.mode)
-                        .unwrap_or(VhostMode::Client),
-                    path: socket.display().to_string(),
-                },
-            },
-            IfType::Memif => Device::Memif {
-                memif: MemifDevice {
-                    role: container
-                        .memif
-                        .as_ref()
-                        .and_then(|m| m.role)
-                        .unwrap_or(MemifRole::Slave),
-                    path: socket.display().to_string(),
-                    mode: container.memif.as_ref().and_then(|m| m.mode),
-                },
-            },
-        };
-        let info = DeviceInfo {
-            version: "1.1.0".into(),
-            device,
-        };
+        let info = device_info(ctx.config, &container, place);
         let path = PathBuf::from(path);
-        done.files.push(path.clone());
-        publish::write_device_info(&path, &info).map_err(pub_err)?;
+        w.run(Step::File { path: path.clone() }, |_| {
+            publish::write_device_info(&path, &info)
+                .map(|()| ((), None))
+                .map_err(pub_err)
+        })?;
     }
-
-    if let Some((session, facts)) = kube {
-        session.publish(&entry, facts.mount_path.as_deref())?;
-        done.annotated = Some(session);
-    }
-
-    crash_point("files");
-    store
-        .save(&Attachment {
-            container_id: cmd.container_id.clone(),
-            ifname: cmd.ifname.clone(),
-            network: config.net.name.clone(),
-            engine: config.engine.to_string(),
-            bridge: attached.bridge.clone(),
-            bridge_created: attached.bridge_created,
-            port: attached.port.clone(),
-            socket: switch_socket.clone(),
-            alias: done.alias.clone(),
-            pod: done
-                .annotated
-                .as_ref()
-                .map(|s| format!("{}/{}", s.pod.namespace, s.pod.name)),
-            socket_bind_mounted: attached.socket_bind_mounted,
-            vpp: attached.vpp.clone(),
-            shared_dir: dir,
-            shared_dir_created: done.dir.is_some(),
-            files: done.files.clone(),
-            ipam: config.ipam_type().map(str::to_owned),
-            result: serde_json::to_value(&result).unwrap_or_default(),
-        })
-        .map_err(state_err)?;
-
-    let out = result
-        .convert_to(config.version())
-        .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
-    serde_json::to_string(&out).map_err(|e| {
-        CniError::new(ErrorCode::Internal, "cannot encode the result").with_details(e.to_string())
-    })
+    Ok(entry)
 }
 
-/// The socket file name: the configured one, else `memif-<id12>-<ifname>.sock` for memif and
-/// `<id12>-<ifname>` for vhost-user (the Go plugin's names).
-pub fn socket_name(config: &Config, id12: &str, ifname: &str) -> String {
-    match config.iftype {
+fn device_info(config: &Config, container: &wire::UserspaceConf, place: &Placement) -> DeviceInfo {
+    let path = place.socket.display().to_string();
+    let device = match config.iftype {
+        IfType::Vhostuser => Device::VhostUser {
+            vhost_user: VhostUserDevice {
+                mode: container
+                    .vhost
+                    .as_ref()
+                    .and_then(|v| v.mode)
+                    .unwrap_or(VhostMode::Client),
+                path,
+            },
+        },
+        IfType::Memif => Device::Memif {
+            memif: MemifDevice {
+                role: container
+                    .memif
+                    .as_ref()
+                    .and_then(|m| m.role)
+                    .unwrap_or(MemifRole::Slave),
+                path,
+                mode: container.memif.as_ref().and_then(|m| m.mode),
+            },
+        },
+    };
+    DeviceInfo {
+        version: "1.1.0".into(),
+        device,
+    }
+}
+
+/// The socket file name: the configured one, else `memif-<stem>.sock` for memif and `<stem>`
+/// for vhost-user (the Go plugin's names, with `<stem>` = `<id12>-<ifname>`).
+pub fn socket_name(config: &Config, stem: &str) -> String {
+    let configured = match config.iftype {
         IfType::Memif => config
             .host
             .memif
             .as_ref()
-            .and_then(|m| m.socketfile.clone())
-            .unwrap_or_else(|| format!("memif-{id12}-{ifname}.sock")),
+            .and_then(|m| m.socketfile.clone()),
         IfType::Vhostuser => config
             .host
             .vhost
             .as_ref()
-            .and_then(|v| v.socketfile.clone())
-            .unwrap_or_else(|| port_name(id12, ifname)),
-    }
-}
-
-/// Fault injection for the crash tests: `USERSPACE_CRASH_AFTER=ipam|ovsdb|files` aborts the
-/// process right after that step, as a kill would. Compiled into debug builds only, so a
-/// release plugin on a node ignores the variable.
-fn crash_point(step: &str) {
-    #[cfg(debug_assertions)]
-    if std::env::var("USERSPACE_CRASH_AFTER").is_ok_and(|s| s == step) {
-        eprintln!("userspace: USERSPACE_CRASH_AFTER={step}: aborting");
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = step;
-}
-
-/// Gives the vhost group access to the socket (when it exists already, i.e. OVS made it).
-fn set_socket_group(socket: &std::path::Path, group: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(Some(g)) = nix::unistd::Group::from_name(group)
-        && nix::unistd::chown(socket, None, Some(g.gid)).is_ok()
-    {
-        let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o660));
-    }
-}
-
-fn rollback(cmd: &CniCommand, config: &Config, done: Done, switch: Option<Switch>) {
-    if let Some(session) = &done.annotated
-        && let Err(e) = session.withdraw(&cmd.container_id, &cmd.ifname)
-    {
-        tracing::warn!("rollback: cannot withdraw the annotation entry: {e}");
-    }
-    for (p, e) in publish::remove_files(&done.files) {
-        tracing::warn!("rollback: cannot remove {}: {e}", p.display());
-    }
-    if let (Some((attached, socket)), Some(mut switch)) = (done.attached, switch)
-        && let Err(e) = switch.detach(&attached, &socket)
-    {
-        tracing::warn!("rollback: cannot delete port {}: {e}", attached.port);
-    }
-    if done.ipam
-        && let Some(t) = config.ipam_type()
-        && let Err(e) = ipam::exec(cmd, t, Verb::Del, &config.raw)
-    {
-        tracing::warn!("rollback: IPAM DEL failed: {e}");
-    }
-    if let Some(alias) = done.alias {
-        shared_dir::remove_alias(&alias);
-    }
-    if let Some(dir) = done.dir {
-        shared_dir::remove_if_empty(&dir);
-    }
+            .and_then(|v| v.socketfile.clone()),
+    };
+    configured.unwrap_or_else(|| match config.iftype {
+        IfType::Memif => format!("memif-{stem}.sock"),
+        IfType::Vhostuser => stem.to_owned(),
+    })
 }

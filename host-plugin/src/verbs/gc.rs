@@ -1,15 +1,18 @@
-//! GC: remove attachments of this network that the runtime no longer lists in
-//! `cni.dev/valid-attachments`, and untracked ports tagged with this network.
+//! GC: remove this network's attachments that the runtime no longer lists as valid, and
+//! untracked ports of the network. Without the list nothing is removed: a missing key is not
+//! "nothing is valid".
 
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use crate::cni::{CniCommand, CniError, ErrorCode, Verb};
-use crate::config::Config;
-use crate::engine::{Ovs, tags};
-use crate::state::Store;
-use crate::{ipam, state_err};
+use super::Ctx;
+use super::undo::{Engines, undo_journal};
+use crate::attachment::AttachmentId;
+use crate::cni::{CniError, ErrorCode};
+
+/// The key SPEC 1.1.0 names, and the spelling of the 1.1.0 tag (renamed later).
+pub const VALID_ATTACHMENTS_KEYS: [&str; 2] = ["cni.dev/valid-attachments", "cni.dev/attachments"];
 
 #[derive(Deserialize)]
 struct Valid {
@@ -18,58 +21,52 @@ struct Valid {
     ifname: String,
 }
 
-/// Runs GC.
-pub fn run(cmd: &CniCommand, config: &Config) -> Result<String, CniError> {
-    let valid: Vec<Valid> = match config.net.extra.get("cni.dev/valid-attachments") {
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
-            CniError::new(ErrorCode::Decode, "cni.dev/valid-attachments is malformed")
-                .with_details(e.to_string())
-        })?,
-        None => Vec::new(),
-    };
-    let keep: BTreeSet<(String, String)> = valid
+fn valid_attachments(ctx: &Ctx<'_>) -> Result<BTreeSet<(String, String)>, CniError> {
+    let (key, value) = VALID_ATTACHMENTS_KEYS
+        .iter()
+        .find_map(|k| ctx.config.net.extra.get(*k).map(|v| (*k, v)))
+        .ok_or_else(|| {
+            CniError::new(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "GC needs {} (the attachments still in use): without it nothing is removed",
+                    VALID_ATTACHMENTS_KEYS[0]
+                ),
+            )
+        })?;
+    let valid: Vec<Valid> = serde_json::from_value(value.clone()).map_err(|e| {
+        CniError::new(
+            ErrorCode::InvalidConfig,
+            format!("{key}: expected a list of {{\"containerID\", \"ifname\"}}: {e}"),
+        )
+    })?;
+    Ok(valid
         .into_iter()
         .map(|v| (v.container_id, v.ifname))
-        .collect();
-    let store = Store::new(&config.state_dir);
-    let mut removed = BTreeSet::new();
-    for a in store.list().map_err(state_err)? {
-        if a.network != config.net.name
-            || keep.contains(&(a.container_id.clone(), a.ifname.clone()))
-        {
+        .collect())
+}
+
+/// Runs GC.
+pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
+    let keep = valid_attachments(ctx)?;
+    let kept = |id: &AttachmentId| keep.contains(&(id.container_id.clone(), id.ifname.clone()));
+    let mut engines = Engines::default();
+    for listed in ctx.store.list()? {
+        if listed.network != ctx.config.net.name || kept(&listed.id) {
             continue;
         }
-        let _lock = store.lock(&a.container_id, &a.ifname).map_err(state_err)?;
-        super::del::undo(config, &a)?;
-        if let Some(t) = config.ipam_type() {
-            let mut c = cmd.clone();
-            c.container_id = a.container_id.clone();
-            c.ifname = a.ifname.clone();
-            if let Err(e) = ipam::exec(&c, t, Verb::Del, &config.raw) {
-                tracing::warn!("GC: IPAM DEL of {}/{}: {e}", a.container_id, a.ifname);
-            }
+        let lock = ctx.store.lock(&listed.id)?;
+        if let Some(j) = ctx.store.load(&listed.id)? {
+            undo_journal(ctx, &j, &mut engines, |_| true)?;
+            ctx.store.remove(&j.id)?;
         }
-        store
-            .remove(&a.container_id, &a.ifname)
-            .map_err(state_err)?;
-        removed.insert(a.port.clone());
+        lock.remove()?;
     }
-    // Ports with our tags but no state (a crash between the port and the state file). VPP
-    // keeps no such tags on memif interfaces; there the state files are the record.
-    if config.engine != userspace_cni_sdk::wire::Engine::OvsDpdk {
-        return Ok(String::new());
-    }
-    let mut ovs = Ovs::connect(config)?;
-    for (port, ids) in ovs.ports_of_network(&config.net.name)? {
-        let key = (
-            ids.get(tags::CONTAINER_ID).cloned().unwrap_or_default(),
-            ids.get(tags::IFNAME).cloned().unwrap_or_default(),
-        );
-        if !keep.contains(&key)
-            && !removed.contains(&port)
-            && store.load(&key.0, &key.1).map_err(state_err)?.is_none()
-        {
-            ovs.delete_port(&port)?;
+    // Ports the switch says are ours but no journal knows (state lost).
+    let engine = engines.get(ctx, ctx.config.engine)?;
+    for (id, record) in engine.untracked(&ctx.config.net.name)? {
+        if !kept(&id) && ctx.store.load(&id)?.is_none() {
+            engine.detach(&record)?;
         }
     }
     Ok(String::new())

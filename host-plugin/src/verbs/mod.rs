@@ -1,38 +1,59 @@
-//! One module per CNI verb.
+//! One module per CNI verb, each a short sequence of calls into the attachment store, the
+//! engines, IPAM and the publishers; [`undo`] is the one place that reverses a journal step,
+//! for DEL, GC and a failed ADD alike.
 
 pub mod add;
 pub mod check;
 pub mod del;
 pub mod gc;
 pub mod status;
+pub mod undo;
 
-use std::hash::{Hash, Hasher};
+use crate::attachment::AttachmentId;
+use crate::attachment::journal::{Store, StoreError};
+use crate::cni::{CniCommand, CniError, ErrorCode};
+use crate::config::Config;
+use crate::engine::Connector;
 
-use userspace_cni_sdk::MacAddr;
-
-/// A stable, locally administered unicast MAC for an attachment, so that ADD after a
-/// restart hands the pod the same address (and runtimes that require a MAC get one).
-pub fn attachment_mac(container_id: &str, ifname: &str) -> MacAddr {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (container_id, ifname).hash(&mut h);
-    let b = h.finish().to_be_bytes();
-    MacAddr::new([0x02, b[0], b[1], b[2], b[3], b[4]])
+/// What every verb works with.
+pub struct Ctx<'a> {
+    /// The invocation.
+    pub cmd: &'a CniCommand,
+    /// The validated config.
+    pub config: &'a Config,
+    /// The state store.
+    pub store: Store,
+    /// How engines are reached.
+    pub switches: &'a dyn Connector,
 }
 
-/// The switch port name of an attachment.
-pub fn port_name(id12: &str, ifname: &str) -> String {
-    format!("{id12}-{ifname}")
+impl<'a> Ctx<'a> {
+    /// The context of one invocation.
+    pub fn new(cmd: &'a CniCommand, config: &'a Config, switches: &'a dyn Connector) -> Self {
+        Self {
+            cmd,
+            config,
+            store: Store::new(&config.state_dir),
+            switches,
+        }
+    }
+
+    /// The attachment the runtime named (ADD, DEL, CHECK).
+    pub fn id(&self) -> Result<AttachmentId, CniError> {
+        AttachmentId::new(&self.cmd.container_id, &self.cmd.ifname)
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// State-store errors as CNI errors (code 5, the path and cause named).
+pub fn store_err(e: StoreError) -> CniError {
+    let details = std::error::Error::source(&e)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    CniError::new(ErrorCode::Io, e.to_string()).with_details(details)
+}
 
-    #[test]
-    fn attachment_macs_are_stable_local_and_distinct() {
-        let a = attachment_mac("abc", "net1");
-        assert_eq!(a, attachment_mac("abc", "net1"));
-        assert!(a.is_local_unicast());
-        assert_ne!(a, attachment_mac("abc", "net2"));
+impl From<StoreError> for CniError {
+    fn from(e: StoreError) -> Self {
+        store_err(e)
     }
 }

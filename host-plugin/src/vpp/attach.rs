@@ -18,15 +18,8 @@ use crate::cni::{CniError, ErrorCode};
 /// `bd_tag` on bridge domains this plugin creates, so a DEL without state can tell them apart.
 pub const BD_TAG: &str = "userspace-cni";
 
-/// Interface kind on VPP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VppIfType {
-    /// memif.
-    Memif,
-    /// vhost-user.
-    Vhostuser,
-}
+/// Interface kind on VPP: the NetConf's own type.
+pub use userspace_cni_sdk::wire::IfType as VppIfType;
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -95,15 +88,6 @@ fn vpp_err(e: VppError) -> CniError {
     CniError::new(code, e.to_string()).with_details(details)
 }
 
-/// Success, or one of the return values that mean "already so".
-fn tolerate<T>(r: Result<T, VppError>, ok: &[i32]) -> Result<(), CniError> {
-    match r {
-        Ok(_) => Ok(()),
-        Err(e) if e.retval().is_some_and(|v| ok.contains(&v)) => Ok(()),
-        Err(e) => Err(vpp_err(e)),
-    }
-}
-
 fn prefix(net: &IpNet) -> Prefix {
     Prefix::new(net.addr(), net.prefix_len())
 }
@@ -122,7 +106,7 @@ impl Vpp {
     }
 
     /// Every message ADD and DEL may send, checked by name_crc before anything changes.
-    fn require_all(&mut self) -> Result<(), CniError> {
+    pub fn require_all(&mut self) -> Result<(), CniError> {
         self.client
             .require(&[
                 Client::id_of::<MemifSocketFilenameDump>,
@@ -176,7 +160,8 @@ impl Vpp {
         match self.attach_steps(plan, &mut done) {
             Ok(()) => Ok(done),
             Err(e) => {
-                if let Err(u) = self.detach(&done) {
+                if let Err(u) = self.detach_by_socket(plan.iftype, &plan.socket, plan.bridge_domain)
+                {
                     tracing::warn!("VPP rollback incomplete: {u}");
                 }
                 Err(e)
@@ -339,84 +324,58 @@ impl Vpp {
         Ok((r.socket_id, true))
     }
 
-    /// Whether the recorded interface still exists as ADD made it (VPP may have restarted,
-    /// losing it, and reused its index for something else).
-    fn still_ours(&mut self, a: &VppAttached) -> Result<bool, CniError> {
-        let Some(sw) = a.sw_if_index else {
-            return Ok(false);
-        };
-        let socket = a.socket.to_string_lossy();
-        Ok(match a.iftype {
-            Some(VppIfType::Memif) => self
-                .client
-                .dump(&MemifDump {})
-                .map_err(vpp_err)?
-                .iter()
-                .any(|m| {
-                    m.sw_if_index == sw
-                        && Some(m.socket_id) == a.socket_id
-                        && (a.if_name.is_empty() || m.if_name.0 == a.if_name)
-                }),
-            Some(VppIfType::Vhostuser) => self
+    /// Whether an interface on `socket` exists. The socket *file name* is what proves an
+    /// interface ours: VPP reuses socket ids and `sw_if_index`es (in the same order after a
+    /// restart), the file name is this attachment's alone.
+    pub fn owns(&mut self, iftype: VppIfType, socket: &Path) -> Result<bool, CniError> {
+        let path = socket.to_string_lossy();
+        Ok(match iftype {
+            VppIfType::Memif => {
+                let ids: Vec<u32> = self
+                    .client
+                    .dump(&MemifSocketFilenameDump {})
+                    .map_err(vpp_err)?
+                    .iter()
+                    .filter(|s| s.socket_filename.0 == path)
+                    .map(|s| s.socket_id)
+                    .collect();
+                !ids.is_empty()
+                    && self
+                        .client
+                        .dump(&MemifDump {})
+                        .map_err(vpp_err)?
+                        .iter()
+                        .any(|m| ids.contains(&m.socket_id))
+            }
+            VppIfType::Vhostuser => self
                 .client
                 .dump(&SwInterfaceVhostUserDump {
                     sw_if_index: ANY_SW_IF_INDEX,
                 })
                 .map_err(vpp_err)?
                 .iter()
-                .any(|v| v.sw_if_index == sw && v.sock_filename.0 == socket),
-            None => false,
+                .any(|v| v.sock_filename.0 == path),
         })
     }
 
-    /// Undoes what `a` records, in reverse order; what is already gone is skipped.
-    pub fn detach(&mut self, a: &VppAttached) -> Result<(), CniError> {
-        if self.still_ours(a)? {
-            let sw_if_index = a.sw_if_index.unwrap_or(u32::MAX);
-            if let Some(addr) = &a.address {
-                let r = self.client.request(&SwInterfaceAddDelAddress {
-                    sw_if_index,
-                    is_add: false,
-                    del_all: false,
-                    prefix: prefix(addr),
-                });
-                tolerate(r, &[-6])?;
-            }
-            if let Some(bd_id) = a.bridge_domain {
-                self.client
-                    .request(&SwInterfaceSetL2Bridge {
-                        rx_sw_if_index: sw_if_index,
-                        bd_id,
-                        port_type: L2PortType::NORMAL,
-                        shg: 0,
-                        enable: false,
-                    })
-                    .map_err(vpp_err)?;
-            }
-            match a.iftype {
-                Some(VppIfType::Memif) => {
-                    self.client
-                        .request(&MemifDelete { sw_if_index })
-                        .map_err(vpp_err)?;
-                }
-                Some(VppIfType::Vhostuser) => {
-                    self.client
-                        .request(&DeleteVhostUserIf { sw_if_index })
-                        .map_err(vpp_err)?;
-                }
-                None => {}
-            }
-        }
-        if a.socket_id_created
-            && let Some(socket_id) = a.socket_id
-        {
-            self.remove_socket_id_if_unused(socket_id, &a.socket)?;
-        }
-        // Whichever attachment leaves a plugin-made bridge domain empty removes it: the tag,
-        // not this attachment, records that the plugin made it.
-        if let Some(bd_id) = a.bridge_domain {
-            self.remove_bridge_domain_if_empty(bd_id)?;
-        }
+    /// Takes the interface out of the bridge domain before it is deleted.
+    fn leave_bridge(
+        &mut self,
+        sw_if_index: u32,
+        bridge_domain: Option<u32>,
+    ) -> Result<(), CniError> {
+        let Some(bd_id) = bridge_domain else {
+            return Ok(());
+        };
+        self.client
+            .request(&SwInterfaceSetL2Bridge {
+                rx_sw_if_index: sw_if_index,
+                bd_id,
+                port_type: L2PortType::NORMAL,
+                shg: 0,
+                enable: false,
+            })
+            .map_err(vpp_err)?;
         Ok(())
     }
 
@@ -474,8 +433,9 @@ impl Vpp {
         Ok(())
     }
 
-    /// DEL without state: removes the interface on `socket` (and a socket id and bridge
-    /// domain this plugin registered, when nothing else uses them).
+    /// Removes the interface on `socket` (and the socket id registered for that file, and a
+    /// plugin-made bridge domain, when nothing else uses them). Idempotent: what is gone is
+    /// skipped.
     pub fn detach_by_socket(
         &mut self,
         iftype: VppIfType,
@@ -493,6 +453,7 @@ impl Vpp {
                 if let Some(s) = sockets.iter().find(|s| s.socket_filename.0 == path) {
                     for m in self.client.dump(&MemifDump {}).map_err(vpp_err)? {
                         if m.socket_id == s.socket_id {
+                            self.leave_bridge(m.sw_if_index, bridge_domain)?;
                             self.client
                                 .request(&MemifDelete {
                                     sw_if_index: m.sw_if_index,
@@ -512,6 +473,7 @@ impl Vpp {
                     })
                     .map_err(vpp_err)?;
                 for v in all.iter().filter(|v| v.sock_filename.0 == path) {
+                    self.leave_bridge(v.sw_if_index, bridge_domain)?;
                     self.client
                         .request(&DeleteVhostUserIf {
                             sw_if_index: v.sw_if_index,
@@ -525,21 +487,6 @@ impl Vpp {
             self.remove_bridge_domain_if_empty(bd_id)?;
         }
         Ok(found)
-    }
-
-    /// CHECK: the interface is there and admin up.
-    pub fn check(&mut self, a: &VppAttached) -> Result<(), CniError> {
-        if !self.still_ours(a)? {
-            return Err(CniError::new(
-                ErrorCode::Internal,
-                format!(
-                    "VPP interface {} on {} is missing (did VPP restart?)",
-                    a.if_name,
-                    a.socket.display()
-                ),
-            ));
-        }
-        Ok(())
     }
 }
 

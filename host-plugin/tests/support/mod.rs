@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_k8s;
+pub mod node;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -46,6 +47,84 @@ pub fn run_plugin(
             )
         })
     };
+    (v, out.status.code().unwrap_or(-1))
+}
+
+/// Starts the plugin binary for `verb` with `stdin` written and closed; the caller waits or
+/// kills it.
+pub fn spawn_plugin(bin: &str, verb: &str, id: &str, ifname: &str, stdin: &str) -> Child {
+    use std::io::Write;
+    let mut child = Command::new(bin)
+        .env_clear()
+        .env("CNI_COMMAND", verb)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_IFNAME", ifname)
+        .env("CNI_NETNS", "/var/run/netns/test")
+        .env("CNI_PATH", "/usr/lib/cni")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child
+}
+
+/// Runs the plugin binary under `umask` (as a runtime with a strict umask would).
+pub fn run_plugin_with_umask(
+    umask: u32,
+    verb: &str,
+    id: &str,
+    ifname: &str,
+    stdin: &str,
+) -> (serde_json::Value, i32) {
+    let sh = format!(
+        "umask {umask:03o} && exec {}",
+        env!("CARGO_BIN_EXE_userspace")
+    );
+    run_plugin_cmd(
+        Command::new("sh").arg("-c").arg(sh),
+        verb,
+        id,
+        ifname,
+        stdin,
+    )
+}
+
+fn run_plugin_cmd(
+    cmd: &mut Command,
+    verb: &str,
+    id: &str,
+    ifname: &str,
+    stdin: &str,
+) -> (serde_json::Value, i32) {
+    use std::io::Write;
+    let mut child = cmd
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("CNI_COMMAND", verb)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_IFNAME", ifname)
+        .env("CNI_NETNS", "/var/run/netns/test")
+        .env("CNI_PATH", "/usr/lib/cni")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (v, out.status.code().unwrap_or(-1))
 }
 

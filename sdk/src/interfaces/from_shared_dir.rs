@@ -143,16 +143,29 @@ enum FileKind {
 /// Splits `<id12>-<ifname>` (or `<full id>-<ifname>`) and checks the id part.
 fn split_id<'a>(stem: &'a str, own_id: Option<&ContainerId>) -> Option<&'a str> {
     match own_id {
-        Some(id) => stem
-            .strip_prefix(id.as_str())
-            .or_else(|| stem.strip_prefix(id.prefix12()))?
-            .strip_prefix('-')
-            .filter(|i| !i.is_empty()),
+        Some(id) => {
+            let rest = stem
+                .strip_prefix(id.as_str())
+                .or_else(|| stem.strip_prefix(id.prefix12()))?;
+            strip_disambiguator(rest)
+                .strip_prefix('-')
+                .filter(|i| !i.is_empty())
+        }
         None => {
             let (head, tail) = stem.split_once('-')?;
+            let head = head.split_once('.').map_or(head, |(h, _)| h);
             let hex = head.len() >= 12 && head.bytes().all(|b| b.is_ascii_hexdigit());
             (hex && !tail.is_empty()).then_some(tail)
         }
+    }
+}
+
+/// The plugin names an attachment whose `<id12>-<ifname>` another attachment holds
+/// `<id12>.<6 hex>-<ifname>`: the marker goes before the interface name is read.
+fn strip_disambiguator(rest: &str) -> &str {
+    match rest.strip_prefix('.') {
+        Some(r) if r.len() > 6 && r.as_bytes()[..6].iter().all(u8::is_ascii_hexdigit) => &r[6..],
+        _ => rest,
     }
 }
 
@@ -300,6 +313,10 @@ mod tests {
         );
         assert_eq!(
             classify("4d578250ad8d-net1-ip4.conf", own),
+            Some(FileKind::VhostUserCniIp4("net1".into()))
+        );
+        assert_eq!(
+            classify("4d578250ad8d.0a1b2c-net1-ip4.conf", own),
             Some(FileKind::VhostUserCniIp4("net1".into()))
         );
         assert_eq!(

@@ -1,0 +1,393 @@
+//! The OVS-DPDK engine: a `dpdkvhostuserclient` port (the pod's app is the vhost-user server;
+//! survives switch restarts) or a `dpdkvhostuser` port (OVS makes the socket in its run
+//! directory; it is moved, or bind-mounted across filesystems, into the shared directory).
+//! Ports carry the attachment's key in `external_ids`: that, not the name, makes a port ours.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use userspace_cni_sdk::wire::VhostMode;
+
+use super::{AttachRequest, Engine, EngineRecord, Ownership};
+use crate::attachment::AttachmentId;
+use crate::cni::{CniError, ErrorCode};
+use crate::config::Config;
+use crate::ovs::{OvsClient, OvsError, PortKind, PortSpec};
+
+/// `external_ids` keys on ports.
+pub mod tags {
+    /// The attachment's key (`<containerId>@<ifname>`): what proves a port ours.
+    pub const ATTACHMENT: &str = "userspace-cni/attachment";
+    /// CNI_CONTAINERID.
+    pub const CONTAINER_ID: &str = "userspace-cni/container-id";
+    /// CNI_IFNAME.
+    pub const IFNAME: &str = "userspace-cni/ifname";
+    /// Network name.
+    pub const NETWORK: &str = "userspace-cni/network";
+}
+
+/// Who makes the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OvsPortType {
+    /// `dpdkvhostuserclient`: OVS connects to the pod's socket.
+    DpdkVhostUserClient,
+    /// `dpdkvhostuser`: OVS makes the socket, the pod connects.
+    DpdkVhostUser,
+}
+
+/// One attachment's port on OVS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OvsRecord {
+    /// The attachment's key (the `external_ids` owner tag).
+    pub owner: String,
+    /// The network (tag, for GC).
+    pub network: String,
+    /// Bridge.
+    pub bridge: String,
+    /// Port and interface name.
+    pub port: String,
+    /// Port type.
+    pub port_type: OvsPortType,
+    /// The socket path on the host, as the switch sees it.
+    pub socket: PathBuf,
+    /// ovs-vswitchd's run directory (where it makes `dpdkvhostuser` sockets).
+    pub run_dir: PathBuf,
+    /// Whether this attach created the bridge (informational: any plugin-made bridge is
+    /// removed by whichever detach leaves it empty).
+    #[serde(default)]
+    pub bridge_created: bool,
+    /// Whether the socket is a bind mount of OVS's own (across filesystems).
+    #[serde(default)]
+    pub socket_bind_mounted: bool,
+}
+
+impl OvsRecord {
+    /// The plan for a request.
+    pub fn plan(config: &Config, req: &AttachRequest) -> Self {
+        let pod_is_server = config.host_vhost_mode() == VhostMode::Client;
+        Self {
+            owner: req.id.key(),
+            network: req.network.clone(),
+            bridge: config.bridge(),
+            port: req.stem.clone(),
+            port_type: if pod_is_server {
+                OvsPortType::DpdkVhostUserClient
+            } else {
+                OvsPortType::DpdkVhostUser
+            },
+            socket: req.socket.clone(),
+            run_dir: run_dir(&config.ovsdb),
+            bridge_created: false,
+            socket_bind_mounted: false,
+        }
+    }
+
+    fn external_ids(&self) -> BTreeMap<String, String> {
+        let mut ids: BTreeMap<String, String> = [
+            (tags::ATTACHMENT.to_owned(), self.owner.clone()),
+            (tags::NETWORK.to_owned(), self.network.clone()),
+        ]
+        .into();
+        if let Some(id) = AttachmentId::from_key(&self.owner) {
+            ids.insert(tags::CONTAINER_ID.to_owned(), id.container_id);
+            ids.insert(tags::IFNAME.to_owned(), id.ifname);
+        }
+        ids
+    }
+}
+
+/// ovs-vswitchd puts `dpdkvhostuser` sockets in its run directory, where db.sock lives.
+fn run_dir(ovsdb: &str) -> PathBuf {
+    ovsdb
+        .strip_prefix("unix:")
+        .and_then(|p| Path::new(p).parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/var/run/openvswitch"))
+}
+
+/// Whether `ids` are the tags of `owner`'s port (or of the same attachment made by a plugin
+/// version that tagged only container ID and ifname).
+fn owned_by(ids: &BTreeMap<String, String>, owner: &str) -> bool {
+    match ids.get(tags::ATTACHMENT) {
+        Some(k) => k == owner,
+        None => AttachmentId::from_key(owner).is_some_and(|id| {
+            ids.get(tags::CONTAINER_ID) == Some(&id.container_id)
+                && ids.get(tags::IFNAME) == Some(&id.ifname)
+        }),
+    }
+}
+
+fn ovs_err(e: OvsError) -> CniError {
+    let code = if e.is_transient() {
+        ErrorCode::TryAgainLater
+    } else {
+        ErrorCode::Internal
+    };
+    let mut chain = Vec::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(s) = src {
+        chain.push(s.to_string());
+        src = s.source();
+    }
+    CniError::new(code, e.to_string()).with_details(chain.join(": "))
+}
+
+fn record(r: &EngineRecord) -> Result<&OvsRecord, CniError> {
+    match r {
+        EngineRecord::OvsDpdk(o) => Ok(o),
+        other => Err(CniError::new(
+            ErrorCode::Internal,
+            format!("the OVS engine was handed a {} record", other.kind()),
+        )),
+    }
+}
+
+/// A session with ovsdb-server.
+pub struct OvsEngine {
+    client: OvsClient,
+}
+
+impl OvsEngine {
+    /// Connects to the configured OVSDB.
+    pub fn connect(config: &Config) -> Result<Self, CniError> {
+        let client = OvsClient::connect(&config.ovsdb, Duration::from_secs(5)).map_err(ovs_err)?;
+        Ok(Self { client })
+    }
+
+    /// Waits for ovs-vswitchd to create `<run_dir>/<port>`, then renames it into the shared
+    /// directory; across filesystems (EXDEV) it is bind-mounted there instead.
+    fn bring_socket(&self, r: &OvsRecord) -> Result<bool, CniError> {
+        let src = r.run_dir.join(&r.port);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !src.exists() {
+            if Instant::now() > deadline {
+                return Err(CniError::new(
+                    ErrorCode::TryAgainLater,
+                    format!(
+                        "ovs-vswitchd did not create {} within 5s: is it running with dpdk-init=true?",
+                        src.display()
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let target = &r.socket;
+        let io = |what: String, e: String| CniError::new(ErrorCode::Io, what).with_details(e);
+        match std::fs::rename(&src, target) {
+            Ok(()) => Ok(false),
+            Err(e) if e.raw_os_error() == Some(nix::libc::EXDEV) => {
+                std::fs::File::create(target).map_err(|e| {
+                    io(format!("cannot create {}", target.display()), e.to_string())
+                })?;
+                nix::mount::mount(
+                    Some(&src),
+                    target,
+                    None::<&str>,
+                    nix::mount::MsFlags::MS_BIND,
+                    None::<&str>,
+                )
+                .map_err(|e| {
+                    io(
+                        format!(
+                            "cannot bind-mount {} on {}",
+                            src.display(),
+                            target.display()
+                        ),
+                        e.to_string(),
+                    )
+                })?;
+                Ok(true)
+            }
+            Err(e) => Err(io(
+                format!("cannot move {} to {}", src.display(), target.display()),
+                e.to_string(),
+            )),
+        }
+    }
+
+    fn attach_port(&mut self, r: &OvsRecord) -> Result<OvsRecord, CniError> {
+        let kind = match r.port_type {
+            OvsPortType::DpdkVhostUserClient => PortKind::DpdkVhostUserClient {
+                server_path: r.socket.clone(),
+            },
+            OvsPortType::DpdkVhostUser => PortKind::DpdkVhostUser,
+        };
+        let mut made = r.clone();
+        match self.client.add_port(&PortSpec {
+            bridge: r.bridge.clone(),
+            port: r.port.clone(),
+            kind,
+            external_ids: r.external_ids(),
+            create_bridge: true,
+        }) {
+            Ok(added) => made.bridge_created = added.bridge_created,
+            // A replayed ADD finds its own port: nothing to make.
+            Err(OvsError::PortExists(_)) if self.port_is(&r.port, &r.owner)? => {}
+            Err(e) => return Err(ovs_err(e)),
+        }
+        if r.port_type == OvsPortType::DpdkVhostUser {
+            made.socket_bind_mounted = self.bring_socket(r)?;
+        }
+        Ok(made)
+    }
+
+    /// Whether `port` exists and is `owner`'s.
+    fn port_is(&mut self, port: &str, owner: &str) -> Result<bool, CniError> {
+        Ok(self
+            .client
+            .port_tags(port)
+            .map_err(ovs_err)?
+            .is_some_and(|ids| owned_by(&ids, owner)))
+    }
+}
+
+impl Engine for OvsEngine {
+    fn attach(&mut self, planned: &EngineRecord) -> Result<EngineRecord, CniError> {
+        let r = record(planned)?;
+        match self.attach_port(r) {
+            Ok(made) => Ok(EngineRecord::OvsDpdk(made)),
+            Err(e) => {
+                if let Err(u) = self.detach(planned) {
+                    tracing::warn!("OVS rollback incomplete: {u}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn detach(&mut self, rec: &EngineRecord) -> Result<(), CniError> {
+        let r = record(rec)?;
+        let ours = match self.client.port_tags(&r.port).map_err(ovs_err)? {
+            Some(ids) if owned_by(&ids, &r.owner) => {
+                self.client.delete_port(&r.port).map_err(ovs_err)?;
+                true
+            }
+            Some(_) => {
+                tracing::warn!(
+                    "OVS port {} belongs to another attachment: left alone",
+                    r.port
+                );
+                false
+            }
+            None => true,
+        };
+        // Whichever detach leaves a plugin-made bridge empty removes it.
+        self.client
+            .delete_bridge_if_ours_and_empty(&r.bridge)
+            .map_err(ovs_err)?;
+        if ours {
+            remove_socket(&r.socket);
+            // A dpdkvhostuser socket that was never moved stays in OVS's run directory.
+            if r.port_type == OvsPortType::DpdkVhostUser {
+                remove_socket(&r.run_dir.join(&r.port));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, rec: &EngineRecord) -> Result<Ownership, CniError> {
+        let r = record(rec)?;
+        match self.client.port_tags(&r.port).map_err(ovs_err)? {
+            None => Ok(Ownership::Missing),
+            Some(ids) if !owned_by(&ids, &r.owner) => Ok(Ownership::NotOurs(format!(
+                "OVS port {} is tagged {:?}",
+                r.port,
+                ids.get(tags::ATTACHMENT)
+            ))),
+            Some(_) => match self.client.get_interface(&r.port).map_err(ovs_err)? {
+                Some(i) => match i.error {
+                    Some(e) => Err(CniError::new(
+                        ErrorCode::Internal,
+                        format!("OVS reports an error on port {}: {e}", r.port),
+                    )),
+                    None => Ok(Ownership::Ours),
+                },
+                None => Ok(Ownership::Missing),
+            },
+        }
+    }
+
+    fn untracked(&mut self, network: &str) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {
+        let filter: BTreeMap<String, String> =
+            [(tags::NETWORK.to_owned(), network.to_owned())].into();
+        let mut out = Vec::new();
+        for p in self.client.find_ports(&filter).map_err(ovs_err)? {
+            let id = match p.external_ids.get(tags::ATTACHMENT) {
+                Some(k) => AttachmentId::from_key(k),
+                None => p
+                    .external_ids
+                    .get(tags::CONTAINER_ID)
+                    .zip(p.external_ids.get(tags::IFNAME))
+                    .and_then(|(c, i)| AttachmentId::new(c, i).ok()),
+            };
+            let (Some(id), Some(bridge)) = (id, p.bridge) else {
+                continue;
+            };
+            let iface = self.client.get_interface(&p.name).map_err(ovs_err)?;
+            let server_path = iface
+                .as_ref()
+                .and_then(|i| i.options.get("vhost-server-path").cloned());
+            out.push((
+                id.clone(),
+                EngineRecord::OvsDpdk(OvsRecord {
+                    owner: id.key(),
+                    network: network.to_owned(),
+                    bridge,
+                    port: p.name.clone(),
+                    port_type: if server_path.is_some() {
+                        OvsPortType::DpdkVhostUserClient
+                    } else {
+                        OvsPortType::DpdkVhostUser
+                    },
+                    // Without a journal the socket's place is unknown: only the port goes.
+                    socket: PathBuf::new(),
+                    run_dir: PathBuf::new(),
+                    bridge_created: false,
+                    socket_bind_mounted: false,
+                }),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn status(&mut self) -> Result<(), CniError> {
+        self.client.bridge_exists("").map(|_| ()).map_err(ovs_err)
+    }
+}
+
+/// Unmounts (a bind mount of OVS's socket) and removes a socket path; what is not there is
+/// fine. A symlink there is removed, never followed.
+fn remove_socket(path: &Path) {
+    if path.as_os_str().is_empty() {
+        return;
+    }
+    let _ = nix::mount::umount2(
+        path,
+        nix::mount::MntFlags::MNT_DETACH | nix::mount::MntFlags::UMOUNT_NOFOLLOW,
+    );
+    let _ = std::fs::remove_file(path);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_is_ours_by_its_attachment_tag_not_its_name() {
+        let mine: BTreeMap<String, String> =
+            [(tags::ATTACHMENT.to_owned(), "abc@net1".to_owned())].into();
+        assert!(owned_by(&mine, "abc@net1"));
+        assert!(!owned_by(&mine, "abcd@net1"));
+        let legacy: BTreeMap<String, String> = [
+            (tags::CONTAINER_ID.to_owned(), "abc".to_owned()),
+            (tags::IFNAME.to_owned(), "net1".to_owned()),
+        ]
+        .into();
+        assert!(owned_by(&legacy, "abc@net1"));
+        assert!(!owned_by(&BTreeMap::new(), "abc@net1"));
+    }
+}

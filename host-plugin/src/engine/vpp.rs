@@ -1,0 +1,168 @@
+//! The VPP engine: memif and vhost-user interfaces on the host's VPP. VPP keeps no tags on
+//! memif interfaces and hands out the same socket ids and `sw_if_index`es again after a
+//! restart, so an interface is proven ours by the socket *file* behind it: the path is this
+//! attachment's alone (its stem is claimed).
+
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use userspace_cni_sdk::wire::{self, IfType, NetType, VhostMode};
+use vpp_api::messages::memif::{MemifMode, MemifRole};
+
+use super::{AttachRequest, Engine, EngineRecord, Ownership};
+use crate::attachment::AttachmentId;
+use crate::cni::{CniError, ErrorCode};
+use crate::config::Config;
+use crate::vpp::{Vpp, VppAttached, VppPlan};
+
+/// One attachment's interface on VPP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VppRecord {
+    /// The attachment's key.
+    pub owner: String,
+    /// memif or vhost-user.
+    pub iftype: IfType,
+    /// The socket path given to VPP: what identifies the interface.
+    pub socket: PathBuf,
+    /// memif: VPP's role.
+    pub memif_role: wire::MemifRole,
+    /// memif: mode.
+    pub memif_mode: wire::MemifMode,
+    /// vhost-user: whether VPP makes the socket.
+    pub vhost_server: bool,
+    /// `netType: bridge`: the bridge domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_domain: Option<u32>,
+    /// `netType: interface`: the host side's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpNet>,
+    /// What attach made (indexes, for messages; never the proof of ownership).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made: Option<VppAttached>,
+}
+
+impl VppRecord {
+    /// The plan for a request.
+    pub fn plan(config: &Config, req: &AttachRequest) -> Result<Self, CniError> {
+        let memif = config.host.memif.clone().unwrap_or_default();
+        let net_type = config.host_net_type();
+        let address = match net_type {
+            NetType::Interface => Some(req.host_address.ok_or_else(|| {
+                CniError::new(
+                    ErrorCode::InvalidConfig,
+                    "host.netType interface needs an address for the host side: configure IPAM with a gateway",
+                )
+            })?),
+            _ => None,
+        };
+        Ok(Self {
+            owner: req.id.key(),
+            iftype: config.iftype,
+            socket: req.socket.clone(),
+            memif_role: memif.role.unwrap_or(wire::MemifRole::Master),
+            memif_mode: memif.mode.unwrap_or(wire::MemifMode::Ethernet),
+            vhost_server: config.host_vhost_mode() == VhostMode::Server,
+            bridge_domain: match net_type {
+                NetType::Bridge => config.vpp_bridge_domain()?,
+                _ => None,
+            },
+            address,
+            made: None,
+        })
+    }
+
+    /// VPP's name of the interface, once made.
+    pub fn name(&self) -> String {
+        self.made
+            .as_ref()
+            .map(|m| m.if_name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("{} on {}", self.iftype, self.socket.display()))
+    }
+
+    fn to_plan(&self) -> VppPlan {
+        VppPlan {
+            iftype: self.iftype,
+            socket: self.socket.clone(),
+            memif_role: match self.memif_role {
+                wire::MemifRole::Master => MemifRole::MASTER,
+                wire::MemifRole::Slave => MemifRole::SLAVE,
+            },
+            memif_mode: match self.memif_mode {
+                wire::MemifMode::Ethernet => MemifMode::ETHERNET,
+                wire::MemifMode::Ip => MemifMode::IP,
+                wire::MemifMode::InjectPunt => MemifMode::PUNT_INJECT,
+            },
+            vhost_server: self.vhost_server,
+            bridge_domain: self.bridge_domain,
+            address: self.address,
+            tag: format!("userspace-cni {}", self.owner),
+        }
+    }
+}
+
+fn record(r: &EngineRecord) -> Result<&VppRecord, CniError> {
+    match r {
+        EngineRecord::Vpp(v) => Ok(v),
+        other => Err(CniError::new(
+            ErrorCode::Internal,
+            format!("the VPP engine was handed a {} record", other.kind()),
+        )),
+    }
+}
+
+/// A session with the host's VPP.
+pub struct VppEngine {
+    vpp: Vpp,
+}
+
+impl VppEngine {
+    /// Connects to the configured API socket.
+    pub fn connect(config: &Config) -> Result<Self, CniError> {
+        Ok(Self {
+            vpp: Vpp::connect(&config.vpp_socket)?,
+        })
+    }
+}
+
+impl Engine for VppEngine {
+    fn attach(&mut self, planned: &EngineRecord) -> Result<EngineRecord, CniError> {
+        let r = record(planned)?;
+        let made = self.vpp.attach(&r.to_plan()).inspect_err(|_| {
+            // VPP made the socket file (master / server) before the step that failed.
+            let _ = std::fs::remove_file(&r.socket);
+        })?;
+        Ok(EngineRecord::Vpp(VppRecord {
+            made: Some(made),
+            ..r.clone()
+        }))
+    }
+
+    fn detach(&mut self, rec: &EngineRecord) -> Result<(), CniError> {
+        let r = record(rec)?;
+        self.vpp
+            .detach_by_socket(r.iftype, &r.socket, r.bridge_domain)?;
+        let _ = std::fs::remove_file(&r.socket);
+        Ok(())
+    }
+
+    fn check(&mut self, rec: &EngineRecord) -> Result<Ownership, CniError> {
+        let r = record(rec)?;
+        Ok(if self.vpp.owns(r.iftype, &r.socket)? {
+            Ownership::Ours
+        } else {
+            Ownership::Missing
+        })
+    }
+
+    fn untracked(&mut self, _network: &str) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {
+        // memif interfaces carry no tag on VPP: the journals are the only record.
+        Ok(Vec::new())
+    }
+
+    fn status(&mut self) -> Result<(), CniError> {
+        self.vpp.require_all()
+    }
+}

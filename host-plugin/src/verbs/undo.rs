@@ -1,0 +1,139 @@
+//! Reversing journal steps. Every undo is safe whether or not the effect happened, so DEL can
+//! replay a journal left by a process killed at any point, and a failed ADD rolls back with
+//! the same code.
+
+use std::path::Path;
+
+use userspace_cni_sdk::wire::Engine as EngineKind;
+
+use super::Ctx;
+use crate::attachment::claims::ClaimName;
+use crate::attachment::journal::{Entry, Journal, Step, StepKind, crash_point};
+use crate::cni::{CniCommand, CniError, Verb};
+use crate::engine::Engine;
+use crate::{ipam, k8s, publish, shared_dir};
+
+/// Engines connected on first use, one per kind.
+#[derive(Default)]
+pub struct Engines {
+    open: Vec<(EngineKind, Box<dyn Engine>)>,
+}
+
+impl Engines {
+    /// The session with `kind`, connecting on first use.
+    pub fn get(&mut self, ctx: &Ctx<'_>, kind: EngineKind) -> Result<&mut dyn Engine, CniError> {
+        let i = match self.open.iter().position(|(k, _)| *k == kind) {
+            Some(i) => i,
+            None => {
+                self.open
+                    .push((kind, ctx.switches.connect(ctx.config, kind)?));
+                self.open.len() - 1
+            }
+        };
+        Ok(self.open[i].1.as_mut())
+    }
+}
+
+/// Which entries a rollback undoes: every step begun, except a lease that was never granted
+/// (an IPAM ADD that failed allocated nothing; its DEL could only release what another
+/// invocation holds) and a port the engine failed to make (it cleans up after itself; undoing
+/// it again would talk to a switch that just refused us). A replay after a kill undoes all.
+pub fn rollback_wants(e: &Entry) -> bool {
+    e.done || !matches!(e.step.kind(), StepKind::Lease | StepKind::Port)
+}
+
+/// Undoes `journal`'s entries that `wanted` selects, last first. Stops at the first failure
+/// (the journal stays, so a retry finishes the job).
+pub fn undo_journal(
+    ctx: &Ctx<'_>,
+    journal: &Journal,
+    engines: &mut Engines,
+    wanted: impl Fn(&Entry) -> bool,
+) -> Result<(), CniError> {
+    let cmd = CniCommand {
+        container_id: journal.id.container_id.clone(),
+        ifname: journal.id.ifname.clone(),
+        ..ctx.cmd.clone()
+    };
+    let key = journal.id.key();
+    for (i, e) in journal.entries.iter().enumerate().rev() {
+        if !wanted(e) {
+            continue;
+        }
+        let kind = e.step.kind();
+        let n = journal.entries[..i]
+            .iter()
+            .filter(|x| x.step.kind() == kind)
+            .count();
+        let place = format!("undo-{}", kind.as_str());
+        crash_point(&place, n, "before");
+        undo_step(ctx, &cmd, &key, &e.step, engines)?;
+        crash_point(&place, n, "after");
+    }
+    Ok(())
+}
+
+fn undo_step(
+    ctx: &Ctx<'_>,
+    cmd: &CniCommand,
+    key: &str,
+    step: &Step,
+    engines: &mut Engines,
+) -> Result<(), CniError> {
+    match step {
+        Step::Claim { name } => {
+            let _names = ctx.store.names_lock()?;
+            ctx.store.claims().release(name, key)?;
+        }
+        Step::Dir { path, managed } => {
+            let _names = ctx.store.names_lock()?;
+            let last = !*managed
+                || ctx
+                    .store
+                    .claims()
+                    .release(&ClaimName::Dir(path.clone()), key)?;
+            if last {
+                shared_dir::remove_if_empty(path);
+            }
+        }
+        Step::Alias { mount } => {
+            let _names = ctx.store.names_lock()?;
+            shared_dir::remove_alias(mount);
+        }
+        Step::Lease { plugin } => {
+            ipam::exec(cmd, plugin, Verb::Del, &ctx.config.raw)?;
+        }
+        Step::Port { record } => engines.get(ctx, record.kind())?.detach(record)?,
+        Step::File { path } => remove_file_and_temp(path),
+        Step::Annotation { namespace, name } => withdraw(ctx, cmd, namespace, name),
+    }
+    Ok(())
+}
+
+fn remove_file_and_temp(path: &Path) {
+    let failed = publish::remove_files([path.to_path_buf(), publish::temp_path(path)].iter());
+    for (p, e) in failed {
+        tracing::warn!("cannot remove {}: {e}", p.display());
+    }
+}
+
+/// The pod may be gone or the API down: a stale annotation entry must not block the DEL.
+fn withdraw(ctx: &Ctx<'_>, cmd: &CniCommand, namespace: &str, name: &str) {
+    let Some(kubeconfig) = &ctx.config.net.kubeconfig else {
+        tracing::warn!("annotation entry on {namespace}/{name} left: the config has no kubeconfig");
+        return;
+    };
+    let pod = k8s::PodRef {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    };
+    let r = k8s::Session::connect(kubeconfig, pod)
+        .and_then(|s| s.withdraw(&cmd.container_id, &cmd.ifname));
+    if let Err(e) = r {
+        tracing::warn!(
+            "cannot remove the annotation entry of {}/{}: {e}",
+            cmd.container_id,
+            cmd.ifname
+        );
+    }
+}
