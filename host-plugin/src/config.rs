@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use userspace_cni_sdk::wire::{Engine, IfType, NetConf, NetType, UserspaceConf, VhostMode};
+use userspace_cni_sdk::wire::{
+    Engine, IfType, NetConf, NetType, UserspaceConf, VhostMode, netconf_rules,
+};
 
 use crate::cni::{CniError, ErrorCode, SUPPORTED_VERSIONS};
 
@@ -160,19 +162,106 @@ pub fn load_with(
     env_ovsdb: Option<String>,
     env_vpp: Option<String>,
 ) -> Result<Config, CniError> {
-    let net = NetConf::from_slice(stdin).map_err(|e| {
-        if e.syntax {
-            CniError::new(
-                ErrorCode::Decode,
-                format!("the network configuration is not valid JSON: {e}"),
+    let net = parse(stdin)?;
+    let (host, engine, iftype) = host_side(&net)?;
+    let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
+    let vpp_socket = env_vpp
+        .filter(|s| !s.is_empty())
+        .or_else(|| net.vpp_api_socket.clone())
+        .map(|s| s.strip_prefix("unix:").map(str::to_owned).unwrap_or(s))
+        .unwrap_or_else(|| vpp_api::DEFAULT_SOCKET.to_owned());
+    if !vpp_socket.starts_with('/') {
+        return Err(invalid(format!(
+            "{}: {vpp_socket:?} is not an absolute path",
+            keys::VPP_SOCKET
+        )));
+    }
+    let ovsdb = env_ovsdb
+        .filter(|s| !s.is_empty())
+        .or_else(|| net.ovsdb_socket.clone())
+        .unwrap_or_else(|| DEFAULT_OVSDB.to_owned());
+    let allowed_roots = match &net.allowed_shared_dir_roots {
+        None => DEFAULT_ALLOWED_ROOTS.iter().map(PathBuf::from).collect(),
+        Some(v) => v
+            .iter()
+            .map(|p| absolute(keys::ALLOWED_SHARED_ROOTS, Some(p), ""))
+            .collect::<Result<_, _>>()?,
+    };
+    let config = Config {
+        host,
+        engine,
+        iftype,
+        ovsdb,
+        vpp_socket: PathBuf::from(vpp_socket),
+        allowed_roots,
+        state_dir: absolute(keys::STATE_DIR, net.state_dir.as_ref(), DEFAULT_STATE_DIR)?,
+        kubelet_root: absolute(
+            keys::KUBELET_ROOT,
+            net.kubelet_root.as_ref(),
+            DEFAULT_KUBELET_ROOT,
+        )?,
+        alias_root: absolute(
+            keys::ALIAS_ROOT,
+            net.socket_alias_root.as_ref(),
+            crate::shared_dir::DEFAULT_ALIAS_ROOT,
+        )?,
+        raw: stdin.to_vec(),
+        net,
+    };
+    if let Some(d) = &config.net.shared_dir {
+        absolute("sharedDir", Some(d), "")?;
+    }
+    if config.engine == Engine::Vpp && config.host_net_type() == NetType::Bridge {
+        config.vpp_bridge_domain()?.ok_or_else(|| {
+            invalid(
+                "host.netType bridge on vpp needs host.bridge.bridgeName (the bridge-domain id)"
+                    .into(),
             )
-        } else {
-            CniError::new(
-                ErrorCode::InvalidConfig,
-                format!("invalid network configuration: {e}"),
-            )
-        }
+        })?;
+    }
+    Ok(config)
+}
+
+/// Where a pod's hostPath `shared-dir` may be when `allowedSharedDirRoots` is not given.
+pub const DEFAULT_ALLOWED_ROOTS: [&str; 3] = [
+    crate::shared_dir::DEFAULT_BASE,
+    "/var/run/vpp",
+    "/var/run/openvswitch",
+];
+
+fn absolute(key: &str, given: Option<&String>, default: &str) -> Result<PathBuf, CniError> {
+    match given {
+        None => Ok(PathBuf::from(default)),
+        Some(p) if p.starts_with('/') => Ok(PathBuf::from(p)),
+        Some(p) => Err(CniError::new(
+            ErrorCode::InvalidConfig,
+            format!("{key}: {p:?} is not an absolute path"),
+        )),
+    }
+}
+
+/// JSON, an object, every known key of the right type, a supported version, the required
+/// keys (`cniVersion`, `name` by the spec's rules, `type`), then the typed NetConf.
+fn parse(stdin: &[u8]) -> Result<NetConf, CniError> {
+    let json: serde_json::Value = serde_json::from_slice(stdin).map_err(|e| {
+        CniError::new(
+            ErrorCode::Decode,
+            format!("the network configuration is not valid JSON: {e}"),
+        )
     })?;
+    let obj = json.as_object().ok_or_else(|| {
+        CniError::new(
+            ErrorCode::Decode,
+            "the network configuration must be a JSON object",
+        )
+    })?;
+    let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
+    if !obj.contains_key("cniVersion") {
+        return Err(invalid("cniVersion is required".into()));
+    }
+    netconf_rules::check(obj).map_err(|e| invalid(e.to_string()))?;
+    let net = NetConf::from_slice(stdin)
+        .map_err(|e| invalid(format!("invalid network configuration: {e}")))?;
     if !SUPPORTED_VERSIONS.contains(&net.cni_version.as_str()) {
         return Err(CniError::new(
             ErrorCode::IncompatibleVersion,
@@ -183,10 +272,26 @@ pub fn load_with(
             ),
         ));
     }
-    let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
     if net.name.is_empty() {
         return Err(invalid("name: the network name is required".into()));
     }
+    netconf_rules::check_name(&net.name).map_err(|e| invalid(e.to_string()))?;
+    if net.plugin_type.is_empty() {
+        return Err(invalid(
+            "type: the plugin type is required (\"userspace\")".into(),
+        ));
+    }
+    if net.ipam.as_ref().is_some_and(|i| i.get("type").is_none()) {
+        return Err(invalid(
+            "ipam.type: an IPAM section needs the plugin's type".into(),
+        ));
+    }
+    Ok(net)
+}
+
+/// The host section: engine and iftype present, and a combination the engine supports.
+fn host_side(net: &NetConf) -> Result<(UserspaceConf, Engine, IfType), CniError> {
+    let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
     let host = net
         .host
         .clone()
@@ -214,104 +319,13 @@ pub fn load_with(
             validate_bridge_name(b).map_err(invalid)?;
         }
     }
-    let extra = |k: &str| net.extra.get(k);
-    let vpp_socket = env_vpp
-        .filter(|s| !s.is_empty())
-        .or_else(|| {
-            extra(keys::VPP_SOCKET)
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        })
-        .map(|s| s.strip_prefix("unix:").map(str::to_owned).unwrap_or(s))
-        .unwrap_or_else(|| vpp_api::DEFAULT_SOCKET.to_owned());
-    if !vpp_socket.starts_with('/') {
-        return Err(invalid(format!(
-            "{}: {vpp_socket:?} is not an absolute path",
-            keys::VPP_SOCKET
-        )));
-    }
     if let Some(f) = host.vhost.as_ref().and_then(|v| v.socketfile.as_deref()) {
         validate_file_name("host.vhost.socketfile", f).map_err(invalid)?;
     }
     if let Some(f) = host.memif.as_ref().and_then(|m| m.socketfile.as_deref()) {
         validate_file_name("host.memif.socketfile", f).map_err(invalid)?;
     }
-    let ovsdb = env_ovsdb
-        .filter(|s| !s.is_empty())
-        .or_else(|| {
-            extra(keys::OVSDB)
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| DEFAULT_OVSDB.to_owned());
-    let allowed_roots = match extra(keys::ALLOWED_SHARED_ROOTS) {
-        None => vec![
-            PathBuf::from("/var/lib/cni/usrspcni"),
-            PathBuf::from("/var/run/vpp"),
-            PathBuf::from("/var/run/openvswitch"),
-        ],
-        Some(v) => v
-            .as_array()
-            .ok_or_else(|| {
-                invalid(format!(
-                    "{}: expected an array of absolute paths",
-                    keys::ALLOWED_SHARED_ROOTS
-                ))
-            })?
-            .iter()
-            .map(|p| {
-                p.as_str()
-                    .filter(|s| s.starts_with('/'))
-                    .map(PathBuf::from)
-                    .ok_or_else(|| {
-                        invalid(format!(
-                            "{}: {p} is not an absolute path",
-                            keys::ALLOWED_SHARED_ROOTS
-                        ))
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let abs_path = |key: &str, default: &str| -> Result<PathBuf, CniError> {
-        match extra(key) {
-            None => Ok(PathBuf::from(default)),
-            Some(v) => v
-                .as_str()
-                .filter(|s| s.starts_with('/'))
-                .map(PathBuf::from)
-                .ok_or_else(|| invalid(format!("{key}: expected an absolute path, got {v}"))),
-        }
-    };
-    let state_dir = abs_path(keys::STATE_DIR, DEFAULT_STATE_DIR)?;
-    let kubelet_root = abs_path(keys::KUBELET_ROOT, DEFAULT_KUBELET_ROOT)?;
-    let alias_root = abs_path(keys::ALIAS_ROOT, crate::shared_dir::DEFAULT_ALIAS_ROOT)?;
-    if let Some(d) = &net.shared_dir
-        && !d.starts_with('/')
-    {
-        return Err(invalid(format!("sharedDir {d:?} must be an absolute path")));
-    }
-    let config = Config {
-        host,
-        engine,
-        iftype,
-        ovsdb,
-        vpp_socket: PathBuf::from(vpp_socket),
-        allowed_roots,
-        state_dir,
-        kubelet_root,
-        alias_root,
-        raw: stdin.to_vec(),
-        net,
-    };
-    if config.engine == Engine::Vpp && config.host_net_type() == NetType::Bridge {
-        config.vpp_bridge_domain()?.ok_or_else(|| {
-            invalid(
-                "host.netType bridge on vpp needs host.bridge.bridgeName (the bridge-domain id)"
-                    .into(),
-            )
-        })?;
-    }
-    Ok(config)
+    Ok((host, engine, iftype))
 }
 
 fn validate_bridge_name(b: &str) -> Result<(), String> {

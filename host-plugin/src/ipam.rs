@@ -52,18 +52,32 @@ pub fn exec(cmd: &CniCommand, plugin: &str, verb: Verb, stdin: &[u8]) -> Result<
     }
 }
 
+/// Whether the delegate lists `version` in its VERSION answer (e.g. `1.1.0`, where STATUS and
+/// GC exist). A delegate that cannot be asked does not.
+pub fn supports(cmd: &CniCommand, plugin: &str, version: &str) -> bool {
+    supported_versions(cmd, plugin).iter().any(|v| v == version)
+}
+
+fn supported_versions(cmd: &CniCommand, plugin: &str) -> Vec<String> {
+    exec_once(cmd, plugin, Verb::Version, b"{}")
+        .ok()
+        .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out).ok())
+        .and_then(|v| {
+            v["supportedVersions"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
 fn downgrade(cmd: &CniCommand, plugin: &str, stdin: &[u8]) -> Option<Vec<u8>> {
-    let out = exec_once(cmd, plugin, Verb::Version, b"{}").ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&out).ok()?;
-    let theirs: Vec<&str> = v["supportedVersions"]
-        .as_array()?
-        .iter()
-        .filter_map(|s| s.as_str())
-        .collect();
+    let theirs = supported_versions(cmd, plugin);
     let best = crate::cni::SUPPORTED_VERSIONS
         .iter()
         .rev()
-        .find(|ours| theirs.contains(ours))?;
+        .find(|ours| theirs.iter().any(|t| t == *ours))?;
     let mut conf: serde_json::Value = serde_json::from_slice(stdin).ok()?;
     conf["cniVersion"] = (*best).into();
     tracing::info!("IPAM plugin {plugin} does not speak the config's version; using {best}");

@@ -9,8 +9,8 @@ use userspace_cni_sdk::dpdk::eal::MAX_SOCKET_PATH;
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
 
-/// Default base when the NetConf has no `sharedDir`.
-pub const DEFAULT_BASE: &str = "/var/lib/cni/usrspcni";
+/// Default base when the NetConf has no `sharedDir`: where the SDK looks by default.
+pub const DEFAULT_BASE: &str = userspace_cni_sdk::discovery::DEFAULT_SHARED_DIR;
 
 /// `<sharedDir or default>/<name>/`: the plugin's own per-container directory (`name` is the
 /// 12-character ID prefix, as in the Go plugin's fallback, unless another container holds it).

@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::node::{ID, Node, cni, cni_env};
+use support::node::{ID, Node, cni, cni_env, with_prev};
 use userspace_plugin::attachment::journal::StepKind;
 
 /// The places a kill is injected at: every step kind of the journal (whatever kinds it
@@ -152,11 +152,15 @@ fn eight_processes_racing_add_and_del_on_one_attachment_leave_it_consistent() {
 fn del_of_an_attachment_never_added_leaves_one_whose_dashed_name_was_the_same() {
     let node = Node::new();
     let conf = node.conf("1.0.0");
-    assert_eq!(cni("ADD", "pod-a", "net1", &conf).1, 0);
+    let (added, code) = cni("ADD", "pod-a", "net1", &conf);
+    assert_eq!(code, 0, "{added}");
     assert_eq!(cni("DEL", "pod", "a-net1", &conf).1, 0);
     assert_eq!(node.db.ports("br0"), ["pod-a-net1"]);
     assert_eq!(node.leases().len(), 1, "pod-a's lease stays");
-    assert_eq!(cni("CHECK", "pod-a", "net1", &conf).1, 0);
+    assert_eq!(
+        cni("CHECK", "pod-a", "net1", &with_prev(&conf, &added)).1,
+        0
+    );
     assert_eq!(cni("DEL", "pod-a", "net1", &conf).1, 0);
     node.assert_no_residue("after both");
 }
@@ -168,6 +172,7 @@ fn a_container_sharing_the_id_prefix_gets_distinct_names_and_never_touches_the_f
     let other = format!("{}ffff", &ID[..12]);
     let (res, code) = cni("ADD", ID, "net1", &conf);
     assert_eq!(code, 0, "{res}");
+    let first = res.clone();
     let first_socket = res["interfaces"][0]["socketPath"]
         .as_str()
         .unwrap()
@@ -192,7 +197,7 @@ fn a_container_sharing_the_id_prefix_gets_distinct_names_and_never_touches_the_f
     assert_eq!(node.db.ports("br0").len(), 2);
     assert_eq!(cni("DEL", &other, "net1", &conf).1, 0);
     assert_eq!(node.files("shared"), first_files, "the first's files stay");
-    assert_eq!(cni("CHECK", ID, "net1", &conf).1, 0);
+    assert_eq!(cni("CHECK", ID, "net1", &with_prev(&conf, &first)).1, 0);
     assert_eq!(cni("DEL", ID, "net1", &conf).1, 0);
     node.assert_no_residue("after both");
 }

@@ -90,9 +90,11 @@ fn a_port_the_switch_fails_to_make_leaves_no_journal_and_no_port() {
 #[test]
 fn check_reports_a_port_that_another_attachment_now_holds() {
     let node = Node::new();
-    node.run("ADD", "abc", &node.conf());
+    let (added, _) = node.run("ADD", "abc", &node.conf());
     node.switch.state().ports.get_mut("abc-net1").unwrap().owner = "xyz@net1".into();
-    let (res, code) = node.run("CHECK", "abc", &node.conf());
+    let mut conf = node.conf();
+    conf["prevResult"] = added;
+    let (res, code) = node.run("CHECK", "abc", &conf);
     assert_ne!(code, 0);
     assert!(res["msg"].as_str().unwrap().contains("another's"), "{res}");
     assert_eq!(node.run("DEL", "abc", &node.conf()).1, 0);

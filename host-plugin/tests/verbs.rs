@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::node::{ID, Node, cni, cni_raw};
+use support::node::{ID, Node, cni, cni_raw, with_prev};
 
 const VERSIONS: [&str; 5] = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
 
@@ -59,10 +59,14 @@ fn every_version_runs_status_add_check_del_del() {
             ]
         );
         if v != "0.3.0" && v != "0.3.1" {
-            assert_eq!(cni("CHECK", ID, "net1", &conf).1, 0, "CHECK {v}");
+            assert_eq!(
+                cni("CHECK", ID, "net1", &with_prev(&conf, &res)).1,
+                0,
+                "CHECK {v}"
+            );
         } else {
             assert_ne!(
-                cni("CHECK", ID, "net1", &conf).1,
+                cni("CHECK", ID, "net1", &with_prev(&conf, &res)).1,
                 0,
                 "CHECK is not defined before 0.4.0"
             );
@@ -154,9 +158,10 @@ fn the_pushed_files_tell_the_pod_its_socket_role_and_address() {
 fn check_reports_a_port_that_disappeared() {
     let node = Node::new();
     let conf = node.conf("1.0.0");
-    assert_eq!(cni("ADD", ID, "net1", &conf).1, 0);
+    let (added, code) = cni("ADD", ID, "net1", &conf);
+    assert_eq!(code, 0, "{added}");
     node.db.vsctl(&["del-port", "br0", "4d578250ad8d-net1"]);
-    let (err, code) = cni("CHECK", ID, "net1", &conf);
+    let (err, code) = cni("CHECK", ID, "net1", &with_prev(&conf, &added));
     assert_ne!(code, 0);
     assert!(
         err["msg"]
@@ -230,7 +235,7 @@ fn bad_input_gets_the_right_code_and_leaves_nothing() {
         c.to_string().as_bytes(),
         "net1",
         7,
-        "engine: \"dpdk\" is not one of ovs-dpdk, vpp",
+        "host.engine: the string \"dpdk\" is not one of ovs-dpdk, vpp",
     );
     let mut c = conf.clone();
     c["host"]["iftype"] = json!("tap");

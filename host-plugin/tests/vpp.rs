@@ -128,6 +128,12 @@ impl Node {
     }
 }
 
+fn with_prev(conf: &Value, prev: &Value) -> Value {
+    let mut c = conf.clone();
+    c["prevResult"] = prev.clone();
+    c
+}
+
 fn walk(dir: &Path, out: &mut Vec<String>) {
     if let Ok(w) = std::fs::read_dir(dir) {
         for e in w.flatten() {
@@ -448,15 +454,16 @@ fn a_failure_halfway_rolls_back_every_vpp_step() {
 fn after_a_vpp_restart_check_and_del_of_the_old_pod_leave_the_new_pods_memif_alone() {
     let node = Node::new();
     let conf = node.memif_bridge();
-    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    let (x, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{x}");
     let old = node
         .vpp
         .state()
         .interface_named("memif1/0")
         .map(|(sw, _)| sw);
     *node.vpp.state() = State::default();
-    let (res, code) = cni("ADD", ID2, &conf);
-    assert_eq!(code, 0, "{res}");
+    let (y, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{y}");
     assert_eq!(
         node.vpp
             .state()
@@ -465,7 +472,7 @@ fn after_a_vpp_restart_check_and_del_of_the_old_pod_leave_the_new_pods_memif_alo
         old,
         "the new pod's memif has the old one's numbers"
     );
-    let (res, code) = cni("CHECK", ID, &conf);
+    let (res, code) = cni("CHECK", ID, &with_prev(&conf, &x));
     assert_ne!(code, 0, "the old pod's interface is gone: {res}");
     assert!(res["msg"].as_str().unwrap().contains("missing"), "{res}");
     assert_eq!(cni("DEL", ID, &conf).1, 0);
@@ -474,7 +481,7 @@ fn after_a_vpp_restart_check_and_del_of_the_old_pod_leave_the_new_pods_memif_alo
         2,
         "the new pod's memif survives the old pod's DEL"
     );
-    assert_eq!(cni("CHECK", ID2, &conf).1, 0);
+    assert_eq!(cni("CHECK", ID2, &with_prev(&conf, &y)).1, 0);
     assert_eq!(cni("DEL", ID2, &conf).1, 0);
     node.assert_pristine("after both DELs");
 }
@@ -522,7 +529,9 @@ fn a_bridge_name_that_is_not_a_bridge_domain_id_is_invalid_config() {
 fn check_reports_an_interface_vpp_lost() {
     let node = Node::new();
     let conf = node.memif_bridge();
-    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    let (added, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{added}");
+    let conf = with_prev(&conf, &added);
     assert_eq!(cni("CHECK", ID, &conf).1, 0);
     // VPP restarted: its interfaces are gone.
     node.vpp.state().interfaces.retain(|k, _| *k == 0);

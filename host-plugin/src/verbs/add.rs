@@ -39,6 +39,7 @@ struct Placement {
 /// Runs ADD; returns the result JSON in the config's version.
 pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
     let id = ctx.id()?;
+    check_netns(ctx)?;
     let lock = ctx.store.lock(&id)?;
     if let Some(j) = ctx.store.load(&id)? {
         if j.complete {
@@ -65,6 +66,18 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
             lock.remove()?;
             Err(e)
         }
+    }
+}
+
+/// The runtime's network namespace must exist before anything is allocated for it.
+fn check_netns(ctx: &Ctx<'_>) -> Result<(), CniError> {
+    match &ctx.cmd.netns {
+        Some(p) if p.exists() => Ok(()),
+        Some(p) => Err(CniError::new(
+            ErrorCode::InvalidEnv,
+            format!("CNI_NETNS {} does not exist", p.display()),
+        )),
+        None => Err(CniError::new(ErrorCode::InvalidEnv, "CNI_NETNS is not set")),
     }
 }
 

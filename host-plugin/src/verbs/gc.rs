@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::Ctx;
 use super::undo::{Engines, undo_journal};
 use crate::attachment::AttachmentId;
-use crate::cni::{CniError, ErrorCode};
+use crate::cni::{CniError, ErrorCode, Verb};
+use crate::ipam;
 
 /// The key SPEC 1.1.0 names, and the spelling of the 1.1.0 tag (renamed later).
 pub const VALID_ATTACHMENTS_KEYS: [&str; 2] = ["cni.dev/valid-attachments", "cni.dev/attachments"];
@@ -46,8 +47,14 @@ fn valid_attachments(ctx: &Ctx<'_>) -> Result<BTreeSet<(String, String)>, CniErr
         .collect())
 }
 
-/// Runs GC.
+/// Runs GC. The IPAM plugin gets GC too where it speaks 1.1.0 (SPEC 1.1: GC is forwarded to
+/// delegates); with an older one (Debian's host-local stops at 1.0.0) each stale attachment's
+/// lease is released by an IPAM DEL, as its DEL would.
 pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
+    if ctx.config.net.disable_gc == Some(true) {
+        tracing::info!("disableGC is set: nothing is collected");
+        return Ok(String::new());
+    }
     let keep = valid_attachments(ctx)?;
     let kept = |id: &AttachmentId| keep.contains(&(id.container_id.clone(), id.ifname.clone()));
     let mut engines = Engines::default();
@@ -68,6 +75,11 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
         if !kept(&id) && ctx.store.load(&id)?.is_none() {
             engine.detach(&record)?;
         }
+    }
+    if let Some(plugin) = ctx.config.ipam_type()
+        && ipam::supports(ctx.cmd, plugin, "1.1.0")
+    {
+        ipam::exec(ctx.cmd, plugin, Verb::Gc, &ctx.config.raw)?;
     }
     Ok(String::new())
 }

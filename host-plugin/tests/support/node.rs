@@ -147,3 +147,10 @@ pub fn cni_env(
         conf.to_string().as_bytes(),
     )
 }
+
+/// `conf` with `prevResult` set, as a runtime sends CHECK (and DEL) after an ADD.
+pub fn with_prev(conf: &Value, prev: &Value) -> Value {
+    let mut c = conf.clone();
+    c["prevResult"] = prev.clone();
+    c
+}

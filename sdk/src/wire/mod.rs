@@ -1,6 +1,7 @@
 //! Wire formats as serde types, in one place: what the plugin writes and what pods read.
 //!
-//! - [`netconf`]: the `userspace` plugin's network configuration (the Go plugin's schema);
+//! - [`netconf`]: the `userspace` plugin's network configuration (the Go plugin's schema), and
+//!   [`netconf_rules`]: the type of every key it reads;
 //! - [`cni_result`]: CNI results of every supported version;
 //! - [`configuration_data`]: the `userspace/configuration-data` annotation and file;
 //! - [`network_status`]: Multus' `k8s.v1.cni.cncf.io/network-status` annotation;
@@ -12,6 +13,7 @@ pub mod configuration_data;
 pub mod device_info;
 pub mod legacy;
 pub mod netconf;
+pub mod netconf_rules;
 pub mod network_status;
 
 pub use cni_result::{CniInterface, CniResult, Dns, IpConfig, Route};

@@ -326,6 +326,33 @@ pub struct NetConf {
     /// Container side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<UserspaceConf>,
+    /// The versions a conflist declares (`cniVersions`, SPEC 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cni_versions: Option<Vec<String>>,
+    /// SPEC 1.1: the runtime must not call CHECK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_check: Option<bool>,
+    /// SPEC 1.1: the runtime must not call GC.
+    #[serde(rename = "disableGC", default, skip_serializing_if = "Option::is_none")]
+    pub disable_gc: Option<bool>,
+    /// This plugin's: the OVSDB endpoint (`unix:/path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ovsdb_socket: Option<String>,
+    /// This plugin's: VPP's API socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpp_api_socket: Option<String>,
+    /// This plugin's: where per-attachment state is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<String>,
+    /// This plugin's: host directories a pod's hostPath `shared-dir` may be under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_shared_dir_roots: Option<Vec<String>>,
+    /// This plugin's: the kubelet's root directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet_root: Option<String>,
+    /// This plugin's: where short socket-directory aliases are mounted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket_alias_root: Option<String>,
     /// Keys this type does not know, kept so that a round trip loses nothing.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -346,7 +373,8 @@ pub struct NetConfError {
 }
 
 impl NetConf {
-    /// Parses a NetConf.
+    /// Parses a NetConf. Only the JSON shape is checked here; [`super::netconf_rules::check`]
+    /// gives a key-by-key verdict.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, NetConfError> {
         serde_json::from_slice(bytes).map_err(|e| NetConfError {
             line: e.line(),
