@@ -8,7 +8,7 @@ use kube::api::{Api, AttachParams};
 use kube::client::UpgradeConnectionError;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use userspace_cni_sdk::dpdk::EXIT_NO_INTERFACES;
 
 use crate::cli::Cli;
