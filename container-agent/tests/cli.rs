@@ -186,6 +186,21 @@ fn a_malformed_annotations_file_names_the_file_and_line() {
 }
 
 #[test]
+fn each_cause_of_an_error_is_printed_once() {
+    let pod = Pod::new();
+    std::fs::write(
+        pod.podinfo().join("annotations"),
+        "userspace/mapped-dir=\"/x\\q\"",
+    )
+    .unwrap();
+    let out = agent(&pod, &["inspect"]);
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("unknown escape").count(), 1, "{err}");
+    let file = pod.podinfo().join("annotations");
+    assert_eq!(err.matches(file.to_str().unwrap()).count(), 1, "{err}");
+}
+
+#[test]
 fn a_pod_without_interfaces_gets_a_clear_timeout() {
     let pod = Pod::new();
     let t = Instant::now();

@@ -141,8 +141,9 @@ impl PodView {
             message,
         };
         let config_data = match podinfo.annotations.get(CONFIGURATION_DATA_ANNOTATION) {
-            Some(text) => parse_configuration_data(text)
-                .map_err(|e| annotation_err(CONFIGURATION_DATA_ANNOTATION, e.to_string()))?,
+            Some(text) => parse_configuration_data(text).map_err(|e| {
+                annotation_err(CONFIGURATION_DATA_ANNOTATION, crate::error_chain(&e))
+            })?,
             None => Vec::new(),
         };
         let status_text = podinfo
@@ -155,7 +156,7 @@ impl PodView {
             });
         let network_status = match status_text {
             Some(text) => parse_network_status(text)
-                .map_err(|e| annotation_err(NETWORK_STATUS_ANNOTATION, e.to_string()))?,
+                .map_err(|e| annotation_err(NETWORK_STATUS_ANNOTATION, crate::error_chain(&e)))?,
             None => Vec::new(),
         };
 

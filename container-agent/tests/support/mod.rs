@@ -179,6 +179,54 @@ impl Testpmd {
         stats
     }
 
+    /// Polls `show port stats all` until `done` holds for the (rx, tx) counters; panics with
+    /// the last ones after `timeout`. Counters are read as soon as they are right, and a
+    /// count that overshoots still fails the exact assertions that follow.
+    pub fn stats_until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&[(u64, u64)]) -> bool,
+    ) -> Vec<(u64, u64)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stats = self.port_stats();
+            if done(&stats) {
+                return stats;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[{}] {what} not reached within {timeout:?}: (rx, tx) per port {stats:?}",
+                self.name
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Polls `show port info <port>` until its link is up (or down); panics after `timeout`.
+    pub fn wait_link(&mut self, port: u16, up: bool, timeout: Duration) {
+        let want = if up {
+            "Link status: up"
+        } else {
+            "Link status: down"
+        };
+        let deadline = Instant::now() + timeout;
+        loop {
+            let before = self.stdout().len();
+            self.cmd(&format!("show port info {port}"));
+            if self.stdout()[before..].contains(want) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[{}] port {port}: no {want:?} within {timeout:?}:\n{}",
+                self.name,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// `quit`, then waits for a clean exit.
     pub fn quit(mut self) -> String {
         if let Some(mut stdin) = self.stdin.take() {
