@@ -64,6 +64,8 @@ pub struct Testpmd {
     // stdout and stderr apart: interleaved, a log line on stderr can split the prompt.
     out: Arc<Mutex<String>>,
     err: Arc<Mutex<String>>,
+    // The threads collecting them: joined once the process is gone, so its output is whole.
+    readers: Vec<thread::JoinHandle<()>>,
     prefix: Option<String>,
 }
 
@@ -84,6 +86,7 @@ impl Testpmd {
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
         let out = Arc::new(Mutex::new(String::new()));
         let err = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
         for (mut stream, out) in [
             (
                 Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
@@ -91,7 +94,7 @@ impl Testpmd {
             ),
             (Box::new(child.stderr.take().unwrap()), err.clone()),
         ] {
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = stream.read(&mut buf) {
                     if n == 0 {
@@ -101,7 +104,7 @@ impl Testpmd {
                         .unwrap()
                         .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-            });
+            }));
         }
         let stdin = child.stdin.take();
         Self {
@@ -110,6 +113,7 @@ impl Testpmd {
             stdin,
             out,
             err,
+            readers,
             prefix: prefix.map(str::to_owned),
         }
     }
@@ -137,7 +141,9 @@ impl Testpmd {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                thread::sleep(Duration::from_millis(200));
+                for r in self.readers.drain(..) {
+                    let _ = r.join();
+                }
                 panic!(
                     "[{}] exited ({status}) before printing {needle:?}:\n{}",
                     self.name,
@@ -236,6 +242,9 @@ impl Testpmd {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
+                    for r in self.readers.drain(..) {
+                        let _ = r.join();
+                    }
                     let out = self.output();
                     assert!(
                         status.success(),
