@@ -7,9 +7,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use userspace_cni_sdk::dpdk::ForwardMode;
 
+/// The exit statuses, for `--help` (3 is `userspace_cni_sdk::dpdk::EXIT_NO_INTERFACES`).
+const EXIT_STATUS: &str = "Exit status: 0 done; 2 an error (the message says which); 3 the pod has no userspace interfaces (none found before --wait-timeout); `run` returns CMD's own status (128 + N when killed by signal N); `testpmd` is replaced by testpmd, so its status is testpmd's.";
+
 /// Finds this pod's userspace (vhost-user, memif, SR-IOV, vDPA) interfaces and starts DPDK on them.
 #[derive(Debug, Parser)]
-#[command(name = "userspace-agent", version, about, long_about = None)]
+#[command(name = "userspace-agent", version, about, long_about = None, after_help = EXIT_STATUS)]
 pub struct Cli {
     /// Where to read inputs from.
     #[command(flatten)]
@@ -215,6 +218,17 @@ mod tests {
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
         assert!(parse_duration("5x").is_err());
+    }
+
+    #[test]
+    fn help_documents_the_no_interfaces_exit_status() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        let code = userspace_cni_sdk::dpdk::EXIT_NO_INTERFACES;
+        assert!(
+            help.contains(&format!("{code} the pod has no userspace interfaces")),
+            "{help}"
+        );
     }
 
     #[test]
