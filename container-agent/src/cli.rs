@@ -7,9 +7,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use userspace_cni_sdk::dpdk::ForwardMode;
 
+/// The exit statuses, for `--help` (3 is `userspace_cni_sdk::dpdk::EXIT_NO_INTERFACES`).
+const EXIT_STATUS: &str = "Exit status: 0 done; 2 an error (the message says which); 3 the pod has no userspace interfaces (none found before --wait-timeout); `run` returns CMD's own status (128 + N when killed by signal N); `testpmd` is replaced by testpmd, so its status is testpmd's.";
+
 /// Finds this pod's userspace (vhost-user, memif, SR-IOV, vDPA) interfaces and starts DPDK on them.
 #[derive(Debug, Parser)]
-#[command(name = "userspace-agent", version, about, long_about = None)]
+#[command(name = "userspace-agent", version, about, long_about = None, after_help = EXIT_STATUS)]
 pub struct Cli {
     /// Where to read inputs from.
     #[command(flatten)]
@@ -193,20 +196,14 @@ pub struct RunArgs {
 /// `30s`, `500ms`, `2m` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s.split_at(
-        s.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("bad duration {s:?} (e.g. 30s, 500ms, 2m)"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        _ => return Err(format!("bad duration unit in {s:?} (ms, s, m)")),
+    // A bare number is seconds, as the flag always took it.
+    let with_unit = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{s}s")
+    } else {
+        s.to_owned()
     };
-    Ok(Duration::from_secs_f64(secs))
+    humantime::parse_duration(&with_unit)
+        .map_err(|e| format!("bad duration {s:?}: {e} (e.g. 30s, 500ms, 2m)"))
 }
 
 #[cfg(test)]
@@ -219,7 +216,25 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
-        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("5x").is_err());
+    }
+
+    #[test]
+    fn help_documents_the_no_interfaces_exit_status() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        let code = userspace_cni_sdk::dpdk::EXIT_NO_INTERFACES;
+        assert!(
+            help.contains(&format!("{code} the pod has no userspace interfaces")),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn a_duration_too_large_to_hold_is_an_error_not_a_panic() {
+        let e = parse_duration("99999999999999999999m").unwrap_err();
+        assert!(e.contains("99999999999999999999m"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use clap::Parser;
+use userspace_cni_sdk::dpdk::{EXIT_NO_INTERFACES, EalError};
 
 /// When `main` began, for the start-to-exec figure the agent logs.
 pub static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -25,9 +26,18 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("userspace-agent: error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// 2 for any error, but [`EXIT_NO_INTERFACES`] when the cause is that the pod has none, so
+/// that `kubectl-testpmd` can tell without reading the message.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    let none = e
+        .chain()
+        .any(|c| c.downcast_ref::<EalError>() == Some(&EalError::NoInterfaces));
+    if none { EXIT_NO_INTERFACES } else { 2 }
 }
 
 fn init_logging(verbose: u8) {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use userspace_cni_sdk::discovery::{Locations, PodView};
+use userspace_cni_sdk::dpdk::EalError;
 
 const POLL: Duration = Duration::from_millis(200);
 
@@ -15,8 +16,10 @@ const POLL: Duration = Duration::from_millis(200);
 pub fn for_interfaces(loc: &Locations, min: usize, timeout: Duration) -> anyhow::Result<PodView> {
     let start = Instant::now();
     loop {
+        let mut none = false;
         let missing = match PodView::discover(loc) {
             Ok(view) => {
+                none = view.interfaces.is_empty();
                 let mut missing = Vec::new();
                 if view.interfaces.len() < min {
                     missing.push(format!(
@@ -46,11 +49,16 @@ pub fn for_interfaces(loc: &Locations, min: usize, timeout: Duration) -> anyhow:
             Err(e) => vec![format!("{e:#}")],
         };
         if start.elapsed() >= timeout {
-            bail!(
+            let msg = format!(
                 "gave up after {:?} waiting for the pod's userspace interfaces:\n  {}\ncheck that the network attachment uses the userspace plugin and that the shared-dir and podinfo volumes are mounted",
                 timeout,
                 missing.join("\n  ")
             );
+            // Typed, so that main exits with EXIT_NO_INTERFACES whatever the text says.
+            if none {
+                return Err(anyhow::Error::new(EalError::NoInterfaces).context(msg));
+            }
+            bail!(msg);
         }
         tracing::debug!(?missing, "waiting");
         sleep(POLL);

@@ -5,11 +5,13 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::{Pod, agent_bin, config_entry};
+use userspace_cni_sdk::dpdk::EXIT_NO_INTERFACES;
 
 fn agent(pod: &Pod, args: &[&str]) -> Output {
     Command::new(agent_bin())
@@ -184,17 +186,44 @@ fn a_malformed_annotations_file_names_the_file_and_line() {
 }
 
 #[test]
+fn each_cause_of_an_error_is_printed_once() {
+    let pod = Pod::new();
+    std::fs::write(
+        pod.podinfo().join("annotations"),
+        "userspace/mapped-dir=\"/x\\q\"",
+    )
+    .unwrap();
+    let out = agent(&pod, &["inspect"]);
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("unknown escape").count(), 1, "{err}");
+    let file = pod.podinfo().join("annotations");
+    assert_eq!(err.matches(file.to_str().unwrap()).count(), 1, "{err}");
+}
+
+#[test]
 fn a_pod_without_interfaces_gets_a_clear_timeout() {
     let pod = Pod::new();
     let t = Instant::now();
     let out = agent(&pod, &["run", "--wait-timeout", "600ms", "--", "true"]);
     let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(i32::from(EXIT_NO_INTERFACES)));
     assert!(
         err.contains("gave up after") && err.contains("0 userspace interface(s) found"),
         "{err}"
     );
     assert!(t.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn testpmd_on_a_pod_without_interfaces_exits_with_the_no_interfaces_code() {
+    let pod = Pod::new();
+    let out = agent(&pod, &["testpmd", "--wait-timeout", "300ms"]);
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(EXIT_NO_INTERFACES)),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -209,13 +238,9 @@ fn run_waits_for_a_host_socket_then_returns_the_commands_exit_code() {
     )];
     pod.configure(&entries, None);
     let path = pod.shared().join(&sock);
-    let maker = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
-        std::os::unix::net::UnixListener::bind(path).unwrap()
-    });
-    let out = agent(
-        &pod,
-        &[
+    let mut child = Command::new(agent_bin())
+        .args(pod.agent_args(&[
+            "-vv",
             "run",
             "--wait-timeout",
             "20s",
@@ -223,10 +248,28 @@ fn run_waits_for_a_host_socket_then_returns_the_commands_exit_code() {
             "sh",
             "-c",
             "echo \"$USERSPACE_IFACES $USERSPACE_NET1_KIND $USERSPACE_NET1_ROLE $USERSPACE_NET1_IPS\"; exit 7",
-        ],
-    );
-    let _listener = maker.join().unwrap();
-    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+        ]))
+        .env("USERSPACE_DPDK_VERSION", "22.11")
+        .env_remove("USERSPACE_SHARED_DIR")
+        .env_remove("USERSPACE_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The socket appears only once the agent says it is waiting for it.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("waiting") {
+        line.clear();
+        assert_ne!(
+            stderr.read_line(&mut line).unwrap(),
+            0,
+            "the agent never waited"
+        );
+    }
+    let _listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7));
     assert_eq!(
         text(&out.stdout).trim(),
         "net1 vhost-user client 10.56.217.10/24"
@@ -245,11 +288,16 @@ fn run_forwards_sigterm_and_reports_the_signal() {
     )];
     pod.configure(&entries, None);
     let mut child = Command::new(agent_bin())
-        .args(pod.agent_args(&["run", "--", "sh", "-c", "sleep 30 & wait"]))
-        .stdout(Stdio::null())
+        .args(pod.agent_args(&["run", "--", "sh", "-c", "echo started; sleep 30 & wait"]))
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // The command runs, so the agent's handlers are in (they go in before the spawn).
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "started\n");
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let t = Instant::now();

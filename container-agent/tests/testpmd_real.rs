@@ -13,6 +13,15 @@ use support::{Pod, Testpmd, agent_bin, config_entry, require_dpdk};
 
 const BURSTS: u64 = 8;
 const PER_PORT: u64 = BURSTS * 32;
+/// How long packets may take to be counted before the test fails.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Polls until the receivers' RX counters add up to `n` packets.
+fn received(t: &mut Testpmd, n: u64) -> Vec<(u64, u64)> {
+    t.stats_until("all packets received", WAIT, |s| {
+        s.iter().map(|p| p.0).sum::<u64>() >= n
+    })
+}
 
 fn backend_args(prefix: &str, huge: bool, vdevs: &[String]) -> Vec<String> {
     let mut v = vec![
@@ -59,8 +68,9 @@ fn run_agent(pod: &Pod, huge: bool, extra_global: &[String]) -> (Testpmd, Vec<(u
     let mut agent = Testpmd::spawn("agent", agent_bin(), &args, Some(&prefix));
     agent.wait_for("testpmd> ", 1, Duration::from_secs(60));
     agent.cmd(&format!("start tx_first {BURSTS}"));
-    std::thread::sleep(Duration::from_secs(2));
-    let stats = agent.port_stats();
+    let stats = agent.stats_until("every port's first bursts sent", WAIT, |s| {
+        s.iter().map(|p| p.1).sum::<u64>() >= s.len() as u64 * PER_PORT
+    });
     agent.cmd("stop");
     (agent, stats)
 }
@@ -106,7 +116,7 @@ fn vhost_user_case(huge: bool) {
 
     let (agent, agent_stats) = run_agent(&pod, huge, &[]);
     assert_eq!(agent_stats[0].1, PER_PORT, "agent TX-packets");
-    let be_stats = backend.port_stats();
+    let be_stats = received(&mut backend, PER_PORT);
     assert_eq!(be_stats[0].0, PER_PORT, "backend RX-packets");
     agent.quit();
     let prefix = format!("agt{}", pod.id12());
@@ -180,17 +190,21 @@ fn vhost_server_case(huge: bool) {
     backend.wait_for("testpmd> ", 1, Duration::from_secs(60));
     backend.cmd("start");
     agent.wait_for("testpmd> ", 1, Duration::from_secs(60));
-    std::thread::sleep(Duration::from_secs(1));
+    agent.wait_link(0, true, WAIT);
     agent.cmd(&format!("start tx_first {BURSTS}"));
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(agent.port_stats()[0].1, PER_PORT, "agent TX-packets");
-    assert_eq!(backend.port_stats()[0].0, PER_PORT, "backend RX-packets");
+    let sent = agent.stats_until("the first bursts sent", WAIT, |s| s[0].1 >= PER_PORT);
+    assert_eq!(sent[0].1, PER_PORT, "agent TX-packets");
+    assert_eq!(
+        received(&mut backend, PER_PORT)[0].0,
+        PER_PORT,
+        "backend RX-packets"
+    );
     agent.cmd("stop");
     backend.cmd("stop");
     // The switch side goes away first, as when ovs-vswitchd restarts: the agent's testpmd must
     // survive it (it ignores SIGPIPE) and quit cleanly afterwards.
     backend.quit();
-    std::thread::sleep(Duration::from_millis(500));
+    agent.wait_link(0, false, WAIT);
     agent.quit();
 }
 
@@ -240,7 +254,11 @@ fn memif_case(huge: bool) {
     backend.cmd("start");
     let (agent, agent_stats) = run_agent(&pod, huge, &[]);
     assert_eq!(agent_stats[0].1, PER_PORT, "agent TX-packets");
-    assert_eq!(backend.port_stats()[0].0, PER_PORT, "backend RX-packets");
+    assert_eq!(
+        received(&mut backend, PER_PORT)[0].0,
+        PER_PORT,
+        "backend RX-packets"
+    );
     // DPDK 22.11's memif server can crash when a client leaves while it receives: stop first.
     backend.cmd("stop");
     agent.quit();
@@ -298,7 +316,7 @@ fn seed_recipe_two_vhost_ports_in_the_vhostuser_cni_layout() {
         2 * PER_PORT,
         "agent TX-packets on both ports"
     );
-    let be = backend.port_stats();
+    let be = received(&mut backend, 2 * PER_PORT);
     assert_eq!(
         be[0].0 + be[1].0,
         2 * PER_PORT,
@@ -352,11 +370,15 @@ fn memif_pair_with_the_agent_on_both_sides() {
     let mut client = start(&b, "cli", "rxonly");
     client.wait_for("testpmd> ", 1, Duration::from_secs(60));
     client.cmd("start");
-    std::thread::sleep(Duration::from_secs(1));
+    server.wait_link(0, true, WAIT);
     server.cmd(&format!("start tx_first {BURSTS}"));
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(server.port_stats()[0].1, PER_PORT, "server TX-packets");
-    assert_eq!(client.port_stats()[0].0, PER_PORT, "client RX-packets");
+    let sent = server.stats_until("the first bursts sent", WAIT, |s| s[0].1 >= PER_PORT);
+    assert_eq!(sent[0].1, PER_PORT, "server TX-packets");
+    assert_eq!(
+        received(&mut client, PER_PORT)[0].0,
+        PER_PORT,
+        "client RX-packets"
+    );
     server.cmd("stop");
     client.cmd("stop");
     client.quit();

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use serde_json::json;
 use support::{Pod, agent_bin, config_entry};
-use vpp_api::fake::{FakeVpp, IfKind, Interface, State};
+use vpp_api::fake::{FIRST_PICKED_SOCKET_ID, FakeVpp, IfKind, Interface, State};
 use vpp_api::messages::memif::MemifRole;
 
 fn agent(pod: &Pod, args: &[&str]) -> Output {
@@ -72,12 +72,15 @@ fn vpp_creates_a_memif_slave_on_the_shared_socket_and_addresses_and_routes_it() 
             "memif_dump",
             "memif_create_v2",
             "sw_interface_set_flags",
+            "ip_address_dump",
             "sw_interface_add_del_address",
+            "ip_route_dump",
             "ip_route_add_del",
         ]
     );
-    assert_eq!(st.sockets.get(&1).map(String::as_str), socket.to_str());
-    let (sw, memif) = st.interface_named("memif1/0").unwrap();
+    let id = FIRST_PICKED_SOCKET_ID;
+    assert_eq!(st.sockets.get(&id).map(String::as_str), socket.to_str());
+    let (sw, memif) = st.interface_named(&format!("memif{id}/0")).unwrap();
     assert!(matches!(
         memif.kind,
         IfKind::Memif {
@@ -97,21 +100,43 @@ fn vpp_creates_a_memif_slave_on_the_shared_socket_and_addresses_and_routes_it() 
         "via the IPAM gateway"
     );
     let s = text(&out.stdout);
-    assert!(s.contains("net1 [memif] -> memif1/0"), "{s}");
+    assert!(s.contains(&format!("net1 [memif] -> memif{id}/0")), "{s}");
     assert!(s.contains("0.0.0.0/0 via 10.56.217.1"), "{s}");
 }
 
 #[test]
-fn running_vpp_again_reuses_the_memif_it_made() {
+fn running_vpp_again_changes_nothing_and_succeeds() {
     let (pod, _host, _) = memif_pod();
     let vpp = fake_vpp(&pod, State::default());
-    for _ in 0..2 {
-        let out = agent(&pod, &["vpp", "--api-socket", &api(&vpp), "--json"]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
+    let first = agent(&pod, &["vpp", "--api-socket", &api(&vpp), "--json"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let (interfaces, addresses, routes, sent) = {
+        let st = vpp.state();
+        let (_, memif) = st
+            .interface_named(&format!("memif{FIRST_PICKED_SOCKET_ID}/0"))
+            .unwrap();
+        (
+            st.interfaces.clone(),
+            memif.addresses.clone(),
+            st.routes.clone(),
+            st.log.len(),
+        )
+    };
+    assert!(
+        !addresses.is_empty() && !routes.is_empty(),
+        "the pod has both"
+    );
+    let second = agent(&pod, &["vpp", "--api-socket", &api(&vpp), "--json"]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
     let st = vpp.state();
-    assert_eq!(st.interfaces.len(), 2, "local0 and one memif");
-    assert_eq!(st.log.iter().filter(|m| *m == "memif_create_v2").count(), 1);
+    assert_eq!(st.interfaces, interfaces);
+    assert_eq!(st.routes, routes);
+    let changes: Vec<_> = st.log[sent..]
+        .iter()
+        .filter(|m| m.ends_with("_add_del") || m.ends_with("_add_del_v2") || m.contains("create"))
+        .filter(|m| *m != "sockclnt_create")
+        .collect();
+    assert!(changes.is_empty(), "the second run changed {changes:?}");
 }
 
 #[test]

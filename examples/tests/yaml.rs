@@ -1,16 +1,29 @@
 //! The Kubernetes manifests under `examples/` are checked here, so they cannot drift from the
-//! plugin and the agent: every YAML document is read, NetConfs go through the plugin's own
-//! loader, pods are checked against the contract of the README (networks that exist, the
-//! downward API at /etc/podinfo, the shared directory), and the RBAC against the API calls of
-//! host-plugin/src/k8s.rs.
+//! plugin and the agent: every YAML document is read into the `k8s-openapi` type of its kind,
+//! NetConfs go through the plugin's own loader, pods are checked against the contract of the
+//! README (networks that exist, the downward API at /etc/podinfo, the shared directory), and
+//! the RBAC against the API calls the plugin makes, as a recording fake API server sees them.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+// The plugin's own test double of the API server, shared read-only.
+#[path = "../../host-plugin/tests/support/fake_k8s.rs"]
+#[allow(dead_code)]
+mod fake_k8s;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-use userspace_cni_sdk::wire::{Engine, IfType, NetType, VhostMode};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{
+    Container, Pod, PodSpec, PodTemplateSpec, ServiceAccount, Volume, VolumeMount,
+};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use userspace_cni_sdk::wire::{Engine, IfType, NetType, VhostMode, parse_configuration_data};
 
 /// Where the downward-API volume must be mounted: the agent's `--podinfo` default.
 const PODINFO: &str = "/etc/podinfo";
@@ -23,29 +36,62 @@ const KUBECONFIG: &str = "/etc/cni/net.d/userspace.d/userspace.kubeconfig";
 /// The Multus annotation listing a pod's extra networks.
 const NETWORKS: &str = "k8s.v1.cni.cncf.io/networks";
 
+/// What every object has.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Head {
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    metadata: ObjectMeta,
+}
+
+/// Multus' NetworkAttachmentDefinition (a CRD: no k8s-openapi type).
+#[derive(Deserialize)]
+struct NetworkAttachmentDefinition {
+    spec: NadSpec,
+}
+
+#[derive(Deserialize)]
+struct NadSpec {
+    config: String,
+}
+
 /// One YAML document and the file it came from.
 struct Doc {
     file: String,
+    head: Head,
     value: Value,
 }
 
 impl Doc {
     fn kind(&self) -> &str {
-        self.value["kind"].as_str().unwrap_or_default()
+        &self.head.kind
     }
 
     fn name(&self) -> &str {
-        self.value["metadata"]["name"].as_str().unwrap_or_default()
+        self.head.metadata.name.as_deref().unwrap_or_default()
     }
 
     fn namespace(&self) -> &str {
-        self.value["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("default")
+        self.head.metadata.namespace.as_deref().unwrap_or("default")
     }
 
     fn at(&self) -> String {
         format!("{} {}/{}", self.file, self.kind(), self.name())
+    }
+
+    /// The document as the type of its kind.
+    fn typed<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.value.clone()).unwrap_or_else(|e| {
+            panic!(
+                "{}: not a valid {}: {e}",
+                self.at(),
+                std::any::type_name::<T>()
+            )
+        })
     }
 }
 
@@ -91,6 +137,8 @@ fn documents() -> Vec<Doc> {
             let file = path.strip_prefix(&base).unwrap().display().to_string();
             parse_file(path).into_iter().map(move |value| Doc {
                 file: file.clone(),
+                head: serde_json::from_value(value.clone())
+                    .unwrap_or_else(|e| panic!("{file}: metadata: {e}")),
                 value,
             })
         })
@@ -104,82 +152,105 @@ fn of_kind(kind: &str) -> Vec<Doc> {
         .collect()
 }
 
-/// A pod as written: a Pod, or the template of a workload (DaemonSet, Deployment, …).
-struct PodSpec {
-    at: String,
-    metadata: Value,
-    spec: Value,
+/// Every document of a kind, typed.
+fn all<T: DeserializeOwned>(kind: &str) -> Vec<(Doc, T)> {
+    of_kind(kind)
+        .into_iter()
+        .map(|d| {
+            let t = d.typed();
+            (d, t)
+        })
+        .collect()
 }
 
-fn pod_specs() -> Vec<PodSpec> {
+/// A pod as written: a Pod, or the template of a workload (DaemonSet, Deployment, …).
+struct PodOf {
+    at: String,
+    metadata: ObjectMeta,
+    spec: PodSpec,
+}
+
+fn pod_specs() -> Vec<PodOf> {
     documents()
         .into_iter()
         .filter_map(|d| {
             let at = d.at();
             if d.kind() == "Pod" {
-                Some(PodSpec {
+                let p: Pod = d.typed();
+                Some(PodOf {
                     at,
-                    metadata: d.value["metadata"].clone(),
-                    spec: d.value["spec"].clone(),
+                    metadata: p.metadata,
+                    spec: p.spec.unwrap_or_default(),
                 })
             } else {
-                let template = d.value["spec"].get("template")?;
-                Some(PodSpec {
+                let template: PodTemplateSpec =
+                    serde_json::from_value(d.value["spec"].get("template")?.clone())
+                        .unwrap_or_else(|e| panic!("{at}: spec.template: {e}"));
+                Some(PodOf {
                     at,
-                    metadata: template["metadata"].clone(),
-                    spec: template["spec"].clone(),
+                    metadata: template.metadata.unwrap_or_default(),
+                    spec: template.spec.unwrap_or_default(),
                 })
             }
         })
         .collect()
 }
 
-impl PodSpec {
+impl PodOf {
     /// Init containers, then containers.
-    fn containers(&self) -> Vec<&Value> {
-        ["initContainers", "containers"]
+    fn containers(&self) -> Vec<&Container> {
+        self.spec
+            .init_containers
             .iter()
-            .filter_map(|k| self.spec[k].as_array())
             .flatten()
+            .chain(&self.spec.containers)
             .collect()
     }
 
-    fn volume(&self, name: &str) -> Option<&Value> {
-        self.spec["volumes"]
-            .as_array()?
-            .iter()
-            .find(|v| v["name"] == name)
+    fn volumes(&self) -> &[Volume] {
+        self.spec.volumes.as_deref().unwrap_or_default()
+    }
+
+    fn volume(&self, name: &str) -> Option<&Volume> {
+        self.volumes().iter().find(|v| v.name == name)
     }
 
     /// The names of the networks in the Multus annotation.
     fn networks(&self) -> Vec<String> {
-        self.metadata["annotations"][NETWORKS]
-            .as_str()
-            .map(network_names)
+        self.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(NETWORKS))
+            .map(|n| network_names(n))
             .unwrap_or_default()
     }
 
     fn requests_hugepages(&self) -> bool {
-        self.containers().iter().any(|c| {
-            ["requests", "limits"].iter().any(|k| {
-                c["resources"][k]
-                    .as_object()
-                    .is_some_and(|m| m.keys().any(|r| r.starts_with("hugepages-")))
-            })
-        })
+        self.containers().iter().any(|c| has_hugepages(c))
     }
+}
+
+/// Whether the container requests or is limited to hugepages.
+fn has_hugepages(c: &Container) -> bool {
+    c.resources.as_ref().is_some_and(|r| {
+        [&r.requests, &r.limits]
+            .into_iter()
+            .flatten()
+            .any(|m| m.keys().any(|k| k.starts_with("hugepages-")))
+    })
 }
 
 /// Multus accepts `name`, `namespace/name`, `name@ifname`, comma-separated, or a JSON list of
 /// objects with a `name`.
 fn network_names(annotation: &str) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Selection {
+        name: String,
+    }
     let text = annotation.trim();
     if text.starts_with('[') {
-        let list: Vec<Value> = serde_json::from_str(text).unwrap();
-        return list
-            .iter()
-            .map(|n| n["name"].as_str().unwrap().to_owned())
-            .collect();
+        let list: Vec<Selection> = serde_json::from_str(text).unwrap();
+        return list.into_iter().map(|n| n.name).collect();
     }
     text.split(',')
         .map(str::trim)
@@ -191,42 +262,33 @@ fn network_names(annotation: &str) -> Vec<String> {
         .collect()
 }
 
-fn container_name(c: &Value) -> &str {
-    c["name"].as_str().unwrap_or_default()
+/// The words of the container's command line.
+fn words(c: &Container) -> impl Iterator<Item = &String> {
+    c.command.iter().flatten().chain(c.args.iter().flatten())
 }
 
 /// Whether the container runs `userspace-agent` (directly or from a shell line).
-fn runs_agent(c: &Value) -> bool {
-    ["command", "args"]
-        .iter()
-        .filter_map(|k| c[k].as_array())
-        .flatten()
-        .any(|w| w.as_str().is_some_and(|w| w.contains("userspace-agent")))
+fn runs_agent(c: &Container) -> bool {
+    words(c).any(|w| w.contains("userspace-agent"))
 }
 
-fn mount<'a>(c: &'a Value, volume: &str) -> Option<&'a Value> {
-    c["volumeMounts"]
-        .as_array()?
-        .iter()
-        .find(|m| m["name"] == volume)
+fn mounts(c: &Container) -> &[VolumeMount] {
+    c.volume_mounts.as_deref().unwrap_or_default()
 }
 
-fn mounts_at<'a>(c: &'a Value, path: &str) -> Option<&'a Value> {
-    c["volumeMounts"]
-        .as_array()?
-        .iter()
-        .find(|m| m["mountPath"].as_str().map(|p| p.trim_end_matches('/')) == Some(path))
+fn mount<'a>(c: &'a Container, volume: &str) -> Option<&'a VolumeMount> {
+    mounts(c).iter().find(|m| m.name == volume)
 }
 
-fn nad_config(d: &Doc) -> String {
-    d.value["spec"]["config"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{}: spec.config is not a string", d.at()))
-        .to_owned()
+fn mounts_at<'a>(c: &'a Container, path: &str) -> Option<&'a VolumeMount> {
+    mounts(c)
+        .iter()
+        .find(|m| m.mount_path.trim_end_matches('/') == path)
 }
 
 fn load(d: &Doc) -> userspace_plugin::config::Config {
-    userspace_plugin::config::load(nad_config(d).as_bytes(), None)
+    let nad: NetworkAttachmentDefinition = d.typed();
+    userspace_plugin::config::load(nad.spec.config.as_bytes(), None)
         .unwrap_or_else(|e| panic!("{}: the plugin rejects spec.config: {e:?}", d.at()))
 }
 
@@ -246,18 +308,31 @@ fn every_yaml_file_holds_at_least_one_document() {
 fn every_document_has_api_version_kind_and_metadata_name() {
     for d in documents() {
         for (field, value) in [
-            ("apiVersion", &d.value["apiVersion"]),
-            ("kind", &d.value["kind"]),
-            ("metadata.name", &d.value["metadata"]["name"]),
+            ("apiVersion", d.head.api_version.as_str()),
+            ("kind", d.kind()),
+            ("metadata.name", d.name()),
         ] {
-            assert!(
-                value.as_str().is_some_and(|s| !s.is_empty()),
-                "{}: a document has no {field}: {}",
-                d.file,
-                d.value
-            );
+            assert!(!value.is_empty(), "{}: a document has no {field}", d.file);
         }
     }
+}
+
+#[test]
+fn every_document_of_a_core_kind_reads_as_its_k8s_openapi_type() {
+    let mut typed = 0;
+    for d in documents() {
+        match d.kind() {
+            "Pod" => drop(d.typed::<Pod>()),
+            "DaemonSet" => drop(d.typed::<DaemonSet>()),
+            "ServiceAccount" => drop(d.typed::<ServiceAccount>()),
+            "ClusterRole" => drop(d.typed::<ClusterRole>()),
+            "ClusterRoleBinding" => drop(d.typed::<ClusterRoleBinding>()),
+            "NetworkAttachmentDefinition" => drop(d.typed::<NetworkAttachmentDefinition>()),
+            other => panic!("{}: no type known for kind {other}", d.at()),
+        }
+        typed += 1;
+    }
+    assert!(typed > 0);
 }
 
 #[test]
@@ -276,7 +351,7 @@ fn document_names_are_unique_per_kind_and_namespace() {
 #[test]
 fn every_network_attachment_definition_is_a_k8s_cni_cncf_io_v1_object() {
     for d in of_kind("NetworkAttachmentDefinition") {
-        assert_eq!(d.value["apiVersion"], "k8s.cni.cncf.io/v1", "{}", d.at());
+        assert_eq!(d.head.api_version, "k8s.cni.cncf.io/v1", "{}", d.at());
     }
 }
 
@@ -376,18 +451,19 @@ fn every_container_running_the_agent_mounts_the_pod_annotations_at_etc_podinfo()
     for p in pod_specs() {
         for c in p.containers().into_iter().filter(|c| runs_agent(c)) {
             agents += 1;
-            let at = format!("{} container {}", p.at, container_name(c));
+            let at = format!("{} container {}", p.at, c.name);
             let m = mounts_at(c, PODINFO)
                 .unwrap_or_else(|| panic!("{at}: nothing is mounted at {PODINFO}"));
-            let name = m["name"].as_str().unwrap();
             let items = p
-                .volume(name)
-                .and_then(|v| v["downwardAPI"]["items"].as_array())
-                .unwrap_or_else(|| panic!("{at}: volume {name} is not a downwardAPI volume"));
+                .volume(&m.name)
+                .and_then(|v| v.downward_api.as_ref()?.items.as_ref())
+                .unwrap_or_else(|| panic!("{at}: volume {} is not a downwardAPI volume", m.name));
             assert!(
-                items.iter().any(|i| i["path"] == "annotations"
-                    && i["fieldRef"]["fieldPath"] == "metadata.annotations"),
-                "{at}: volume {name} has no `annotations` file of metadata.annotations"
+                items.iter().any(|i| i.path == "annotations"
+                    && i.field_ref.as_ref().map(|f| f.field_path.as_str())
+                        == Some("metadata.annotations")),
+                "{at}: volume {} has no `annotations` file of metadata.annotations",
+                m.name
             );
         }
     }
@@ -400,21 +476,21 @@ fn every_container_running_the_agent_mounts_the_pod_annotations_at_etc_podinfo()
 #[test]
 fn every_downward_api_volume_of_a_pod_with_userspace_networks_exposes_annotations_and_labels() {
     for p in pod_specs().into_iter().filter(|p| !p.networks().is_empty()) {
-        let volumes = p.spec["volumes"].as_array().unwrap();
-        let downward: Vec<&Value> = volumes
+        let downward: Vec<&Volume> = p
+            .volumes()
             .iter()
-            .filter(|v| v.get("downwardAPI").is_some())
+            .filter(|v| v.downward_api.is_some())
             .collect();
         assert!(!downward.is_empty(), "{}: no downwardAPI volume", p.at);
         for v in downward {
-            let fields: BTreeSet<&str> = v["downwardAPI"]["items"]
-                .as_array()
-                .unwrap()
+            let fields: BTreeSet<&str> = v
+                .downward_api
                 .iter()
-                .filter_map(|i| i["fieldRef"]["fieldPath"].as_str())
+                .flat_map(|d| d.items.iter().flatten())
+                .filter_map(|i| Some(i.field_ref.as_ref()?.field_path.as_str()))
                 .collect();
             for f in ["metadata.annotations", "metadata.labels"] {
-                assert!(fields.contains(f), "{}: {} lacks {f}", p.at, v["name"]);
+                assert!(fields.contains(f), "{}: {} lacks {f}", p.at, v.name);
             }
         }
     }
@@ -426,7 +502,7 @@ fn pods_with_userspace_networks_have_the_shared_dir_volume_mounted_by_every_agen
         let v = p
             .volume(SHARED_VOLUME)
             .unwrap_or_else(|| panic!("{}: no `{SHARED_VOLUME}` volume", p.at));
-        if let Some(host) = v["hostPath"]["path"].as_str() {
+        if let Some(host) = &v.host_path {
             // The plugin's default allowedSharedDirRoots.
             assert!(
                 [
@@ -435,13 +511,14 @@ fn pods_with_userspace_networks_have_the_shared_dir_volume_mounted_by_every_agen
                     "/var/run/openvswitch/"
                 ]
                 .iter()
-                .any(|root| host.starts_with(root)),
-                "{}: hostPath {host} is outside the plugin's allowed roots",
-                p.at
+                .any(|root| host.path.starts_with(root)),
+                "{}: hostPath {} is outside the plugin's allowed roots",
+                p.at,
+                host.path
             );
         } else {
             assert!(
-                v.get("emptyDir").is_some(),
+                v.empty_dir.is_some(),
                 "{}: `{SHARED_VOLUME}` is neither hostPath nor emptyDir",
                 p.at
             );
@@ -451,7 +528,7 @@ fn pods_with_userspace_networks_have_the_shared_dir_volume_mounted_by_every_agen
                 mount(c, SHARED_VOLUME).is_some(),
                 "{} container {}: runs the agent without `{SHARED_VOLUME}`",
                 p.at,
-                container_name(c)
+                c.name
             );
         }
     }
@@ -465,8 +542,8 @@ fn every_container_mounts_the_shared_dir_at_the_same_path() {
         let paths: BTreeSet<&str> = p
             .containers()
             .iter()
-            .filter_map(|c| mount(c, SHARED_VOLUME)?["mountPath"].as_str())
-            .map(|s| s.trim_end_matches('/'))
+            .filter_map(|c| mount(c, SHARED_VOLUME))
+            .map(|m| m.mount_path.trim_end_matches('/'))
             .collect();
         assert!(
             paths.is_empty() || paths == BTreeSet::from([SHARED_MOUNT]),
@@ -478,20 +555,16 @@ fn every_container_mounts_the_shared_dir_at_the_same_path() {
 
 #[test]
 fn every_pod_is_guaranteed_qos() {
-    for d in of_kind("Pod") {
-        let p = PodSpec {
-            at: d.at(),
-            metadata: d.value["metadata"].clone(),
-            spec: d.value["spec"].clone(),
-        };
-        for c in p.containers() {
-            let r = &c["resources"];
+    for (d, pod) in all::<Pod>("Pod") {
+        for c in pod.spec.iter().flat_map(|s| &s.containers) {
+            let r = c.resources.clone().unwrap_or_default();
+            let (requests, limits) = (r.requests.unwrap_or_default(), r.limits.unwrap_or_default());
             for res in ["cpu", "memory"] {
                 assert!(
-                    r["requests"][res].is_string() && r["requests"][res] == r["limits"][res],
+                    requests.contains_key(res) && requests.get(res) == limits.get(res),
                     "{} container {}: {res} requests and limits must be set and equal",
-                    p.at,
-                    container_name(c)
+                    d.at(),
+                    c.name
                 );
             }
         }
@@ -501,26 +574,26 @@ fn every_pod_is_guaranteed_qos() {
 #[test]
 fn pods_requesting_hugepages_request_their_limit_and_mount_a_hugepages_empty_dir() {
     let mut with_hugepages = 0;
-    for p in pod_specs().into_iter().filter(PodSpec::requests_hugepages) {
+    for p in pod_specs().into_iter().filter(PodOf::requests_hugepages) {
         with_hugepages += 1;
         for c in p.containers() {
-            let r = &c["resources"];
-            for (k, v) in r["limits"].as_object().into_iter().flatten() {
+            let r = c.resources.clone().unwrap_or_default();
+            let requests = r.requests.unwrap_or_default();
+            for (k, v) in r.limits.iter().flatten() {
                 if k.starts_with("hugepages-") {
-                    assert_eq!(&r["requests"][k], v, "{}: {k} requests != limits", p.at);
+                    assert_eq!(requests.get(k), Some(v), "{}: {k} requests != limits", p.at);
                 }
             }
         }
-        let huge = p.spec["volumes"]
-            .as_array()
-            .unwrap()
+        let huge = p
+            .volumes()
             .iter()
-            .find(|v| v["emptyDir"]["medium"] == "HugePages")
+            .find(|v| v.empty_dir.as_ref().and_then(|e| e.medium.as_deref()) == Some("HugePages"))
             .unwrap_or_else(|| panic!("{}: no `medium: HugePages` emptyDir", p.at));
         assert!(
             p.containers()
                 .iter()
-                .any(|c| mount(c, huge["name"].as_str().unwrap()).is_some()),
+                .any(|c| mount(c, &huge.name).is_some()),
             "{}: the hugepages volume is not mounted",
             p.at
         );
@@ -532,13 +605,8 @@ fn pods_requesting_hugepages_request_their_limit_and_mount_a_hugepages_empty_dir
 fn no_container_is_privileged() {
     for p in pod_specs() {
         for c in p.containers() {
-            assert_ne!(
-                c["securityContext"]["privileged"],
-                true,
-                "{} container {}",
-                p.at,
-                container_name(c)
-            );
+            let privileged = c.security_context.as_ref().and_then(|s| s.privileged);
+            assert_ne!(privileged, Some(true), "{} container {}", p.at, c.name);
         }
     }
 }
@@ -549,30 +617,22 @@ fn every_dpdk_or_vpp_data_plane_container_adds_ipc_lock() {
     let mut checked = 0;
     for p in pod_specs() {
         for c in p.containers() {
-            let has_hugepages = c["resources"]["limits"]
-                .as_object()
-                .is_some_and(|m| m.keys().any(|k| k.starts_with("hugepages-")));
-            let runs_vpp = ["command", "args"]
-                .iter()
-                .filter_map(|k| c[k].as_array())
-                .flatten()
-                .any(|w| {
-                    w.as_str()
-                        .is_some_and(|w| w == "vpp" || w.contains("exec vpp "))
-                });
-            if !(has_hugepages || runs_vpp) {
+            let runs_vpp = words(c).any(|w| w == "vpp" || w.contains("exec vpp "));
+            if !(has_hugepages(c) || runs_vpp) {
                 continue;
             }
             checked += 1;
-            let added = c["securityContext"]["capabilities"]["add"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
+            let added: Vec<&String> = c
+                .security_context
+                .iter()
+                .filter_map(|s| s.capabilities.as_ref()?.add.as_ref())
+                .flatten()
+                .collect();
             assert!(
-                added.iter().any(|a| a == "IPC_LOCK"),
+                added.iter().any(|a| *a == "IPC_LOCK"),
                 "{} container {}: needs IPC_LOCK",
                 p.at,
-                container_name(c)
+                c.name
             );
         }
     }
@@ -580,55 +640,50 @@ fn every_dpdk_or_vpp_data_plane_container_adds_ipc_lock() {
 }
 
 /// The installer DaemonSet (plugin-installer.yaml).
-fn installer() -> Doc {
-    let mut ds: Vec<Doc> = of_kind("DaemonSet")
+fn installer() -> (Doc, PodSpec) {
+    let mut ds: Vec<(Doc, PodSpec)> = all::<DaemonSet>("DaemonSet")
         .into_iter()
-        .filter(|d| {
-            d.value["spec"]["template"]["spec"]["containers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|c| c["image"].as_str().unwrap().contains("plugin-installer"))
+        .filter_map(|(d, ds)| Some((d, ds.spec?.template.spec?)))
+        .filter(|(_, spec)| {
+            spec.containers.iter().any(|c| {
+                c.image
+                    .as_deref()
+                    .is_some_and(|i| i.contains("plugin-installer"))
+            })
         })
         .collect();
     assert_eq!(ds.len(), 1, "one plugin-installer DaemonSet expected");
     ds.remove(0)
 }
 
-/// What the ClusterRoles bound to a service account allow, as (apiGroup, resource, verb).
-fn granted_to(namespace: &str, service_account: &str) -> BTreeSet<(String, String, String)> {
-    let roles: BTreeMap<String, Value> = of_kind("ClusterRole")
+/// An API call as RBAC sees it: (apiGroup, resource, verb).
+type Grant = (String, String, String);
+
+/// What the ClusterRoles bound to a service account allow.
+fn granted_to(namespace: &str, service_account: &str) -> BTreeSet<Grant> {
+    let roles: BTreeMap<String, ClusterRole> = all::<ClusterRole>("ClusterRole")
         .into_iter()
-        .map(|d| (d.name().to_owned(), d.value))
+        .map(|(d, r)| (d.name().to_owned(), r))
         .collect();
     let mut granted = BTreeSet::new();
-    for b in of_kind("ClusterRoleBinding") {
-        let binds_it = b.value["subjects"].as_array().unwrap().iter().any(|s| {
-            s["kind"] == "ServiceAccount"
-                && s["name"] == service_account
-                && s["namespace"] == namespace
+    for (d, b) in all::<ClusterRoleBinding>("ClusterRoleBinding") {
+        let binds_it = b.subjects.iter().flatten().any(|s| {
+            s.kind == "ServiceAccount"
+                && s.name == service_account
+                && s.namespace.as_deref() == Some(namespace)
         });
         if !binds_it {
             continue;
         }
-        assert_eq!(b.value["roleRef"]["kind"], "ClusterRole", "{}", b.at());
-        let role_name = b.value["roleRef"]["name"].as_str().unwrap();
-        let role = roles
-            .get(role_name)
-            .unwrap_or_else(|| panic!("{}: ClusterRole {role_name} is not defined", b.at()));
-        for rule in role["rules"].as_array().unwrap() {
-            let list = |k: &str| -> Vec<String> {
-                rule[k]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|s| s.as_str().unwrap().to_owned())
-                    .collect()
-            };
-            for g in list("apiGroups") {
-                for r in list("resources") {
-                    for v in list("verbs") {
-                        granted.insert((g.clone(), r.clone(), v));
+        assert_eq!(b.role_ref.kind, "ClusterRole", "{}", d.at());
+        let role = roles.get(&b.role_ref.name).unwrap_or_else(|| {
+            panic!("{}: ClusterRole {} is not defined", d.at(), b.role_ref.name)
+        });
+        for rule in role.rules.iter().flatten() {
+            for g in rule.api_groups.iter().flatten() {
+                for r in rule.resources.iter().flatten() {
+                    for v in &rule.verbs {
+                        granted.insert((g.clone(), r.clone(), v.clone()));
                     }
                 }
             }
@@ -637,13 +692,70 @@ fn granted_to(namespace: &str, service_account: &str) -> BTreeSet<(String, Strin
     granted
 }
 
+/// The RBAC (apiGroup, resource, verb) of an HTTP request to the API server.
+fn rbac_of(method: &str, uri: &str) -> Grant {
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (group, rest) = match seg.as_slice() {
+        ["api", _version, rest @ ..] => ("", rest),
+        ["apis", group, _version, rest @ ..] => (*group, rest),
+        _ => panic!("not an API path: {uri}"),
+    };
+    let rest = match rest {
+        ["namespaces", _ns, rest @ ..] if !rest.is_empty() => rest,
+        rest => rest,
+    };
+    let (resource, named) = match rest {
+        [resource] => ((*resource).to_owned(), false),
+        [resource, _name] => ((*resource).to_owned(), true),
+        [resource, _name, sub] => (format!("{resource}/{sub}"), true),
+        _ => panic!("not a resource path: {uri}"),
+    };
+    let verb = match (method, named) {
+        ("GET", true) => "get",
+        ("GET", false) if query.contains("watch=true") => "watch",
+        ("GET", false) => "list",
+        ("PATCH", _) => "patch",
+        ("PUT", _) => "update",
+        ("POST", _) => "create",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => panic!("unexpected {method} {uri}"),
+    };
+    (group.to_owned(), resource, verb.to_owned())
+}
+
+/// The calls the plugin's Kubernetes client makes in ADD (read the pod, publish the
+/// interface's entry) and DEL (withdraw it), recorded by the fake API server.
+fn calls_the_plugin_makes() -> BTreeSet<Grant> {
+    use userspace_plugin::k8s::{PodRef, Session};
+    let dir = tempfile::tempdir().unwrap();
+    let volume = json!({"name": SHARED_VOLUME, "emptyDir": {}});
+    let api = fake_k8s::FakeApi::start(vec![fake_k8s::pod("web-0", "uid-1", volume, SHARED_MOUNT)]);
+    let kubeconfig = api.kubeconfig(dir.path());
+    let pod = PodRef {
+        namespace: "default".into(),
+        name: "web-0".into(),
+    };
+    let session = Session::connect(kubeconfig.to_str().unwrap(), pod).unwrap();
+    session.pod_facts().unwrap();
+    let fixture = examples_dir().join("../sdk/tests/fixtures/wire/configuration-data-1.0.0.json");
+    let entries = parse_configuration_data(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let entry = &entries[0];
+    session.publish(entry, Some(SHARED_MOUNT)).unwrap();
+    session
+        .withdraw(&entry.container_id, &entry.if_name)
+        .unwrap();
+    let requests = api.state.lock().unwrap().requests.clone();
+    assert!(!requests.is_empty(), "the plugin made no call");
+    requests.iter().map(|(m, uri, _)| rbac_of(m, uri)).collect()
+}
+
 #[test]
 fn the_installer_runs_in_kube_system_under_a_service_account_defined_there() {
-    let ds = installer();
+    let (ds, spec) = installer();
     assert_eq!(ds.namespace(), "kube-system");
-    let sa = ds.value["spec"]["template"]["spec"]["serviceAccountName"]
-        .as_str()
-        .unwrap();
+    let sa = spec.service_account_name.unwrap();
     assert!(
         of_kind("ServiceAccount")
             .iter()
@@ -654,37 +766,48 @@ fn the_installer_runs_in_kube_system_under_a_service_account_defined_there() {
 
 #[test]
 fn the_installers_service_account_is_granted_exactly_the_api_calls_the_plugin_makes() {
-    // host-plugin/src/k8s.rs: `get_pod` and `update_configuration_data` GET the pod, and
-    // `update_configuration_data` PATCHes the pod's annotations (a JSON merge patch on
-    // `pods`, not `pods/status`). Nothing is listed, watched, updated or created.
-    let expected: BTreeSet<(String, String, String)> = [("", "pods", "get"), ("", "pods", "patch")]
-        .iter()
-        .map(|(g, r, v)| ((*g).to_owned(), (*r).to_owned(), (*v).to_owned()))
-        .collect();
-    let ds = installer();
-    let sa = ds.value["spec"]["template"]["spec"]["serviceAccountName"]
-        .as_str()
-        .unwrap();
-    assert_eq!(granted_to(ds.namespace(), sa), expected);
+    let (ds, spec) = installer();
+    let sa = spec.service_account_name.unwrap();
+    assert_eq!(granted_to(ds.namespace(), &sa), calls_the_plugin_makes());
+}
+
+#[test]
+fn api_paths_map_to_the_rbac_verbs_the_api_server_checks() {
+    let g = |m, u| rbac_of(m, u);
+    let t = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
+    assert_eq!(
+        g("GET", "/api/v1/namespaces/x/pods/p"),
+        t("", "pods", "get")
+    );
+    assert_eq!(
+        g("PATCH", "/api/v1/namespaces/x/pods/p"),
+        t("", "pods", "patch")
+    );
+    assert_eq!(g("GET", "/api/v1/namespaces/x/pods"), t("", "pods", "list"));
+    assert_eq!(g("GET", "/api/v1/pods?watch=true"), t("", "pods", "watch"));
+    assert_eq!(
+        g("PATCH", "/api/v1/namespaces/x/pods/p/status"),
+        t("", "pods/status", "patch")
+    );
+    assert_eq!(
+        g("POST", "/apis/apps/v1/namespaces/x/daemonsets"),
+        t("apps", "daemonsets", "create")
+    );
 }
 
 #[test]
 fn the_installer_mounts_the_hosts_cni_bin_directory() {
-    let ds = installer();
-    let spec = &ds.value["spec"]["template"]["spec"];
-    let volume = spec["volumes"]
-        .as_array()
-        .unwrap()
+    let (_, spec) = installer();
+    let volume = spec
+        .volumes
         .iter()
-        .find(|v| v["hostPath"]["path"] == "/opt/cni/bin")
+        .flatten()
+        .find(|v| v.host_path.as_ref().map(|h| h.path.as_str()) == Some("/opt/cni/bin"))
         .expect("a hostPath volume of /opt/cni/bin");
-    let name = volume["name"].as_str().unwrap();
     assert!(
-        spec["containers"]
-            .as_array()
-            .unwrap()
+        spec.containers
             .iter()
-            .any(|c| mount(c, name).is_some()),
+            .any(|c| mount(c, &volume.name).is_some()),
         "the /opt/cni/bin volume is not mounted"
     );
 }

@@ -33,10 +33,14 @@ fn all(body: &[u8]) {
     check::<CreateVhostUserIfV2Reply>(body);
     check::<SwInterfaceVhostUserDetails>(body);
     check::<IpRouteAddDelReply>(body);
+    check::<IpAddressDetails>(body);
+    check::<IpRouteDetails>(body);
     // What the fake server (and VPP) decode: requests.
     check::<MemifCreateV2>(body);
     check::<IpRouteAddDel>(body);
     check::<SwInterfaceAddDelAddress>(body);
+    check::<IpAddressDump>(body);
+    check::<IpRouteDump>(body);
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -15,8 +15,9 @@ use crate::podinfo::PodInfo;
 use crate::podinfo::pcidevice::{self, PciAddress};
 use crate::resources::{Resources, Roots};
 use crate::wire::{
-    CONFIGURATION_DATA_ANNOTATION, MAPPED_DIR_ANNOTATION, NETWORK_STATUS_ANNOTATION,
-    NETWORKS_STATUS_ANNOTATION_DEPRECATED, parse_configuration_data, parse_network_status,
+    CONFIGURATION_DATA_ANNOTATION, ConfigurationData, MAPPED_DIR_ANNOTATION,
+    NETWORK_STATUS_ANNOTATION, NETWORKS_STATUS_ANNOTATION_DEPRECATED, NetworkStatus,
+    parse_configuration_data, parse_network_status,
 };
 
 /// Where the shared directory is mounted when nothing says otherwise (the Go plugin's default
@@ -130,34 +131,59 @@ pub struct PodView {
     pub resources: Resources,
 }
 
+/// The configuration-data and network-status annotations, parsed; a malformed one names
+/// the annotations file.
+fn parse_annotations(
+    podinfo: &PodInfo,
+    podinfo_dir: &Path,
+) -> Result<(Vec<ConfigurationData>, Vec<NetworkStatus>), DiscoveryError> {
+    let annotation_err =
+        |key: &'static str, e: &dyn std::error::Error| DiscoveryError::Annotation {
+            key,
+            file: podinfo_dir.join("annotations"),
+            message: crate::error_chain(e),
+        };
+    let config_data = match podinfo.annotations.get(CONFIGURATION_DATA_ANNOTATION) {
+        Some(text) => parse_configuration_data(text)
+            .map_err(|e| annotation_err(CONFIGURATION_DATA_ANNOTATION, &e))?,
+        None => Vec::new(),
+    };
+    let status_text = podinfo
+        .annotations
+        .get(NETWORK_STATUS_ANNOTATION)
+        .or_else(|| {
+            podinfo
+                .annotations
+                .get(NETWORKS_STATUS_ANNOTATION_DEPRECATED)
+        });
+    let network_status = match status_text {
+        Some(text) => {
+            parse_network_status(text).map_err(|e| annotation_err(NETWORK_STATUS_ANNOTATION, &e))?
+        }
+        None => Vec::new(),
+    };
+    Ok((config_data, network_status))
+}
+
+/// PCI devices already named by network-status keep that name.
+fn pci_names(network_status: &[NetworkStatus]) -> BTreeMap<PciAddress, String> {
+    let mut names = BTreeMap::new();
+    let (status_reports, _) = from_network_status(network_status);
+    for r in &status_reports {
+        for f in &r.facts {
+            if let Observation::PciAddress(a) = f {
+                names.insert(a.clone(), r.interface.clone());
+            }
+        }
+    }
+    names
+}
+
 impl PodView {
     /// Reads every source.
     pub fn discover(loc: &Locations) -> Result<Self, DiscoveryError> {
         let podinfo = PodInfo::read_dir(&loc.podinfo_dir)?;
-        let annotations_file = loc.podinfo_dir.join("annotations");
-        let annotation_err = |key: &'static str, message: String| DiscoveryError::Annotation {
-            key,
-            file: annotations_file.clone(),
-            message,
-        };
-        let config_data = match podinfo.annotations.get(CONFIGURATION_DATA_ANNOTATION) {
-            Some(text) => parse_configuration_data(text)
-                .map_err(|e| annotation_err(CONFIGURATION_DATA_ANNOTATION, e.to_string()))?,
-            None => Vec::new(),
-        };
-        let status_text = podinfo
-            .annotations
-            .get(NETWORK_STATUS_ANNOTATION)
-            .or_else(|| {
-                podinfo
-                    .annotations
-                    .get(NETWORKS_STATUS_ANNOTATION_DEPRECATED)
-            });
-        let network_status = match status_text {
-            Some(text) => parse_network_status(text)
-                .map_err(|e| annotation_err(NETWORK_STATUS_ANNOTATION, e.to_string()))?,
-            None => Vec::new(),
-        };
+        let (config_data, network_status) = parse_annotations(&podinfo, &loc.podinfo_dir)?;
 
         let mut warnings = Vec::new();
 
@@ -204,18 +230,8 @@ impl PodView {
             warnings.extend(w);
         }
 
-        // PCI devices already named by network-status keep that name.
-        let mut pci_names: BTreeMap<PciAddress, String> = BTreeMap::new();
-        let (status_reports, _) = from_network_status(&network_status);
-        for r in &status_reports {
-            for f in &r.facts {
-                if let Observation::PciAddress(a) = f {
-                    pci_names.insert(a.clone(), r.interface.clone());
-                }
-            }
-        }
         let pci = pcidevice::from_env(loc.env.iter().cloned())?;
-        merger.extend(from_pci_resources(&pci, &pci_names));
+        merger.extend(from_pci_resources(&pci, &pci_names(&network_status)));
 
         let (all, conflicts) = merger.finish();
         let mut interfaces = Vec::new();

@@ -26,3 +26,17 @@ pub mod vpp;
 pub mod wire;
 
 pub use mac::MacAddr;
+
+/// An error and its causes on one line, `outer: cause: root`. The SDK's errors leave their
+/// cause out of their own message (it is their `source()`), so a caller that wants the
+/// whole story as text, not through `anyhow`'s `{:#}`, formats it with this.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}

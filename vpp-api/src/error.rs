@@ -103,27 +103,110 @@ impl VppError {
             _ => None,
         }
     }
+
+    /// Whether VPP answered with this error code.
+    pub fn is_retval(&self, code: Retval) -> bool {
+        self.retval() == Some(code.code())
+    }
+}
+
+/// The `vnet_api_error_t` codes this client and the fake meet, with VPP's values
+/// (`vnet/error.h`); a reply's `retval` is one of these negated codes, or 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum Retval {
+    /// `UNSPECIFIED`.
+    Unspecified = -1,
+    /// `INVALID_SW_IF_INDEX`.
+    InvalidSwIfIndex = -2,
+    /// `NO_SUCH_FIB`.
+    NoSuchFib = -3,
+    /// `NO_SUCH_ENTRY`.
+    NoSuchEntry = -6,
+    /// `INVALID_VALUE`.
+    InvalidValue = -7,
+    /// `NO_MATCHING_INTERFACE`.
+    NoMatchingInterface = -54,
+    /// `ADDRESS_NOT_FOUND_FOR_INTERFACE`: deleting an address the interface lacks.
+    AddressNotFoundForInterface = -60,
+    /// `NO_SUCH_TABLE`.
+    NoSuchTable = -65,
+    /// `INVALID_ARGUMENT`.
+    InvalidArgument = -73,
+    /// `UNEXPECTED_INTF_STATE`.
+    UnexpectedIntfState = -74,
+    /// `INVALID_ADDRESS_FAMILY`.
+    InvalidAddressFamily = -97,
+    /// `ADDRESS_IN_USE`: the address (or its subnet) is configured already.
+    AddressInUse = -105,
+    /// `ENTRY_ALREADY_EXISTS`.
+    EntryAlreadyExists = -116,
+    /// `BD_ALREADY_EXISTS`.
+    BdAlreadyExists = -119,
+    /// `BD_IN_USE`.
+    BdInUse = -120,
+    /// `BD_NOT_MODIFIABLE`.
+    BdNotModifiable = -121,
+    /// `BD_ID_EXCEED_MAX`.
+    BdIdExceedMax = -122,
+}
+
+impl Retval {
+    const ALL: [Self; 17] = [
+        Self::Unspecified,
+        Self::InvalidSwIfIndex,
+        Self::NoSuchFib,
+        Self::NoSuchEntry,
+        Self::InvalidValue,
+        Self::NoMatchingInterface,
+        Self::AddressNotFoundForInterface,
+        Self::NoSuchTable,
+        Self::InvalidArgument,
+        Self::UnexpectedIntfState,
+        Self::InvalidAddressFamily,
+        Self::AddressInUse,
+        Self::EntryAlreadyExists,
+        Self::BdAlreadyExists,
+        Self::BdInUse,
+        Self::BdNotModifiable,
+        Self::BdIdExceedMax,
+    ];
+
+    /// The value on the wire.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The code for a wire value, if it is one of these.
+    pub fn from_code(code: i32) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// VPP's name for it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Unspecified => "UNSPECIFIED",
+            Self::InvalidSwIfIndex => "INVALID_SW_IF_INDEX",
+            Self::NoSuchFib => "NO_SUCH_FIB",
+            Self::NoSuchEntry => "NO_SUCH_ENTRY",
+            Self::InvalidValue => "INVALID_VALUE",
+            Self::NoMatchingInterface => "NO_MATCHING_INTERFACE",
+            Self::AddressNotFoundForInterface => "ADDRESS_NOT_FOUND_FOR_INTERFACE",
+            Self::NoSuchTable => "NO_SUCH_TABLE",
+            Self::InvalidArgument => "INVALID_ARGUMENT",
+            Self::UnexpectedIntfState => "UNEXPECTED_INTF_STATE",
+            Self::InvalidAddressFamily => "INVALID_ADDRESS_FAMILY",
+            Self::AddressInUse => "ADDRESS_IN_USE",
+            Self::EntryAlreadyExists => "ENTRY_ALREADY_EXISTS",
+            Self::BdAlreadyExists => "BD_ALREADY_EXISTS",
+            Self::BdInUse => "BD_IN_USE",
+            Self::BdNotModifiable => "BD_NOT_MODIFIABLE",
+            Self::BdIdExceedMax => "BD_ID_EXCEED_MAX",
+        }
+    }
 }
 
 /// Names of the `vnet_api_error_t` codes this client meets (`vnet/error.h`).
 pub fn retval_name(r: i32) -> &'static str {
-    match r {
-        -1 => "UNSPECIFIED",
-        -2 => "INVALID_SW_IF_INDEX",
-        -3 => "NO_SUCH_FIB",
-        -6 => "NO_SUCH_ENTRY",
-        -7 => "INVALID_VALUE",
-        -54 => "NO_MATCHING_INTERFACE",
-        -65 => "NO_SUCH_TABLE",
-        -73 => "INVALID_ARGUMENT",
-        -74 => "UNEXPECTED_INTF_STATE",
-        -97 => "INVALID_ADDRESS_FAMILY",
-        -105 => "ADDRESS_IN_USE",
-        -116 => "ENTRY_ALREADY_EXISTS",
-        -119 => "BD_ALREADY_EXISTS",
-        -120 => "BD_IN_USE",
-        -121 => "BD_NOT_MODIFIABLE",
-        -122 => "BD_ID_EXCEED_MAX",
-        _ => "see vnet/error.h",
-    }
+    Retval::from_code(r).map_or("see vnet/error.h", Retval::name)
 }

@@ -17,4 +17,4 @@ pub mod message;
 pub mod messages;
 
 pub use client::{Client, DEFAULT_SOCKET};
-pub use error::VppError;
+pub use error::{Retval, VppError};

@@ -284,3 +284,53 @@ fn show_version_reply_reads_fixed_strings_up_to_their_nul() {
     assert_eq!(r.program.0, "vpe");
     assert_eq!(r.version.0, "v25.10-release");
 }
+
+#[test]
+fn ip_address_dump_is_15_bytes_with_is_ipv6_last() {
+    let body = message::encode(
+        req_header(810, 1, 2),
+        &IpAddressDump {
+            sw_if_index: 3,
+            is_ipv6: true,
+        },
+    );
+    assert_eq!(body.len(), 15);
+    assert_eq!(&body[10..14], &[0, 0, 0, 3]);
+    assert_eq!(body[14], 1);
+    assert_eq!(IpAddressDump::name_crc(), "ip_address_dump_2d033de4");
+    assert_eq!(IpAddressDetails::name_crc(), "ip_address_details_ee29b797");
+}
+
+#[test]
+fn ip_address_details_carry_the_prefix_after_the_sw_if_index() {
+    let mut b = vec![0u8; 28];
+    put(&mut b, 0, 2, 811);
+    put(&mut b, 2, 4, 2); // context
+    put(&mut b, 6, 4, 3); // sw_if_index
+    b[10] = 0; // af ip4
+    b[11..15].copy_from_slice(&[10, 56, 217, 2]);
+    b[27] = 24;
+    let (_, d) = message::decode::<IpAddressDetails>(&b).unwrap();
+    assert_eq!(d.sw_if_index, 3);
+    assert_eq!(d.prefix.to_string(), "10.56.217.2/24");
+}
+
+#[test]
+fn ip_route_dump_is_79_bytes_with_the_64_byte_table_name() {
+    let body = message::encode(
+        req_header(812, 1, 2),
+        &IpRouteDump {
+            table: IpTable {
+                table_id: 7,
+                is_ip6: true,
+                name: FixedStr::new("t"),
+            },
+        },
+    );
+    assert_eq!(body.len(), 79);
+    assert_eq!(&body[10..14], &[0, 0, 0, 7]);
+    assert_eq!(body[14], 1);
+    assert_eq!(body[15], b't');
+    assert_eq!(IpRouteDump::name_crc(), "ip_route_dump_b9d2e09e");
+    assert_eq!(IpRouteDetails::name_crc(), "ip_route_details_bda8f315");
+}

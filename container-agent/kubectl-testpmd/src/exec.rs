@@ -1,8 +1,6 @@
 //! Find the pod and container, exec the agent, stream its I/O, and map every failure to a
 //! message that says what is wrong and what to do.
 
-use std::sync::{Arc, Mutex};
-
 use anyhow::{Context, anyhow, bail};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
@@ -10,7 +8,8 @@ use kube::api::{Api, AttachParams};
 use kube::client::UpgradeConnectionError;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+use userspace_cni_sdk::dpdk::EXIT_NO_INTERFACES;
 
 use crate::cli::Cli;
 use crate::terminal::RawMode;
@@ -61,22 +60,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             let _ = tokio::io::stdout().flush().await;
         }));
     }
-    // stderr is passed through and kept, to recognise the agent's "no interfaces" error.
-    let err_text = Arc::new(Mutex::new(String::new()));
     if let Some(mut err) = proc.stderr() {
-        let keep = err_text.clone();
         waits.push(tokio::spawn(async move {
-            let mut buf = [0u8; 4096];
-            let mut stderr = tokio::io::stderr();
-            while let Ok(n) = err.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                let _ = stderr.write_all(&buf[..n]).await;
-                if let Ok(mut k) = keep.lock() {
-                    k.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
+            let _ = tokio::io::copy(&mut err, &mut tokio::io::stderr()).await;
+            let _ = tokio::io::stderr().flush().await;
         }));
     }
     let status = status.await;
@@ -87,17 +74,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         t.abort();
     }
     drop(_raw);
-    let stderr_text = err_text.lock().map(|s| s.clone()).unwrap_or_default();
-    interpret(status, &stderr_text, &cli.agent, &container)
+    interpret(status, &cli.agent, &container)
 }
 
-/// Turns the exec status into an exit code or an explained error.
-pub fn interpret(
-    status: Option<Status>,
-    stderr: &str,
-    agent: &str,
-    container: &str,
-) -> anyhow::Result<u8> {
+/// Turns the exec status into an exit code or an explained error. The agent's own exit
+/// code says when the pod has no userspace interfaces ([`EXIT_NO_INTERFACES`]).
+pub fn interpret(status: Option<Status>, agent: &str, container: &str) -> anyhow::Result<u8> {
     let Some(st) = status else {
         return Ok(UNKNOWN_EXIT);
     };
@@ -121,7 +103,7 @@ pub fn interpret(
             .and_then(|c| c.message.as_deref())
             .and_then(|m| m.parse::<u8>().ok())
             .unwrap_or(UNKNOWN_EXIT);
-        if stderr.contains("no userspace interfaces") {
+        if code == EXIT_NO_INTERFACES {
             eprintln!(
                 "kubectl-testpmd: the pod has no userspace interfaces: attach it to a userspace network (k8s.v1.cni.cncf.io/networks) and mount the podinfo and shared-dir volumes (see the README's contract)"
             );

@@ -8,6 +8,7 @@ mod fake_api;
 use std::process::{Command, Output, Stdio};
 
 use fake_api::{ExecReply, FakeApi, pod};
+use userspace_cni_sdk::dpdk::EXIT_NO_INTERFACES;
 
 fn run(api: &FakeApi, args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
@@ -87,12 +88,12 @@ fn the_remote_exit_code_is_propagated() {
         ExecReply::Run {
             stdout: String::new(),
             stderr: "boom\n".into(),
-            exit: 3,
+            exit: 4,
         },
         "v5.channel.k8s.io",
     );
     let out = run(&api, &["web-0", "--dry-run"]);
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(4));
     assert!(text(&out.stderr).contains("boom"), "stderr passed through");
 }
 
@@ -142,24 +143,42 @@ fn an_image_without_the_agent_says_so() {
 }
 
 #[test]
-fn a_pod_without_userspace_interfaces_gets_a_hint() {
-    let stderr = "userspace-agent: error: building the testpmd command line: no userspace interfaces: nothing for DPDK to attach to\n";
+fn a_pod_without_userspace_interfaces_gets_a_hint_from_the_agents_exit_code() {
+    // What the real agent prints when its wait times out: no fixed phrase to look for.
+    let stderr =
+        "userspace-agent: error: gave up after 30s waiting for the pod's userspace interfaces\n";
     let api = FakeApi::start(
         vec![pod("web-0", &["dpdk"])],
         ExecReply::Run {
             stdout: String::new(),
             stderr: stderr.into(),
-            exit: 2,
+            exit: EXIT_NO_INTERFACES,
         },
         "v4.channel.k8s.io",
     );
     let out = run(&api, &["web-0"]);
     let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(i32::from(EXIT_NO_INTERFACES)));
     assert!(
         err.contains("the pod has no userspace interfaces: attach it to a userspace network"),
         "{err}"
     );
+}
+
+#[test]
+fn another_agent_failure_gets_no_interfaces_hint() {
+    let api = FakeApi::start(
+        vec![pod("web-0", &["dpdk"])],
+        ExecReply::Run {
+            stdout: String::new(),
+            stderr: "userspace-agent: error: no userspace interfaces\n".into(),
+            exit: 2,
+        },
+        "v4.channel.k8s.io",
+    );
+    let out = run(&api, &["web-0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!text(&out.stderr).contains("attach it to a userspace network"));
 }
 
 #[test]

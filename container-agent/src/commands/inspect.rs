@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use userspace_cni_sdk::discovery::{Locations, PodView};
 use userspace_cni_sdk::dpdk::DpdkInstall;
+use userspace_cni_sdk::error_chain;
 use userspace_cni_sdk::interfaces::{Fact, PodInterface};
 
 pub fn run(loc: &Locations, json: bool) -> anyhow::Result<ExitCode> {
@@ -83,12 +84,12 @@ fn render(view: &PodView) -> String {
                     let _ = writeln!(s, "  {}", args.shell_line(&d.testpmd.to_string_lossy()));
                 }
                 Err(e) => {
-                    let _ = writeln!(s, "  no command line: {e}");
+                    let _ = writeln!(s, "  no command line: {}", error_chain(&e));
                 }
             }
         }
         Err(e) => {
-            let _ = writeln!(s, "  {e}");
+            let _ = writeln!(s, "  {}", error_chain(&e));
         }
     }
     s

@@ -2,7 +2,9 @@
 //! interfaces are created on the shared sockets (slave when the host's switch listens);
 //! vhost-user and PCI interfaces exist already (from `vpp-startup`'s dpdk section) and are
 //! found by their MAC. Then each is set up, addressed and routed. Running it again finds what
-//! it made and changes nothing.
+//! it made (the memif, and the addresses and routes VPP lists) and changes nothing: VPP
+//! refuses an address an interface has already, so a restarted config container would
+//! otherwise crash-loop.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -61,6 +63,8 @@ pub fn run(loc: &Locations, args: &VppArgs) -> anyhow::Result<ExitCode> {
         Client::id_of::<SwInterfaceSetFlags>,
         Client::id_of::<SwInterfaceAddDelAddress>,
         Client::id_of::<IpRouteAddDel>,
+        Client::id_of::<IpAddressDump>,
+        Client::id_of::<IpRouteDump>,
     ])
     .context("checking VPP's API")?;
     let version = vpp
@@ -126,33 +130,8 @@ fn configure(vpp: &mut Client, iface: &PodInterface) -> anyhow::Result<Option<Co
         .as_ref()
         .map(|f| f.value.clone())
         .unwrap_or_default();
-    for ip in &ips {
-        vpp.request(&SwInterfaceAddDelAddress {
-            sw_if_index,
-            is_add: true,
-            del_all: false,
-            prefix: Prefix::new(ip.addr(), ip.prefix_len()),
-        })
-        .with_context(|| format!("adding address {ip}"))?;
-    }
-    let mut routes = Vec::new();
-    let gateway = iface.gateway.as_ref().map(|g| g.value);
-    for r in iface
-        .routes
-        .as_ref()
-        .map(|f| f.value.clone())
-        .unwrap_or_default()
-    {
-        let via =
-            r.gw.or(gateway)
-                .filter(|g| g.is_ipv4() == r.dst.addr().is_ipv4());
-        vpp.request(&route(r.dst, via, sw_if_index))
-            .with_context(|| format!("adding route {}", r.dst))?;
-        routes.push(match via {
-            Some(g) => format!("{} via {g}", r.dst.trunc()),
-            None => format!("{} dev {vpp_name}", r.dst.trunc()),
-        });
-    }
+    add_addresses(vpp, sw_if_index, &ips)?;
+    let routes = add_routes(vpp, iface, sw_if_index, &vpp_name)?;
     Ok(Some(Configured {
         name: iface.name.clone(),
         kind: kind.map(|k| k.to_string()).unwrap_or_default(),
@@ -162,6 +141,99 @@ fn configure(vpp: &mut Client, iface: &PodInterface) -> anyhow::Result<Option<Co
         addresses: ips.iter().map(ToString::to_string).collect(),
         routes,
     }))
+}
+
+/// Adds the addresses the interface does not have yet: VPP refuses one it has
+/// (ADDRESS_IN_USE), and a second run must change nothing.
+fn add_addresses(vpp: &mut Client, sw_if_index: u32, ips: &[IpNet]) -> anyhow::Result<()> {
+    let mut have = Vec::new();
+    for is_ipv6 in [false, true] {
+        if ips.iter().any(|ip| ip.addr().is_ipv6() == is_ipv6) {
+            have.extend(
+                vpp.dump(&IpAddressDump {
+                    sw_if_index,
+                    is_ipv6,
+                })
+                .context("listing the addresses it has")?
+                .into_iter()
+                .map(|d| d.prefix),
+            );
+        }
+    }
+    for ip in ips {
+        let prefix = Prefix::new(ip.addr(), ip.prefix_len());
+        if have.contains(&prefix) {
+            tracing::debug!("{ip} is configured already");
+            continue;
+        }
+        vpp.request(&SwInterfaceAddDelAddress {
+            sw_if_index,
+            is_add: true,
+            del_all: false,
+            prefix,
+        })
+        .with_context(|| format!("adding address {ip}"))?;
+    }
+    Ok(())
+}
+
+/// Adds the pod's routes through this interface that VPP's main table lacks; a route is
+/// there when its prefix has a path out of this interface to the same next hop.
+fn add_routes(
+    vpp: &mut Client,
+    iface: &PodInterface,
+    sw_if_index: u32,
+    vpp_name: &str,
+) -> anyhow::Result<Vec<String>> {
+    let wanted = iface
+        .routes
+        .as_ref()
+        .map(|f| f.value.clone())
+        .unwrap_or_default();
+    let mut table = Vec::new();
+    for is_ip6 in [false, true] {
+        if wanted.iter().any(|r| r.dst.addr().is_ipv6() == is_ip6) {
+            table.extend(
+                vpp.dump(&IpRouteDump {
+                    table: IpTable {
+                        is_ip6,
+                        ..IpTable::default()
+                    },
+                })
+                .context("listing VPP's routes")?
+                .into_iter()
+                .map(|d| d.route),
+            );
+        }
+    }
+    let gateway = iface.gateway.as_ref().map(|g| g.value);
+    let mut routes = Vec::new();
+    for r in wanted {
+        let via =
+            r.gw.or(gateway)
+                .filter(|g| g.is_ipv4() == r.dst.addr().is_ipv4());
+        let add = route(r.dst, via, sw_if_index);
+        let present = table.iter().any(|t| {
+            t.prefix == add.route.prefix
+                && t.paths.iter().any(|p| {
+                    add.route
+                        .paths
+                        .iter()
+                        .any(|q| p.sw_if_index == q.sw_if_index && p.nh.address == q.nh.address)
+                })
+        });
+        if present {
+            tracing::debug!("the route to {} is configured already", r.dst);
+        } else {
+            vpp.request(&add)
+                .with_context(|| format!("adding route {}", r.dst))?;
+        }
+        routes.push(match via {
+            Some(g) => format!("{} via {g}", r.dst.trunc()),
+            None => format!("{} dev {vpp_name}", r.dst.trunc()),
+        });
+    }
+    Ok(routes)
 }
 
 /// The pod's memif on its shared socket: found when it exists, else created.

@@ -64,6 +64,8 @@ pub struct Testpmd {
     // stdout and stderr apart: interleaved, a log line on stderr can split the prompt.
     out: Arc<Mutex<String>>,
     err: Arc<Mutex<String>>,
+    // The threads collecting them: joined once the process is gone, so its output is whole.
+    readers: Vec<thread::JoinHandle<()>>,
     prefix: Option<String>,
 }
 
@@ -84,6 +86,7 @@ impl Testpmd {
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
         let out = Arc::new(Mutex::new(String::new()));
         let err = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
         for (mut stream, out) in [
             (
                 Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
@@ -91,7 +94,7 @@ impl Testpmd {
             ),
             (Box::new(child.stderr.take().unwrap()), err.clone()),
         ] {
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = stream.read(&mut buf) {
                     if n == 0 {
@@ -101,7 +104,7 @@ impl Testpmd {
                         .unwrap()
                         .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-            });
+            }));
         }
         let stdin = child.stdin.take();
         Self {
@@ -110,6 +113,7 @@ impl Testpmd {
             stdin,
             out,
             err,
+            readers,
             prefix: prefix.map(str::to_owned),
         }
     }
@@ -137,7 +141,9 @@ impl Testpmd {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                thread::sleep(Duration::from_millis(200));
+                for r in self.readers.drain(..) {
+                    let _ = r.join();
+                }
                 panic!(
                     "[{}] exited ({status}) before printing {needle:?}:\n{}",
                     self.name,
@@ -179,6 +185,54 @@ impl Testpmd {
         stats
     }
 
+    /// Polls `show port stats all` until `done` holds for the (rx, tx) counters; panics with
+    /// the last ones after `timeout`. Counters are read as soon as they are right, and a
+    /// count that overshoots still fails the exact assertions that follow.
+    pub fn stats_until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&[(u64, u64)]) -> bool,
+    ) -> Vec<(u64, u64)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stats = self.port_stats();
+            if done(&stats) {
+                return stats;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[{}] {what} not reached within {timeout:?}: (rx, tx) per port {stats:?}",
+                self.name
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Polls `show port info <port>` until its link is up (or down); panics after `timeout`.
+    pub fn wait_link(&mut self, port: u16, up: bool, timeout: Duration) {
+        let want = if up {
+            "Link status: up"
+        } else {
+            "Link status: down"
+        };
+        let deadline = Instant::now() + timeout;
+        loop {
+            let before = self.stdout().len();
+            self.cmd(&format!("show port info {port}"));
+            if self.stdout()[before..].contains(want) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[{}] port {port}: no {want:?} within {timeout:?}:\n{}",
+                self.name,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// `quit`, then waits for a clean exit.
     pub fn quit(mut self) -> String {
         if let Some(mut stdin) = self.stdin.take() {
@@ -188,6 +242,9 @@ impl Testpmd {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
+                    for r in self.readers.drain(..) {
+                        let _ = r.join();
+                    }
                     let out = self.output();
                     assert!(
                         status.success(),

@@ -225,8 +225,11 @@ impl EalArgs {
     }
 }
 
-/// Joins words with POSIX shell quoting, leaving plain words bare.
+/// Joins words with POSIX shell quoting (`shlex`'s), leaving plain words bare: the commas
+/// and `=` of EAL device arguments need no quotes, and a line without them reads better.
+/// A NUL byte cannot be passed to a program, so a word holding one is quoted as it is.
 pub fn shell_join(words: &[String]) -> String {
+    let quoter = shlex::Quoter::new().allow_nul(true);
     words
         .iter()
         .map(|w| {
@@ -236,7 +239,9 @@ pub fn shell_join(words: &[String]) -> String {
             if plain {
                 w.clone()
             } else {
-                format!("'{}'", w.replace('\'', r"'\''"))
+                quoter
+                    .quote(w)
+                    .map_or_else(|_| format!("'{w}'"), |q| q.into_owned())
             }
         })
         .collect::<Vec<_>>()
@@ -311,16 +316,21 @@ impl<'a> EalBuilder<'a> {
                 min_mb: Memory::MIN_MB,
             });
         }
+        let mut eal = Vec::new();
+        let nb_cores = self.cores(&features, &mut eal)?;
+        self.memory_args(&mut eal);
+        self.devices(&features, &mut eal)?;
+        let app = self.testpmd_args(nb_cores);
+        Ok(EalArgs { eal, app })
+    }
+
+    /// Cores: the first usable CPU is the main lcore, the rest forward. A pod with one CPU
+    /// still needs a forwarding lcore, so two lcores share that CPU. Returns `--nb-cores`.
+    fn cores(&self, features: &Features, eal: &mut Vec<String>) -> Result<usize, EalError> {
         let cpus: Vec<u32> = self.cpus.iter().collect();
         let Some(&main) = cpus.first() else {
             return Err(EalError::NoCpus);
         };
-
-        let mut eal = Vec::new();
-        let mut app = Vec::new();
-
-        // Cores: the first usable CPU is the main lcore, the rest forward. A pod with one CPU
-        // still needs a forwarding lcore, so two lcores share that CPU.
         let workers = cpus.len() - 1;
         let nb_ports = self.interfaces.len();
         let nb_cores = match self.testpmd.nb_cores {
@@ -346,8 +356,11 @@ impl<'a> EalBuilder<'a> {
             eal.push(features.main_lcore_flag.to_owned());
             eal.push(main.to_string());
         }
+        Ok(nb_cores)
+    }
 
-        // Memory.
+    /// Memory, and the file prefix that keeps this process's runtime files apart.
+    fn memory_args(&self, eal: &mut Vec<String>) {
         match self.memory {
             Memory::Hugepages(mb) => {
                 // --in-memory leaves no hugepage files behind when the process ends (with
@@ -364,8 +377,11 @@ impl<'a> EalBuilder<'a> {
             }
         }
         eal.push(format!("--file-prefix={}", self.file_prefix));
+    }
 
-        // Devices, numbered per PMD in port order.
+    /// Devices, numbered per PMD in port order; PCI devices are allowed by address after
+    /// the virtual ones (or `--no-pci` when there is none).
+    fn devices(&self, features: &Features, eal: &mut Vec<String>) -> Result<(), EalError> {
         let mut pci = Vec::new();
         let (mut n_virtio, mut n_memif) = (0usize, 0usize);
         for iface in self.interfaces {
@@ -380,32 +396,8 @@ impl<'a> EalBuilder<'a> {
                     eal.push(format!("--vdev={dev}"));
                 }
                 InterfaceKind::Memif => {
-                    if let Some(mode) = iface.memif_mode.as_ref().map(|m| m.value)
-                        && mode != MemifMode::Ethernet
-                    {
-                        return Err(EalError::MemifMode {
-                            iface: name.clone(),
-                            mode,
-                        });
-                    }
-                    let path = socket_path(iface)?;
-                    let role = match (role(iface), features.memif_server_client) {
-                        (SocketRole::Server, true) => "server",
-                        (SocketRole::Client, true) => "client",
-                        (SocketRole::Server, false) => "master",
-                        (SocketRole::Client, false) => "slave",
-                    };
-                    let mut dev = format!("net_memif{n_memif},role={role},socket={path}");
+                    eal.push(format!("--vdev={}", memif_vdev(n_memif, iface, features)?));
                     n_memif += 1;
-                    if features.memif_socket_abstract {
-                        // Since 20.11 memif defaults to abstract sockets; ours are files.
-                        dev.push_str(",socket-abstract=no");
-                    }
-                    dev.push_str(",id=0");
-                    if let Some(mac) = &iface.mac {
-                        dev.push_str(&format!(",mac={}", mac.value));
-                    }
-                    eal.push(format!("--vdev={dev}"));
                 }
                 InterfaceKind::Pci => {
                     let addr = iface
@@ -436,9 +428,13 @@ impl<'a> EalBuilder<'a> {
                 eal.push(a);
             }
         }
+        Ok(())
+    }
 
-        // testpmd.
+    /// testpmd's own arguments, after `--`.
+    fn testpmd_args(&self, nb_cores: usize) -> Vec<String> {
         let t = &self.testpmd;
+        let mut app = Vec::new();
         if t.interactive {
             app.push("-i".to_owned());
         } else {
@@ -463,8 +459,38 @@ impl<'a> EalBuilder<'a> {
         // No --no-lsc-interrupt: testpmd asks for link-state interrupts only from devices that
         // have them, and virtio_user in server mode takes a restarted switch's new connection
         // on that interrupt (with the flag, only when something reads the link status).
-        Ok(EalArgs { eal, app })
+        app
     }
+}
+
+/// `net_memif<n>`: DPDK's memif PMD does ethernet mode only; the role is named
+/// server/client where [`Features::memif_server_client`] says so (master/slave before).
+fn memif_vdev(n: usize, iface: &PodInterface, features: &Features) -> Result<String, EalError> {
+    if let Some(mode) = iface.memif_mode.as_ref().map(|m| m.value)
+        && mode != MemifMode::Ethernet
+    {
+        return Err(EalError::MemifMode {
+            iface: iface.name.clone(),
+            mode,
+        });
+    }
+    let path = socket_path(iface)?;
+    let role = match (role(iface), features.memif_server_client) {
+        (SocketRole::Server, true) => "server",
+        (SocketRole::Client, true) => "client",
+        (SocketRole::Server, false) => "master",
+        (SocketRole::Client, false) => "slave",
+    };
+    let mut dev = format!("net_memif{n},role={role},socket={path}");
+    if features.memif_socket_abstract {
+        // Since 20.11 memif defaults to abstract sockets; ours are files.
+        dev.push_str(",socket-abstract=no");
+    }
+    dev.push_str(",id=0");
+    if let Some(mac) = &iface.mac {
+        dev.push_str(&format!(",mac={}", mac.value));
+    }
+    Ok(dev)
 }
 
 /// About a third of the memory for the mbuf pool (≈2.5 KiB each with headroom and
@@ -785,6 +811,12 @@ mod tests {
             "it's".to_owned(),
             String::new(),
         ];
-        assert_eq!(shell_join(&words), r"a 'b c' 'it'\''s' ''");
+        let line = shell_join(&words);
+        assert_eq!(line, r#"a 'b c' "it's" ''"#);
+        assert_eq!(
+            shlex::split(&line).unwrap(),
+            words,
+            "the shell gets the words back"
+        );
     }
 }

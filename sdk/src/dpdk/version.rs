@@ -6,7 +6,7 @@
 use std::env;
 use std::ffi::OsStr;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::str::FromStr;
 
@@ -194,19 +194,10 @@ impl DpdkInstall {
 
 /// `dpdk-testpmd` since 20.11, `testpmd` before.
 pub fn find_testpmd(path: Option<&OsStr>) -> Option<PathBuf> {
-    let dirs: Vec<PathBuf> = path
-        .map(|p| env::split_paths(p).collect())
-        .unwrap_or_default();
+    let path = path?;
     ["dpdk-testpmd", "testpmd"]
         .iter()
-        .find_map(|name| dirs.iter().map(|d| d.join(name)).find(|p| is_executable(p)))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+        .find_map(|name| which::which_in_global(name, Some(path)).ok()?.next())
 }
 
 fn pkg_config_version() -> Result<DpdkVersion, String> {

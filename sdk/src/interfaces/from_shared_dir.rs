@@ -85,9 +85,9 @@ fn scan_one(
             continue;
         }
         match classify(&name, own_id) {
-            Some(FileKind::ConfigData) => match read(&path)
-                .and_then(|t| ConfigurationData::from_file_json(&t).map_err(|e| e.to_string()))
-            {
+            Some(FileKind::ConfigData) => match read(&path).and_then(|t| {
+                ConfigurationData::from_file_json(&t).map_err(|e| crate::error_chain(&e))
+            }) {
                 Ok(list) => {
                     let src = Source::ConfigDataFile(path.clone());
                     let (r, w) = from_configuration_data(&list, dir, own_id, &src);

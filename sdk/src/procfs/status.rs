@@ -21,7 +21,7 @@ pub enum StatusError {
     #[error("{0}: no Cpus_allowed_list line")]
     Missing(PathBuf),
     /// A malformed list.
-    #[error("{path}: Cpus_allowed_list: {source}")]
+    #[error("{path}: Cpus_allowed_list")]
     Parse {
         /// The file.
         path: PathBuf,

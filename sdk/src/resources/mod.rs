@@ -65,7 +65,7 @@ pub enum ResourceError {
         source: std::io::Error,
     },
     /// Malformed mountinfo.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     MountInfo {
         /// The file.
         path: PathBuf,
@@ -74,7 +74,7 @@ pub enum ResourceError {
         source: mountinfo::MountInfoError,
     },
     /// Malformed cgroup file.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Cgroup {
         /// The file.
         path: PathBuf,

@@ -31,7 +31,7 @@ pub struct ConfigurationData {
 
 /// Malformed configuration data.
 #[derive(Debug, thiserror::Error)]
-#[error("configuration data: {0}")]
+#[error("configuration data")]
 pub struct ConfigurationDataError(#[from] serde_json::Error);
 
 /// Parses the annotation's value (an array; `""` or `null` is an empty list).

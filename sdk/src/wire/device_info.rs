@@ -109,7 +109,7 @@ pub struct MemifDevice {
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceInfoError {
     /// Not JSON of the spec's shape.
-    #[error("device-info: {0}")]
+    #[error("device-info")]
     Json(#[from] serde_json::Error),
     /// A version this crate does not know.
     #[error("device-info version {0:?} is not 1.0.0 or 1.1.0")]

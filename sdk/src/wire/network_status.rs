@@ -47,7 +47,7 @@ pub struct NetworkStatus {
 
 /// Malformed network-status.
 #[derive(Debug, thiserror::Error)]
-#[error("network-status: {0}")]
+#[error("network-status")]
 pub struct NetworkStatusError(#[from] serde_json::Error);
 
 /// Parses the annotation's value.

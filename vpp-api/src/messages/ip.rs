@@ -1,6 +1,8 @@
-//! `vnet/ip/ip.api` (3.2.0): routes, with `fib_types.api`'s path.
+//! `vnet/ip/ip.api` (3.2.0): routes, with `fib_types.api`'s path, and the dumps of an
+//! interface's addresses and a table's routes. The dump CRCs are those in VPP's generated
+//! `ip.api_tojson.h`, the same file that gives `ip_route_add_del`'s.
 
-use crate::codec::{Counted, DecodeError, Decoder, Encoder, Prefix, Wire};
+use crate::codec::{Counted, DecodeError, Decoder, Encoder, FixedStr, Prefix, Wire};
 use crate::{messages, wire_enum, wire_struct};
 
 wire_enum! {
@@ -102,6 +104,18 @@ wire_struct! {
     }
 }
 
+wire_struct! {
+    /// `ip_table`: a FIB table by id and family (`name` is ignored in a dump request).
+    pub struct IpTable {
+        /// Table id (0 = the default table).
+        pub table_id: u32,
+        /// IPv6 rather than IPv4.
+        pub is_ip6: bool,
+        /// Name.
+        pub name: FixedStr<64>,
+    }
+}
+
 messages! {
     request IpRouteAddDel = "ip_route_add_del", "b8ecfe0d" -> IpRouteAddDelReply {
         is_add: bool,
@@ -110,5 +124,22 @@ messages! {
     }
     reply IpRouteAddDelReply = "ip_route_add_del_reply", "1992deab" {
         stats_index: u32,
+    }
+    /// Lists the addresses of one interface, one family at a time.
+    dump IpAddressDump = "ip_address_dump", "2d033de4" -> IpAddressDetails {
+        sw_if_index: u32,
+        is_ipv6: bool,
+    }
+    /// One address (`address_with_prefix`, laid out as a `prefix`).
+    details IpAddressDetails = "ip_address_details", "ee29b797" {
+        sw_if_index: u32,
+        prefix: Prefix,
+    }
+    /// Lists the routes of one table and family.
+    dump IpRouteDump = "ip_route_dump", "b9d2e09e" -> IpRouteDetails {
+        table: IpTable,
+    }
+    details IpRouteDetails = "ip_route_details", "bda8f315" {
+        route: IpRoute,
     }
 }

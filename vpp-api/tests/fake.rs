@@ -1,0 +1,202 @@
+//! The fake VPP behaves as VPP 25.10-release where that was checked: addresses, socket id
+//! picks, a restart, and messages it does not model.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use vpp_api::codec::Prefix;
+use vpp_api::fake::{FIRST_PICKED_SOCKET_ID, FakeVpp};
+use vpp_api::frame::frame;
+use vpp_api::message::{self, Header};
+use vpp_api::messages::interface::*;
+use vpp_api::messages::ip::*;
+use vpp_api::messages::memif::*;
+use vpp_api::{Client, Retval};
+
+const T: Duration = Duration::from_secs(2);
+
+fn fake() -> (tempfile::TempDir, FakeVpp, Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let vpp = FakeVpp::start(dir.path().join("api.sock")).unwrap();
+    let c = Client::connect(vpp.path(), "test", T).unwrap();
+    (dir, vpp, c)
+}
+
+fn socket(c: &mut Client, file: &str) -> u32 {
+    c.request(&MemifSocketFilenameAddDelV2 {
+        is_add: true,
+        socket_id: PICK_SOCKET_ID,
+        socket_filename: file.into(),
+    })
+    .unwrap()
+    .socket_id
+}
+
+fn memif(c: &mut Client, socket_id: u32) -> u32 {
+    c.request(&MemifCreateV2 {
+        role: MemifRole::SLAVE,
+        socket_id,
+        ..MemifCreateV2::default()
+    })
+    .unwrap()
+    .sw_if_index
+}
+
+fn address(sw_if_index: u32, is_add: bool) -> SwInterfaceAddDelAddress {
+    SwInterfaceAddDelAddress {
+        sw_if_index,
+        is_add,
+        del_all: false,
+        prefix: Prefix::new("10.56.217.2".parse().unwrap(), 24),
+    }
+}
+
+#[test]
+fn re_adding_an_address_the_interface_has_is_address_in_use() {
+    let (_d, _vpp, mut c) = fake();
+    let sw = memif(&mut c, 0);
+    c.request(&address(sw, true)).unwrap();
+    let e = c.request(&address(sw, true)).unwrap_err();
+    assert!(e.is_retval(Retval::AddressInUse), "{e:?}");
+    assert_eq!(Retval::AddressInUse.code(), -105);
+}
+
+#[test]
+fn deleting_an_address_the_interface_lacks_is_address_not_found_for_interface() {
+    let (_d, _vpp, mut c) = fake();
+    let sw = memif(&mut c, 0);
+    let e = c.request(&address(sw, false)).unwrap_err();
+    assert!(e.is_retval(Retval::AddressNotFoundForInterface), "{e:?}");
+    assert_eq!(Retval::AddressNotFoundForInterface.code(), -60);
+}
+
+#[test]
+fn the_address_dump_lists_an_interfaces_addresses_of_one_family() {
+    let (_d, _vpp, mut c) = fake();
+    let sw = memif(&mut c, 0);
+    c.request(&address(sw, true)).unwrap();
+    let v4 = c
+        .dump(&IpAddressDump {
+            sw_if_index: sw,
+            is_ipv6: false,
+        })
+        .unwrap();
+    assert_eq!(v4.len(), 1);
+    assert_eq!(v4[0].prefix.to_string(), "10.56.217.2/24");
+    let v6 = c
+        .dump(&IpAddressDump {
+            sw_if_index: sw,
+            is_ipv6: true,
+        })
+        .unwrap();
+    assert!(v6.is_empty());
+}
+
+#[test]
+fn the_route_dump_lists_the_default_drop_route_until_one_replaces_it() {
+    let (_d, _vpp, mut c) = fake();
+    let dump = |c: &mut Client| {
+        c.dump(&IpRouteDump {
+            table: IpTable::default(),
+        })
+        .unwrap()
+    };
+    let before = dump(&mut c);
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].route.paths[0].r#type, FibPathType::DROP);
+    let sw = memif(&mut c, 0);
+    let via = FibPath {
+        sw_if_index: sw,
+        weight: 1,
+        ..FibPath::default()
+    };
+    let add = IpRouteAddDel {
+        is_add: true,
+        is_multipath: false,
+        route: IpRoute {
+            prefix: Prefix::new("0.0.0.0".parse().unwrap(), 0),
+            paths: vec![via.clone()].into(),
+            ..IpRoute::default()
+        },
+    };
+    c.request(&add).unwrap();
+    c.request(&add).unwrap();
+    let after = dump(&mut c);
+    assert_eq!(after.len(), 1, "added twice, one route: {after:?}");
+    assert_eq!(after[0].route.paths.0, [via]);
+}
+
+#[test]
+fn a_picked_socket_id_is_large_and_follows_a_fixed_sequence() {
+    let (_d, _vpp, mut c) = fake();
+    let first = socket(&mut c, "/run/a.sock");
+    let second = socket(&mut c, "/run/b.sock");
+    assert_eq!(first, FIRST_PICKED_SOCKET_ID);
+    assert_eq!(first, 1_013_904_223);
+    assert_eq!(second, 1_196_435_762);
+}
+
+#[test]
+fn after_a_restart_vpp_hands_out_the_same_socket_ids_and_sw_if_indexes_again() {
+    let (_d, vpp, mut c) = fake();
+    let before = (socket(&mut c, "/run/x.sock"), memif(&mut c, 0));
+    vpp.restart();
+    assert!(c.ping().unwrap_err().is_transient(), "the session is gone");
+    let after = (socket(&mut c, "/run/y.sock"), memif(&mut c, 0));
+    assert_eq!(before, after);
+    let st = vpp.state();
+    assert_eq!(st.interfaces.len(), 2, "local0 and the new memif only");
+    assert_eq!(st.sockets.len(), 2, "the built-in socket and the new one");
+}
+
+#[test]
+fn a_restart_keeps_the_tests_configuration_of_vpp() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut st = vpp_api::fake::State::default();
+    st.version = "v26.02-release".into();
+    let vpp = FakeVpp::start_with(dir.path().join("api.sock"), st).unwrap();
+    vpp.restart();
+    let mut c = Client::connect(vpp.path(), "test", T).unwrap();
+    assert_eq!(c.show_version().unwrap(), "v26.02-release");
+}
+
+#[test]
+fn a_message_the_fake_does_not_model_is_recorded_and_fails_the_test_that_sent_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let vpp = FakeVpp::start(dir.path().join("api.sock")).unwrap();
+    // A client that sends an id from outside the table VPP handed out.
+    let handle = 0x8000_0001;
+    let mut raw = UnixStream::connect(vpp.path()).unwrap();
+    let hello = message::encode(
+        Header {
+            id: vpp_api::messages::memclnt::SOCKCLNT_CREATE_ID,
+            ..Header::default()
+        },
+        &vpp_api::messages::memclnt::SockclntCreate::default(),
+    );
+    raw.write_all(&frame(&hello)).unwrap();
+    let unknown = message::encode(
+        Header {
+            id: 4000,
+            client_index: handle,
+            context: 7,
+        },
+        &vpp_api::messages::memclnt::ControlPing {},
+    );
+    raw.write_all(&frame(&unknown)).unwrap();
+    let deadline = std::time::Instant::now() + T;
+    while vpp.state().unmodelled.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "never recorded");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        vpp.state().unmodelled,
+        ["message id 4000 (not in the table it handed out)"]
+    );
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(vpp)));
+    let msg = dropped.unwrap_err();
+    let msg = msg.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("message id 4000"), "{msg}");
+}
