@@ -10,7 +10,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use vpp_api::fake::{FakeVpp, IfKind, State};
+use vpp_api::fake::{FIRST_PICKED_SOCKET_ID, FakeVpp, IfKind, State};
 use vpp_api::messages::memif::MemifRole;
 
 const ID: &str = "5e678250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
@@ -128,6 +128,11 @@ impl Node {
     }
 }
 
+/// VPP's name of the first memif on the first socket id it picks.
+fn memif0() -> String {
+    format!("memif{FIRST_PICKED_SOCKET_ID}/0")
+}
+
 fn with_prev(conf: &Value, prev: &Value) -> Value {
     let mut c = conf.clone();
     c["prevResult"] = prev.clone();
@@ -180,13 +185,13 @@ fn memif_bridge_add_sends_the_exact_api_sequence_and_del_undoes_it() {
     let socket = node.path("shared/5e678250ad8d/memif-5e678250ad8d-net1.sock");
     {
         let st = node.vpp.state();
-        assert_eq!(st.sockets.get(&1).map(String::as_str), socket.to_str());
-        let (sw, memif) = st.interface_named("memif1/0").unwrap();
+        assert_eq!(st.sockets.get(&FIRST_PICKED_SOCKET_ID).map(String::as_str), socket.to_str());
+        let (sw, memif) = st.interface_named(&memif0()).unwrap();
         assert!(matches!(
             memif.kind,
             IfKind::Memif {
                 role: MemifRole::MASTER,
-                socket_id: 1,
+                socket_id: FIRST_PICKED_SOCKET_ID,
                 id: 0,
                 ..
             }
@@ -288,7 +293,7 @@ fn memif_interface_puts_the_ipam_gateway_on_the_host_side() {
     let addr = node
         .vpp
         .state()
-        .interface_named("memif1/0")
+        .interface_named(&memif0())
         .unwrap()
         .1
         .addresses[0];
@@ -459,15 +464,15 @@ fn after_a_vpp_restart_check_and_del_of_the_old_pod_leave_the_new_pods_memif_alo
     let old = node
         .vpp
         .state()
-        .interface_named("memif1/0")
+        .interface_named(&memif0())
         .map(|(sw, _)| sw);
-    *node.vpp.state() = State::default();
+    node.vpp.restart();
     let (y, code) = cni("ADD", ID2, &conf);
     assert_eq!(code, 0, "{y}");
     assert_eq!(
         node.vpp
             .state()
-            .interface_named("memif1/0")
+            .interface_named(&memif0())
             .map(|(sw, _)| sw),
         old,
         "the new pod's memif has the old one's numbers"

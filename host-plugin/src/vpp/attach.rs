@@ -169,9 +169,14 @@ impl Vpp {
         }
     }
 
-    fn attach_steps(&mut self, plan: &VppPlan, done: &mut VppAttached) -> Result<(), CniError> {
+    /// The memif or vhost-user interface: its `sw_if_index` and VPP's name of it.
+    fn create_interface(
+        &mut self,
+        plan: &VppPlan,
+        done: &mut VppAttached,
+    ) -> Result<(u32, String), CniError> {
         let socket = plan.socket.to_string_lossy().into_owned();
-        let (sw_if_index, if_name) = match plan.iftype {
+        Ok(match plan.iftype {
             VppIfType::Memif => {
                 let (socket_id, created) = self.socket_id(&socket)?;
                 done.socket_id = Some(socket_id);
@@ -229,7 +234,11 @@ impl Vpp {
                     .unwrap_or_default();
                 (r.sw_if_index, name)
             }
-        };
+        })
+    }
+
+    fn attach_steps(&mut self, plan: &VppPlan, done: &mut VppAttached) -> Result<(), CniError> {
+        let (sw_if_index, if_name) = self.create_interface(plan, done)?;
         done.sw_if_index = Some(sw_if_index);
         done.if_name = if_name;
         self.client
@@ -282,7 +291,7 @@ impl Vpp {
                     prefix: prefix(&addr),
                 })
                 .map_err(|e| {
-                    let in_use = e.retval() == Some(-105);
+                    let in_use = e.is_retval(vpp_api::Retval::AddressInUse);
                     let mut c = vpp_err(e);
                     if in_use {
                         c.msg = format!(
