@@ -738,7 +738,9 @@ fn calls_the_plugin_makes() -> BTreeSet<Grant> {
         name: "web-0".into(),
     };
     let session = Session::connect(kubeconfig.to_str().unwrap(), pod).unwrap();
-    session.pod_facts(std::path::Path::new("/var/lib/kubelet")).unwrap();
+    session
+        .pod_facts(std::path::Path::new("/var/lib/kubelet"))
+        .unwrap();
     let fixture = examples_dir().join("../sdk/tests/fixtures/wire/configuration-data-1.0.0.json");
     let entries = parse_configuration_data(&std::fs::read_to_string(fixture).unwrap()).unwrap();
     let entry = &entries[0];

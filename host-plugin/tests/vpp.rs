@@ -185,7 +185,10 @@ fn memif_bridge_add_sends_the_exact_api_sequence_and_del_undoes_it() {
     let socket = node.path("shared/5e678250ad8d/memif-5e678250ad8d-net1.sock");
     {
         let st = node.vpp.state();
-        assert_eq!(st.sockets.get(&FIRST_PICKED_SOCKET_ID).map(String::as_str), socket.to_str());
+        assert_eq!(
+            st.sockets.get(&FIRST_PICKED_SOCKET_ID).map(String::as_str),
+            socket.to_str()
+        );
         let (sw, memif) = st.interface_named(&memif0()).unwrap();
         assert!(matches!(
             memif.kind,
