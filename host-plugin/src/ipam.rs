@@ -15,26 +15,15 @@ pub fn find_plugin(cmd: &CniCommand, plugin: &str) -> Result<PathBuf, CniError> 
             format!("ipam.type {plugin:?} is not a plugin name"),
         ));
     }
-    cmd.path
-        .iter()
-        .map(|d| d.join(plugin))
-        .find(|p| is_executable(p))
-        .ok_or_else(|| {
-            CniError::new(
-                ErrorCode::InvalidConfig,
-                format!(
-                    "IPAM plugin {plugin:?} not found in CNI_PATH={:?}",
-                    cmd.path_raw
-                ),
-            )
-        })
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    which::which_in(plugin, Some(&cmd.path_raw), "/").map_err(|_| {
+        CniError::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "IPAM plugin {plugin:?} not found in CNI_PATH={:?}",
+                cmd.path_raw
+            ),
+        )
+    })
 }
 
 /// Runs the IPAM plugin for `verb` and returns its stdout (the result JSON for ADD).

@@ -142,18 +142,36 @@ pub async fn get_pod(client: &Client, pod: &PodRef) -> Result<Pod, CniError> {
         .map_err(|e| api_err(&format!("get pod {}/{}", pod.namespace, pod.name), e))
 }
 
+/// Whether a missing pod is an error (ADD) or means there is nothing to change (DEL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfGone {
+    /// 404 is an error.
+    Fail,
+    /// 404 is success.
+    Done,
+}
+
+fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
 /// Applies `change` to the pod's configuration-data list and PATCHes it (with the
 /// mapped-dir), redoing the merge on 409 Conflict.
 pub async fn update_configuration_data(
     client: &Client,
     pod: &PodRef,
     mapped_dir: Option<&str>,
+    if_gone: IfGone,
     change: impl Fn(&mut Vec<ConfigurationData>) -> bool,
 ) -> Result<(), CniError> {
     let api = Api::<Pod>::namespaced(client.clone(), &pod.namespace);
     let what = format!("annotate pod {}/{}", pod.namespace, pod.name);
     for _ in 0..MAX_CONFLICT_RETRIES {
-        let current = api.get(&pod.name).await.map_err(|e| api_err(&what, e))?;
+        let current = match api.get(&pod.name).await {
+            Ok(p) => p,
+            Err(e) if if_gone == IfGone::Done && is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(api_err(&what, e)),
+        };
         let annotations = current.metadata.annotations.clone().unwrap_or_default();
         let mut list = match annotations.get(CONFIGURATION_DATA_ANNOTATION) {
             Some(text) => parse_configuration_data(text).map_err(|e| {
@@ -186,6 +204,7 @@ pub async fn update_configuration_data(
                 tracing::info!("{what}: conflict, merging again");
                 continue;
             }
+            Err(e) if if_gone == IfGone::Done && is_not_found(&e) => return Ok(()),
             Err(e) => return Err(api_err(&what, e)),
         }
     }
@@ -202,7 +221,7 @@ pub async fn publish_entry(
     entry: &ConfigurationData,
     mapped_dir: Option<&str>,
 ) -> Result<(), CniError> {
-    update_configuration_data(client, pod, mapped_dir, |list| {
+    update_configuration_data(client, pod, mapped_dir, IfGone::Fail, |list| {
         merge_entry(list, entry.clone());
         true
     })
@@ -216,14 +235,10 @@ pub async fn withdraw_entry(
     container_id: &str,
     ifname: &str,
 ) -> Result<(), CniError> {
-    match update_configuration_data(client, pod, None, |list| {
+    update_configuration_data(client, pod, None, IfGone::Done, |list| {
         configuration_data::remove_entry(list, container_id, ifname)
     })
     .await
-    {
-        Err(e) if e.msg.contains("(404)") => Ok(()),
-        r => r,
-    }
 }
 
 /// A client and the runtime it lives on: kube's client drives its connection from a task of

@@ -71,9 +71,7 @@ pub struct CniCommand {
     pub ifname: String,
     /// `CNI_ARGS`, split into pairs (`K8S_POD_NAME`, `K8S_POD_NAMESPACE`, …).
     pub args: BTreeMap<String, String>,
-    /// `CNI_PATH`, where delegated plugins (IPAM) are found.
-    pub path: Vec<PathBuf>,
-    /// The raw `CNI_PATH` string, passed on unchanged to delegates.
+    /// `CNI_PATH`, where delegated plugins (IPAM) are found, passed on unchanged to them.
     pub path_raw: String,
 }
 
@@ -120,16 +118,12 @@ impl CniCommand {
         }
         let args = parse_args(get("CNI_ARGS").unwrap_or_default())?;
         let path_raw = get("CNI_PATH").unwrap_or_default().to_owned();
-        let path = std::env::split_paths(&path_raw)
-            .filter(|p| !p.as_os_str().is_empty())
-            .collect();
         Ok(Self {
             verb,
             container_id,
             netns,
             ifname,
             args,
-            path,
             path_raw,
         })
     }
