@@ -7,7 +7,9 @@ use userspace_cni_sdk::dpdk::{EalArgs, Memory, TestpmdOptions};
 
 use crate::options::Huge;
 use crate::view::UserspaceView;
-use crate::{Error, Result, UserspaceStatus, borrow, cstring, give_string, status_call, value_call};
+use crate::{
+    Error, Result, UserspaceStatus, borrow, cstring, give_string, status_call, value_call,
+};
 
 /// An argument vector. Opaque; made by `userspace_eal_args`, released by
 /// `userspace_args_free`. Independent of the view it was made from.
@@ -180,8 +182,8 @@ pub unsafe extern "C" fn userspace_eal_args(
         // SAFETY: the caller promises NULL or a live view.
         let v = unsafe { borrow(view, "view") }?;
         // SAFETY: the caller promises a valid string or NULL.
-        let program = unsafe { crate::str_arg(program, "program") }?
-            .ok_or_else(|| Error::null("program"))?;
+        let program =
+            unsafe { crate::str_arg(program, "program") }?.ok_or_else(|| Error::null("program"))?;
         // SAFETY: the caller promises extra_argc valid strings.
         let extra = unsafe { read_argv(extra_argc, extra_argv) }?;
         let eal = build(v, testpmd_options(v))?;

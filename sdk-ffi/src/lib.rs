@@ -271,10 +271,11 @@ pub extern "C" fn userspace_abi_version() -> u32 {
 /// The library's release (`0.1.0`). Static; never freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn userspace_library_version() -> *const c_char {
-    const V: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-        Ok(v) => v,
-        Err(_) => c"unknown",
-    };
+    const V: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => c"unknown",
+        };
     V.as_ptr()
 }
 

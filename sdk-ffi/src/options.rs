@@ -250,8 +250,6 @@ pub(crate) unsafe fn options_or_default(p: *const UserspaceOptions) -> Userspace
         UserspaceOptions::default()
     } else {
         // SAFETY: the caller promises a live handle.
-        unsafe { borrow(p, "options") }
-            .cloned()
-            .unwrap_or_default()
+        unsafe { borrow(p, "options") }.cloned().unwrap_or_default()
     }
 }

@@ -16,8 +16,7 @@ use userspace_cni_sdk::wire::MemifMode;
 
 use crate::options::{UserspaceOptions, options_or_default};
 use crate::{
-    Error, Result, UserspaceStatus, borrow, cstring, give_string, status_call, str_arg,
-    value_call,
+    Error, Result, UserspaceStatus, borrow, cstring, give_string, status_call, str_arg, value_call,
 };
 
 /// What backs an interface, which decides how DPDK attaches to it.
@@ -303,7 +302,7 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// The DPDK device names the EAL arguments create, numbered per PMD in port order as the
+/// The DPDK device names the EAL arguments create, numbered per PMD in interface order as the
 /// SDK's `EalBuilder` numbers them (`tests` check the two agree).
 fn dpdk_devices(ifaces: &[PodInterface]) -> Vec<Option<String>> {
     let (mut virtio, mut memif) = (0usize, 0usize);
@@ -328,7 +327,10 @@ fn interface(i: &PodInterface, dpdk_device: Option<String>) -> UserspaceInterfac
     let mut sources: [Option<FactSource>; FIELDS] = Default::default();
     let mut put = |field: UserspaceField, s: Option<FactSource>| sources[field as usize] = s;
     put(UserspaceField::Kind, i.kind.as_ref().map(FactSource::of));
-    put(UserspaceField::Network, i.network.as_ref().map(FactSource::of));
+    put(
+        UserspaceField::Network,
+        i.network.as_ref().map(FactSource::of),
+    );
     put(
         UserspaceField::SocketPath,
         i.socket_path.as_ref().map(FactSource::of),
@@ -347,9 +349,18 @@ fn interface(i: &PodInterface, dpdk_device: Option<String>) -> UserspaceInterfac
         i.vdpa_path.as_ref().map(FactSource::of),
     );
     put(UserspaceField::Mac, i.mac.as_ref().map(FactSource::of));
-    put(UserspaceField::Addresses, i.ips.as_ref().map(FactSource::of));
-    put(UserspaceField::Gateway, i.gateway.as_ref().map(FactSource::of));
-    put(UserspaceField::Routes, i.routes.as_ref().map(FactSource::of));
+    put(
+        UserspaceField::Addresses,
+        i.ips.as_ref().map(FactSource::of),
+    );
+    put(
+        UserspaceField::Gateway,
+        i.gateway.as_ref().map(FactSource::of),
+    );
+    put(
+        UserspaceField::Routes,
+        i.routes.as_ref().map(FactSource::of),
+    );
     UserspaceInterface {
         name: cstring(&i.name),
         kind: match i.kind() {
@@ -698,8 +709,10 @@ pub unsafe extern "C" fn userspace_view_shared_dir_exists(view: *const Userspace
 // ---------------------------------------------------------------------------------------------
 // Interfaces
 
-/// The number of userspace interfaces (0 for a pod without any, or a NULL view). They are in
-/// port order: the order of the devices in the EAL arguments.
+/// The number of userspace interfaces (0 for a pod without any, or a NULL view), in name
+/// order (`net2` before `net10`), which is the order of their devices in the EAL arguments.
+/// DPDK numbers ports by probe order (PCI devices first), so find an interface's port with
+/// `rte_eth_dev_get_port_by_name(userspace_interface_dpdk_device(iface), &port)`.
 ///
 /// # Safety
 /// `view` must be NULL or live.
@@ -882,10 +895,7 @@ pub unsafe extern "C" fn userspace_interface_mac_octets(
             )));
         }
         let m = i.mac_octets.ok_or_else(|| {
-            Error::invalid(format!(
-                "interface {} has no MAC",
-                i.name.to_string_lossy()
-            ))
+            Error::invalid(format!("interface {} has no MAC", i.name.to_string_lossy()))
         })?;
         // SAFETY: `out` is writable for out_len >= 6 bytes, as the caller promises.
         unsafe { std::ptr::copy_nonoverlapping(m.as_ptr(), out, 6) };
@@ -1421,7 +1431,7 @@ pub unsafe extern "C" fn userspace_view_dpdk_version_source(
 mod tests {
     use super::*;
     use userspace_cni_sdk::dpdk::{DpdkVersion, EalBuilder};
-    use userspace_cni_sdk::interfaces::{Observation, Report, Merger};
+    use userspace_cni_sdk::interfaces::{Merger, Observation, Report};
 
     /// The device names handed to C match the `--vdev` / `-a` arguments the SDK's builder makes.
     #[test]
@@ -1431,8 +1441,16 @@ mod tests {
         for (name, kind, extra) in [
             ("net1", InterfaceKind::VhostUser, sock("a")),
             ("net2", InterfaceKind::Memif, sock("b")),
-            ("net3", InterfaceKind::Pci, Observation::PciAddress("0000:03:00.1".parse().expect("bdf"))),
-            ("net4", InterfaceKind::Vdpa, Observation::VdpaPath("/dev/vhost-vdpa-0".into())),
+            (
+                "net3",
+                InterfaceKind::Pci,
+                Observation::PciAddress("0000:03:00.1".parse().expect("bdf")),
+            ),
+            (
+                "net4",
+                InterfaceKind::Vdpa,
+                Observation::VdpaPath("/dev/vhost-vdpa-0".into()),
+            ),
             ("net5", InterfaceKind::VhostUser, sock("c")),
             ("net6", InterfaceKind::Memif, sock("d")),
         ] {

@@ -130,16 +130,21 @@ fn the_c_test_calls_every_function_of_the_header() {
             continue;
         }
         if let Some(open) = line.find('(') {
-            let name = line[..open]
-                .rsplit(|c: char| c == ' ' || c == '*')
-                .next()
-                .unwrap_or_default();
+            let name = line[..open].rsplit([' ', '*']).next().unwrap_or_default();
             if name.starts_with("userspace_") {
                 functions.push(name.to_owned());
             }
         }
     }
     assert!(functions.len() > 60, "parsed only {functions:?}");
+    let mut unique = functions.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        functions.len(),
+        "a function is declared twice"
+    );
     let missing: Vec<_> = functions
         .iter()
         .filter(|f| !test.contains(&format!("{f}(")))
@@ -147,5 +152,51 @@ fn the_c_test_calls_every_function_of_the_header() {
     assert!(
         missing.is_empty(),
         "not called by tests/c/api_test.c: {missing:?}"
+    );
+}
+
+/// `examples/c/testpmd_line.c` (what `sdk/tests/c_abi.rs` tested before the C API moved here)
+/// builds with the examples' Makefile, prints the testpmd line of a pod, and reports the SDK's
+/// error text for a pod without interfaces.
+#[test]
+fn the_testpmd_line_example_builds_and_reports_errors_through_the_api() {
+    let out = tempfile::tempdir().unwrap();
+    let exe = out.path().join("testpmd_line");
+    run_ok(
+        Command::new("make")
+            .arg("-s")
+            .arg("-C")
+            .arg(workspace().join("examples/c"))
+            .arg(format!("O={}", out.path().display()))
+            .arg(format!("SDK_LIB={}", target_dir().display()))
+            .arg(&exe),
+    );
+    let res = tempfile::tempdir().unwrap();
+    let r = two_node_resources(res.path());
+    let run = |pod: &Pod| {
+        Command::new(&exe)
+            .env("USERSPACE_PODINFO", pod.podinfo())
+            .env("USERSPACE_PROC_ROOT", r.join("proc"))
+            .env("USERSPACE_SYS_ROOT", r.join("sys"))
+            .env("USERSPACE_CONTAINER_ID", ID)
+            .env("USERSPACE_DPDK_VERSION", "22.11")
+            .env_remove("USERSPACE_SHARED_DIR")
+            .env_remove(PCI_ENV.0)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&full_pod());
+    assert!(ok.status.success(), "{ok:?}");
+    let line = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        line.starts_with("dpdk-testpmd -l 2,3 --main-lcore 2 ") && line.contains("--auto-start"),
+        "{line}"
+    );
+    let empty = run(&empty_pod());
+    assert_eq!(empty.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&empty.stderr);
+    assert!(
+        err.contains("userspace: no EAL command line for this pod: no userspace interfaces"),
+        "{err}"
     );
 }

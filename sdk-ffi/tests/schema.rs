@@ -69,7 +69,13 @@ fn files_pod() -> (Pod, std::os::unix::net::UnixListener) {
         "userspace-vpp",
         json!({"engine": "vpp", "iftype": "memif", "netType": "interface",
                "memif": {"role": "master", "mode": "ethernet", "socketfile": format!("memif-{ID12}-net5.sock")}}),
-        result("net5", Some("02:00:00:00:00:05"), "10.60.0.5/24", "10.60.0.1", json!([])),
+        result(
+            "net5",
+            Some("02:00:00:00:00:05"),
+            "10.60.0.5/24",
+            "10.60.0.1",
+            json!([]),
+        ),
     );
     std::fs::write(
         sh.join(format!("configData-{ID12}-net5.json")),
