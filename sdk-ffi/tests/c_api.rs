@@ -20,7 +20,7 @@ enum Link {
 }
 
 fn compile(link: Link, out: &Path) {
-    let target = target_dir();
+    let target = lib_dir();
     let mut cc = Command::new("cc");
     cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
         .arg("-I")
@@ -168,7 +168,7 @@ fn the_testpmd_line_example_builds_and_reports_errors_through_the_api() {
             .arg("-C")
             .arg(workspace().join("examples/c"))
             .arg(format!("O={}", out.path().display()))
-            .arg(format!("SDK_LIB={}", target_dir().display()))
+            .arg(format!("SDK_LIB={}", lib_dir().display()))
             .arg(&exe),
     );
     let res = tempfile::tempdir().unwrap();

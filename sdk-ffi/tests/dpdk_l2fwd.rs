@@ -77,7 +77,7 @@ fn build_l2fwd(out: &Path) -> PathBuf {
             .arg("-C")
             .arg(workspace().join("examples/c"))
             .arg(format!("O={}", out.display()))
-            .arg(format!("SDK_LIB={}", target_dir().display()))
+            .arg(format!("SDK_LIB={}", lib_dir().display()))
             .arg(out.join("l2fwd")),
     );
     out.join("l2fwd")
@@ -577,7 +577,7 @@ fn l2fwd_under_the_agent_forwards_between_two_ports_through_ovs_dpdk_exact_count
     let Some(_dpdk) = require_dpdk() else {
         return;
     };
-    let agent = target_dir().join("userspace-agent");
+    let agent = bin_dir().join("userspace-agent");
     assert!(
         agent.exists(),
         "no {}: run `cargo build --workspace` first (scripts/test.sh does)",

@@ -239,7 +239,7 @@ fn the_c_apis_json_matches_the_schema() {
 /// `userspace-agent inspect --json`, the binary `cargo build --workspace` made.
 #[test]
 fn the_agents_inspect_json_matches_the_schema() {
-    let agent = target_dir().join("userspace-agent");
+    let agent = bin_dir().join("userspace-agent");
     assert!(
         agent.exists(),
         "no {}: run `cargo build --workspace` first (scripts/test.sh does)",

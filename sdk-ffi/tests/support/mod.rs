@@ -23,21 +23,31 @@ pub fn workspace() -> PathBuf {
     crate_dir().parent().expect("workspace root").to_owned()
 }
 
-/// `target/<profile>`, where cargo put this crate's `libuserspace_cni.so` / `.a` (the
-/// integration tests run from `target/<profile>/deps/`).
-pub fn target_dir() -> PathBuf {
+/// `target/<profile>` (where `cargo build` puts binaries such as `userspace-agent`); the
+/// integration tests run from `target/<profile>/deps/`.
+pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let dir = exe
-        .parent()
+    exe.parent()
         .and_then(Path::parent)
         .expect("target/<profile>")
-        .to_owned();
-    assert!(
-        dir.join("libuserspace_cni.so").exists() && dir.join("libuserspace_cni.a").exists(),
-        "no libuserspace_cni.so / .a in {}: cargo builds them with this crate's tests",
-        dir.display()
-    );
-    dir
+        .to_owned()
+}
+
+/// Where this crate's `libuserspace_cni.so` / `.a` are: `target/<profile>/deps/`, built by
+/// this very `cargo test` with the tests (`cargo build` also copies them one level up).
+pub fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let deps = exe.parent().expect("deps").to_owned();
+    for dir in [deps.clone(), bin_dir()] {
+        if dir.join("libuserspace_cni.so").exists() && dir.join("libuserspace_cni.a").exists() {
+            return dir;
+        }
+    }
+    panic!(
+        "no libuserspace_cni.so / .a in {} or {}: cargo builds them with this crate's tests",
+        deps.display(),
+        bin_dir().display()
+    )
 }
 
 /// The libraries a program linked with `libuserspace_cni.a` needs besides it (what
