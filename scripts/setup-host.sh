@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and prepares everything the tests and the demo need on a fresh Debian 12 machine:
-# DPDK (dpdk-testpmd), OVS-DPDK, the reference CNI plugins (host-local), podman + runc,
+# DPDK (dpdk-testpmd, and libdpdk for the C examples), OVS-DPDK, the reference CNI plugins
+# (host-local), podman + runc, gcc + make (the C API's tests and examples/c),
 # and 2 MiB hugepages mounted at /dev/hugepages. Idempotent; needs root.
 set -euo pipefail
 
@@ -8,7 +9,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 [ "$(id -u)" = 0 ] || { echo "setup-host.sh must run as root" >&2; exit 1; }
 
-packages=(dpdk dpdk-dev openvswitch-switch-dpdk containernetworking-plugins iproute2 pkg-config jq podman runc busybox-static debootstrap)
+packages=(dpdk dpdk-dev openvswitch-switch-dpdk containernetworking-plugins iproute2 pkg-config gcc make jq podman runc busybox-static debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

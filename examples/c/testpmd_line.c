@@ -1,19 +1,25 @@
-/* The C ABI of the SDK: print the testpmd command line for this pod.
- * Build: cargo build -p userspace-cni-sdk && cc c/testpmd_line.c -L ../target/debug -luserspace_cni_sdk -o testpmd_line
- * Run:   LD_LIBRARY_PATH=../target/debug ./testpmd_line */
+/* The SDK's C API in a few lines: print the dpdk-testpmd command line for this pod.
+ * Build: cargo build -p userspace-cni-sdk-ffi && make -C examples/c testpmd_line
+ * Run in a pod (inputs as the agent's: USERSPACE_PODINFO, USERSPACE_SHARED_DIR, …). */
 #include <stdio.h>
 
-char *userspace_testpmd_line(const char *program);
-const char *userspace_last_error(void);
-void userspace_string_free(char *s);
+#include "userspace_cni.h"
 
 int main(void) {
-    char *line = userspace_testpmd_line(NULL);
-    if (!line) {
+    userspace_view *view = NULL;
+    if (userspace_view_open(NULL, &view) != USERSPACE_STATUS_OK) {
         fprintf(stderr, "userspace: %s\n", userspace_last_error());
+        return 1;
+    }
+    char *line = NULL;
+    userspace_status st = userspace_testpmd_line(view, NULL, &line);
+    if (st != USERSPACE_STATUS_OK) {
+        fprintf(stderr, "userspace: %s: %s\n", userspace_status_describe(st), userspace_last_error());
+        userspace_view_free(view);
         return 1;
     }
     puts(line);
     userspace_string_free(line);
+    userspace_view_free(view);
     return 0;
 }

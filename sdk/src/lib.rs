@@ -9,14 +9,15 @@
 //! - [`podinfo`]: the downward-API annotations file and the SR-IOV `PCIDEVICE_*` variables;
 //! - [`resources`]: usable CPUs, hugepages and NUMA node from affinity, cgroups v1/v2 and sysfs;
 //! - `interfaces`: one merged, typed view of the pod's interfaces with the source of each fact;
-//! - [`dpdk`]: detection of the installed DPDK and the EAL / testpmd argument builder;
-//! - [`ffi`]: a C ABI over the above.
+//! - [`dpdk`]: detection of the installed DPDK and the EAL / testpmd argument builder.
+//!
+//! The C API over all this (`libuserspace_cni`, header `userspace_cni.h`) is the separate
+//! crate `userspace-cni-sdk-ffi` in `sdk-ffi/`, so that Rust users of the SDK do not build it.
 #![deny(missing_docs)]
 
 pub mod container_id;
 pub mod discovery;
 pub mod dpdk;
-pub mod ffi;
 pub mod interfaces;
 pub mod mac;
 pub mod podinfo;

@@ -1,0 +1,703 @@
+//! `examples/c/l2fwd.c`, a DPDK program in C that takes its EAL arguments from the SDK's C
+//! API, built with `pkg-config libdpdk` and `libuserspace_cni.a`, moving counted packets:
+//!
+//! - against a `dpdk-testpmd` playing the switch (`net_vhost`): one vhost-user port looped
+//!   back, 8 bursts of 32 out and all 256 back;
+//! - as a pod's application under `userspace-agent run --`, through a private OVS-DPDK
+//!   (`dpdkvhostuserclient` ports, the pod's virtio_user ports are servers) with flows
+//!   peer0 <-> net1 and net2 <-> peer1, a testpmd "peer pod" sending 256 packets on each of its
+//!   ports: l2fwd receives and sends exactly 256 on each port, the peer receives 256 on each.
+//!
+//! Needs root, hugepages, Debian's `dpdk-dev` and `openvswitch-switch-dpdk`
+//! (`scripts/setup-host.sh`) and `cargo build --workspace` (for the agent); fails, never skips,
+//! unless `USERSPACE_TESTS_NO_DPDK=1`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::*;
+
+const BURSTS: u64 = 8;
+const PER_PORT: u64 = BURSTS * 32;
+
+/// Serialises the tests of this file (they busy-poll the machine's CPUs), or `None` with the
+/// documented opt-out. A missing prerequisite fails with what to install.
+fn require_dpdk() -> Option<MutexGuard<'static, ()>> {
+    static DPDK: Mutex<()> = Mutex::new(());
+    if std::env::var_os("USERSPACE_TESTS_NO_DPDK").is_some_and(|v| v == "1") {
+        eprintln!("USERSPACE_TESTS_NO_DPDK=1: skipping a test that runs DPDK");
+        return None;
+    }
+    let have = |p: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {p}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    for (bin, pkg) in [
+        ("dpdk-testpmd", "dpdk-dev"),
+        ("pkg-config", "pkg-config"),
+        ("make", "make"),
+        ("taskset", "util-linux"),
+    ] {
+        assert!(
+            have(bin),
+            "{bin} is not installed: run `bash scripts/setup-host.sh` (apt-get install {pkg})"
+        );
+    }
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test runs DPDK and must run as root"
+    );
+    let free = std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(
+        free >= 512,
+        "needs >= 512 free 2 MiB hugepages (have {free}): run `bash scripts/setup-host.sh`"
+    );
+    Some(DPDK.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// `make -C examples/c l2fwd` into a temporary directory, against this build's library.
+fn build_l2fwd(out: &Path) -> PathBuf {
+    run_ok(
+        Command::new("make")
+            .arg("-s")
+            .arg("-C")
+            .arg(workspace().join("examples/c"))
+            .arg(format!("O={}", out.display()))
+            .arg(format!("SDK_LIB={}", lib_dir().display()))
+            .arg(out.join("l2fwd")),
+    );
+    out.join("l2fwd")
+}
+
+/// A process with its output collected, and stdin for testpmd's prompt.
+struct Proc {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: Arc<Mutex<String>>,
+    prefixes: Vec<String>,
+}
+
+impl Proc {
+    /// `taskset -c 0 stdbuf -oL <cmd>`: on CPU 0 (OVS's PMD has CPU 1), line-buffered.
+    fn spawn(name: &str, cmd: &mut Command, prefixes: &[&str]) -> Self {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        eprintln!("[{name}] {cmd:?}");
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let out = Arc::new(Mutex::new(String::new()));
+        let streams: [Box<dyn Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for mut s in streams {
+            let out = out.clone();
+            thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Self {
+            name: name.to_owned(),
+            stdin: child.stdin.take(),
+            child,
+            out,
+            prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    fn output(&self) -> String {
+        strip_ansi(&self.out.lock().unwrap())
+    }
+
+    fn wait_for(&mut self, needle: &str, count: usize, timeout: Duration) {
+        let start = Instant::now();
+        loop {
+            if self.output().matches(needle).count() >= count {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                thread::sleep(Duration::from_millis(200));
+                panic!(
+                    "[{}] exited ({status}) before printing {needle:?}:\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "[{}] did not print {needle:?} within {timeout:?}:\n{}",
+                self.name,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A testpmd prompt command; waits for the next prompt.
+    fn cmd(&mut self, line: &str) {
+        let prompts = self.output().matches("testpmd> ").count();
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        self.wait_for("testpmd> ", prompts + 1, Duration::from_secs(30));
+    }
+
+    /// testpmd's `show port stats all`: (RX-packets, TX-packets) per port.
+    fn port_stats(&mut self) -> Vec<(u64, u64)> {
+        let before = self.output().len();
+        self.cmd("show port stats all");
+        let text = self.output()[before..].to_owned();
+        let field = |block: &str, key: &str| -> u64 {
+            block
+                .split(key)
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no {key} in {block}"))
+        };
+        text.split("NIC statistics for port")
+            .skip(1)
+            .map(|b| (field(b, "RX-packets:"), field(b, "TX-packets:")))
+            .collect()
+    }
+
+    /// Polls testpmd's counters until every port has received `want` (or a timeout).
+    fn wait_rx(&mut self, want: u64, timeout: Duration) -> Vec<(u64, u64)> {
+        let start = Instant::now();
+        loop {
+            let s = self.port_stats();
+            if s.iter().all(|p| p.0 >= want) || start.elapsed() > timeout {
+                return s;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit code.
+    fn terminate(&mut self) -> i32 {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        self.wait_exit()
+    }
+
+    fn quit(&mut self) -> i32 {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = writeln!(stdin, "quit");
+        }
+        self.wait_exit()
+    }
+
+    fn wait_exit(&mut self) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                thread::sleep(Duration::from_millis(200)); // the readers drain the pipes
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[{}] did not exit:\n{}",
+                self.name,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for p in &self.prefixes {
+            remove_runtime_files(p);
+        }
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Removes what DPDK leaves for a file prefix under `/dev/hugepages` and `/var/run/dpdk`.
+fn remove_runtime_files(prefix: &str) {
+    for dir in ["/dev/hugepages", "/var/run/dpdk"] {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(prefix) {
+                    let p = e.path();
+                    let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
+                }
+            }
+        }
+    }
+}
+
+/// l2fwd's closing lines: (port, interface, rx, tx, dropped) per port.
+fn l2fwd_counts(out: &str) -> Vec<(u16, String, u64, u64, u64)> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("l2fwd: port "))
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            // "<id> <iface>: rx <n> tx <n> dropped <n> (ethdev: …)"
+            (w.len() >= 8 && w[2] == "rx" && w[4] == "tx" && w[6] == "dropped").then(|| {
+                (
+                    w[0].parse().unwrap(),
+                    w[1].trim_end_matches(':').to_owned(),
+                    w[3].parse().unwrap(),
+                    w[5].parse().unwrap(),
+                    w[7].parse().unwrap(),
+                )
+            })
+        })
+        .collect()
+}
+
+fn taskset0(program: &Path) -> Command {
+    let mut c = Command::new("taskset");
+    c.args(["-c", "0", "stdbuf", "-oL"]).arg(program);
+    c
+}
+
+/// A pod whose interfaces are vhost-user with the given pod-side mode, one socket each in the
+/// shared directory.
+fn vhost_pod(mode: &str, ifnames: &[&str]) -> Pod {
+    let pod = Pod::new();
+    let entries: Vec<_> = ifnames
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            config_entry(
+                n,
+                "userspace-ovs",
+                vhost(mode, &format!("{ID12}-{n}")),
+                result(
+                    n,
+                    Some(&format!("02:00:00:00:00:{:02x}", i + 1)),
+                    &format!("10.56.217.{}/24", 10 + i),
+                    "10.56.217.1",
+                    json!([]),
+                ),
+            )
+        })
+        .collect();
+    pod.configure(&entries, None);
+    pod
+}
+
+fn pod_env<'a>(cmd: &'a mut Command, pod: &Pod) -> &'a mut Command {
+    cmd.env("USERSPACE_PODINFO", pod.podinfo())
+        .env("USERSPACE_CONTAINER_ID", ID)
+        .env_remove("USERSPACE_SHARED_DIR")
+        .env_remove("USERSPACE_DPDK_VERSION")
+        .env_remove("USERSPACE_PROC_ROOT")
+        .env_remove("USERSPACE_SYS_ROOT")
+}
+
+#[test]
+fn l2fwd_loops_one_vhost_user_port_back_to_testpmd_exact_counts() {
+    let Some(_dpdk) = require_dpdk() else {
+        return;
+    };
+    let build = tempfile::tempdir().unwrap();
+    let l2fwd = build_l2fwd(build.path());
+    let pod = vhost_pod("client", &["net1"]);
+    let sock = pod.shared().join(format!("{ID12}-net1"));
+
+    // The switch's side: testpmd creates the socket (like OVS's dpdkvhostuser ports).
+    let be_prefix = format!("l2be{}", std::process::id());
+    let mut backend = Proc::spawn(
+        "backend",
+        taskset0(Path::new("dpdk-testpmd"))
+            .arg("--lcores=0@0,1@0")
+            .args(["--main-lcore", "0", "--no-pci", "--no-huge", "-m", "256"])
+            .arg(format!("--file-prefix={be_prefix}"))
+            .arg(format!(
+                "--vdev=net_vhost0,iface={},client=0",
+                sock.display()
+            ))
+            .args([
+                "--",
+                "-i",
+                "--forward-mode=rxonly",
+                "--total-num-mbufs=16384",
+                "--nb-cores=1",
+            ]),
+        &[&be_prefix],
+    );
+    backend.wait_for("testpmd> ", 1, Duration::from_secs(60));
+
+    let app_prefix = format!("l2app{}", std::process::id());
+    let mut app = Proc::spawn(
+        "l2fwd",
+        // An EAL option of the program's own, before "--": added to the SDK's.
+        pod_env(&mut taskset0(&l2fwd), &pod)
+            .arg(format!("--file-prefix={app_prefix}"))
+            .arg("--"),
+        &[&app_prefix],
+    );
+    app.wait_for("l2fwd: forwarding on lcore", 1, Duration::from_secs(60));
+    let out = app.output();
+    assert!(out.contains("interfaces (1):"), "no SDK report:\n{out}");
+    assert!(
+        out.contains(&format!(
+            "--vdev=net_virtio_user0,path={},queues=1,mac=02:00:00:00:00:01",
+            sock.display()
+        )),
+        "{out}"
+    );
+    backend.cmd(&format!("start tx_first {BURSTS}"));
+    let be = backend.wait_rx(PER_PORT, Duration::from_secs(10));
+    backend.cmd("stop");
+    assert_eq!(
+        app.terminate(),
+        0,
+        "l2fwd did not exit cleanly:\n{}",
+        app.output()
+    );
+    let counts = l2fwd_counts(&app.output());
+    assert_eq!(
+        counts,
+        [(0, "net1".to_owned(), PER_PORT, PER_PORT, 0)],
+        "l2fwd's counts:\n{}",
+        app.output()
+    );
+    assert!(app.output().contains(&format!(
+        "l2fwd: total rx {PER_PORT} tx {PER_PORT} dropped 0"
+    )));
+    assert_eq!(be, [(PER_PORT, PER_PORT)], "backend (RX, TX)");
+    assert_eq!(backend.quit(), 0);
+}
+
+/// A private OVS-DPDK: ovsdb-server and ovs-vswitchd under a temporary directory, with its own
+/// DPDK file prefix, a netdev bridge and OpenFlow ports by number.
+struct Ovs {
+    dir: tempfile::TempDir,
+    prefix: String,
+}
+
+impl Ovs {
+    fn start() -> Self {
+        for bin in ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl"] {
+            assert!(
+                Command::new("sh")
+                    .args(["-c", &format!("command -v {bin}")])
+                    .output()
+                    .is_ok_and(|o| o.status.success()),
+                "{bin} is not installed: run `bash scripts/setup-host.sh` (apt-get install openvswitch-switch-dpdk)"
+            );
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("ovsffi")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let ovs = Self {
+            dir,
+            prefix: format!("ovsffi{}", std::process::id()),
+        };
+        let d = ovs.dir.path().display().to_string();
+        run_ok(Command::new("update-alternatives").args([
+            "--set",
+            "ovs-vswitchd",
+            "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk",
+        ]));
+        run_ok(ovs.cmd("ovsdb-tool").args([
+            "create",
+            &format!("{d}/conf.db"),
+            "/usr/share/openvswitch/vswitch.ovsschema",
+        ]));
+        run_ok(ovs.cmd("ovsdb-server").args([
+            &format!("{d}/conf.db"),
+            &format!("--remote=punix:{d}/db.sock"),
+            &format!("--pidfile={d}/ovsdb-server.pid"),
+            &format!("--unixctl={d}/ovsdb-server.ctl"),
+            &format!("--log-file={d}/ovsdb-server.log"),
+            "--detach",
+        ]));
+        run_ok(&mut ovs.vsctl(&["--no-wait", "init"]));
+        // OVS's main thread on CPU 0, its PMD thread on CPU 1; 512 MiB of hugepages.
+        run_ok(&mut ovs.vsctl(&[
+            "--no-wait",
+            "set",
+            "Open_vSwitch",
+            ".",
+            "other_config:dpdk-init=true",
+            "other_config:dpdk-socket-mem=512",
+            "other_config:dpdk-lcore-mask=0x1",
+            "other_config:pmd-cpu-mask=0x2",
+            &format!(
+                "other_config:dpdk-extra=--no-pci --file-prefix={}",
+                ovs.prefix
+            ),
+        ]));
+        run_ok(ovs.cmd("ovs-vswitchd").args([
+            &format!("unix:{d}/db.sock"),
+            &format!("--pidfile={d}/ovs-vswitchd.pid"),
+            &format!("--unixctl={d}/ovs-vswitchd.ctl"),
+            &format!("--log-file={d}/ovs-vswitchd.log"),
+            "--detach",
+        ]));
+        let start = Instant::now();
+        loop {
+            let out = ovs
+                .vsctl(&["--no-wait", "get", "Open_vSwitch", ".", "dpdk_initialized"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).trim() == "true" {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "ovs-vswitchd did not initialise DPDK:\n{}",
+                ovs.log()
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
+        ovs
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        let d = self.dir.path();
+        c.env("OVS_RUNDIR", d)
+            .env("OVS_LOGDIR", d)
+            .env("OVS_DBDIR", d);
+        c
+    }
+
+    fn vsctl(&self, args: &[&str]) -> Command {
+        let mut c = self.cmd("ovs-vsctl");
+        c.arg(format!("--db=unix:{}/db.sock", self.dir.path().display()))
+            .args(args);
+        c
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ovs-vswitchd.log")).unwrap_or_default()
+    }
+
+    fn add_bridge(&self, br: &str) {
+        run_ok(&mut self.vsctl(&[
+            "add-br",
+            br,
+            "--",
+            "set",
+            "bridge",
+            br,
+            "datapath_type=netdev",
+        ]));
+    }
+
+    /// A `dpdkvhostuserclient` port: OVS connects to `sock`, which the other side creates.
+    fn add_vhost_client_port(&self, br: &str, name: &str, sock: &Path, ofport: u16) {
+        run_ok(&mut self.vsctl(&[
+            "add-port",
+            br,
+            name,
+            "--",
+            "set",
+            "Interface",
+            name,
+            "type=dpdkvhostuserclient",
+            &format!("options:vhost-server-path={}", sock.display()),
+            &format!("ofport_request={ofport}"),
+        ]));
+    }
+
+    fn flows(&self, br: &str, flows: &[&str]) {
+        run_ok(self.cmd("ovs-ofctl").args(["del-flows", br]));
+        for f in flows {
+            run_ok(self.cmd("ovs-ofctl").args(["add-flow", br, f]));
+        }
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        for p in ["ovs-vswitchd", "ovsdb-server"] {
+            let pid = std::fs::read_to_string(self.dir.path().join(format!("{p}.pid")))
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok());
+            if let Some(pid) = pid {
+                let pid = nix::unistd::Pid::from_raw(pid);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+                for _ in 0..100 {
+                    if nix::sys::signal::kill(pid, None).is_err() {
+                        break;
+                    }
+                    thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        remove_runtime_files(&self.prefix);
+    }
+}
+
+#[test]
+fn l2fwd_under_the_agent_forwards_between_two_ports_through_ovs_dpdk_exact_counts() {
+    let Some(_dpdk) = require_dpdk() else {
+        return;
+    };
+    let agent = bin_dir().join("userspace-agent");
+    assert!(
+        agent.exists(),
+        "no {}: run `cargo build --workspace` first (scripts/test.sh does)",
+        agent.display()
+    );
+    let build = tempfile::tempdir().unwrap();
+    let l2fwd = build_l2fwd(build.path());
+
+    // The pod's app is the vhost-user server of both its interfaces (dpdkvhostuserclient).
+    let pod = vhost_pod("server", &["net1", "net2"]);
+    let net1 = pod.shared().join(format!("{ID12}-net1"));
+    let net2 = pod.shared().join(format!("{ID12}-net2"));
+    let peer_dir = tempfile::Builder::new()
+        .prefix("usfpeer")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let p0 = peer_dir.path().join("p0.sock");
+    let p1 = peer_dir.path().join("p1.sock");
+
+    let ovs = Ovs::start();
+    let br = "brffi";
+    ovs.add_bridge(br);
+    ovs.add_vhost_client_port(br, "app-net1", &net1, 1);
+    ovs.add_vhost_client_port(br, "app-net2", &net2, 2);
+    ovs.add_vhost_client_port(br, "peer-p0", &p0, 3);
+    ovs.add_vhost_client_port(br, "peer-p1", &p1, 4);
+    ovs.flows(
+        br,
+        &[
+            "in_port=3,actions=output:1",
+            "in_port=1,actions=output:3",
+            "in_port=4,actions=output:2",
+            "in_port=2,actions=output:4",
+        ],
+    );
+
+    // The peer pod: testpmd with two virtio_user servers, receiving only (nothing loops).
+    let peer_prefix = format!("l2peer{}", std::process::id());
+    let mut peer = Proc::spawn(
+        "peer",
+        taskset0(Path::new("dpdk-testpmd"))
+            .arg("--lcores=0@0,1@0")
+            .args(["--main-lcore", "0", "--no-pci", "--no-huge", "-m", "256"])
+            .arg(format!("--file-prefix={peer_prefix}"))
+            .arg(format!(
+                "--vdev=net_virtio_user0,path={},server=1",
+                p0.display()
+            ))
+            .arg(format!(
+                "--vdev=net_virtio_user1,path={},server=1",
+                p1.display()
+            ))
+            .args([
+                "--",
+                "-i",
+                "--forward-mode=rxonly",
+                "--total-num-mbufs=16384",
+                "--nb-cores=1",
+            ]),
+        &[&peer_prefix],
+    );
+    peer.wait_for("testpmd> ", 1, Duration::from_secs(60));
+
+    // The pod: the agent waits for the interfaces, exports USERSPACE_*, runs l2fwd as PID 1
+    // would, forwards SIGTERM to it and returns its exit code.
+    let app_prefix = format!("l2ovs{}", std::process::id());
+    let mut app = Proc::spawn(
+        "agent",
+        pod_env(&mut taskset0(&agent), &pod)
+            .args(["-v", "run", "--min-interfaces", "2", "--"])
+            .arg(&l2fwd)
+            .arg(format!("--file-prefix={app_prefix}"))
+            .arg("--"),
+        &[&app_prefix],
+    );
+    app.wait_for("l2fwd: forwarding on lcore", 1, Duration::from_secs(60));
+    let out = app.output();
+    assert!(out.contains("interfaces (2):"), "no SDK report:\n{out}");
+    for (n, sock) in [(0, &net1), (1, &net2)] {
+        let dev = format!(
+            "--vdev=net_virtio_user{n},path={},server=1,queues=1,mac=02:00:00:00:00:0{}",
+            sock.display(),
+            n + 1
+        );
+        assert!(out.contains(&dev), "no {dev} in:\n{out}");
+    }
+    assert!(out.contains("USERSPACE_IFACES=net1 net2"), "{out}");
+
+    peer.cmd(&format!("start tx_first {BURSTS}"));
+    let peer_stats = peer.wait_rx(PER_PORT, Duration::from_secs(15));
+    peer.cmd("stop");
+    assert_eq!(
+        app.terminate(),
+        0,
+        "the agent / l2fwd did not exit cleanly:\n{}",
+        app.output()
+    );
+    let counts = l2fwd_counts(&app.output());
+    assert_eq!(
+        counts,
+        [
+            (0, "net1".to_owned(), PER_PORT, PER_PORT, 0),
+            (1, "net2".to_owned(), PER_PORT, PER_PORT, 0)
+        ],
+        "l2fwd's counts:\n{}\nOVS:\n{}",
+        app.output(),
+        ovs.log()
+    );
+    assert_eq!(
+        peer_stats,
+        [(PER_PORT, PER_PORT), (PER_PORT, PER_PORT)],
+        "peer (RX, TX) per port"
+    );
+    assert_eq!(peer.quit(), 0);
+    drop(app);
+    let left: Vec<_> = ["/dev/hugepages"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&app_prefix))
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "l2fwd left hugepage files: {left:?}");
+}
