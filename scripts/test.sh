@@ -10,7 +10,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --workspace -- -W clippy::too_many_lines -D warnings   # 100 lines per function in non-test code
 bash scripts/machete.sh                                           # no unused dependencies
-cargo build --workspace   # also the SDK's cdylib, which the C ABI test links against
+cargo build --workspace   # also userspace-agent and libuserspace_cni, which the sdk-ffi schema and l2fwd tests run and link
 cargo test --workspace
 bash scripts/fuzz.sh --seconds 10              # a short smoke of every fuzz target (the long runs: README, Reliability)
 bash scripts/demo.sh                          # dpdkvhostuserclient ports (pods are vhost-user servers)

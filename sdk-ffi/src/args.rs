@@ -93,7 +93,7 @@ pub(crate) fn build(v: &UserspaceView, testpmd: TestpmdOptions) -> Result<EalArg
         b = b.with_file_prefix(p.clone());
     }
     b.build()
-        .map_err(|e| Error::new(UserspaceStatus::Eal, e.to_string()))
+        .map_err(|e| Error::new(UserspaceStatus::Eal, userspace_cni_sdk::error_chain(&e)))
 }
 
 fn testpmd_options(v: &UserspaceView) -> TestpmdOptions {

@@ -287,19 +287,9 @@ fn numa_of_cpus(sys: &Path) -> BTreeMap<u32, i32> {
     map
 }
 
-/// The error and every cause under it, as one line.
+/// The error and every cause under it, as one line (the SDK's own formatting).
 fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
+    userspace_cni_sdk::error_chain(e)
 }
 
 /// The DPDK device names the EAL arguments create, numbered per PMD in interface order as the

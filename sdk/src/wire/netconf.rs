@@ -464,10 +464,21 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_kept() {
+    fn the_plugins_own_keys_are_typed_and_unknown_keys_are_kept() {
         round_trip(EXTRA_KEYS);
         let c = NetConf::from_slice(EXTRA_KEYS.as_bytes()).unwrap();
-        assert!(c.extra.contains_key("ovsdbSocket"));
+        assert_eq!(
+            c.ovsdb_socket.as_deref(),
+            Some("unix:/run/ovs-private/db.sock")
+        );
+        assert_eq!(
+            c.allowed_shared_dir_roots,
+            Some(vec!["/var/lib/cni/usrspcni".to_owned()])
+        );
+        let mut with_unknown: Value = serde_json::from_str(EXTRA_KEYS).unwrap();
+        with_unknown["somethingNew"] = serde_json::json!({"x": 1});
+        let c: NetConf = serde_json::from_value(with_unknown).unwrap();
+        assert_eq!(c.extra["somethingNew"]["x"], 1);
     }
 
     #[test]
