@@ -261,24 +261,18 @@ impl Engine for OvsEngine {
 
     fn detach(&mut self, rec: &EngineRecord) -> Result<(), CniError> {
         let r = record(rec)?;
-        let ours = match self.client.port_tags(&r.port).map_err(ovs_err)? {
-            Some(ids) if owned_by(&ids, &r.owner) => {
-                self.client.delete_port(&r.port).map_err(ovs_err)?;
-                true
-            }
-            Some(_) => {
-                tracing::warn!(
-                    "OVS port {} belongs to another attachment: left alone",
-                    r.port
-                );
-                false
-            }
-            None => true,
-        };
         // Whichever detach leaves a plugin-made bridge empty removes it.
-        self.client
-            .delete_bridge_if_ours_and_empty(&r.bridge)
+        let removal = self
+            .client
+            .remove_port_if(&r.port, &r.bridge, |ids| owned_by(ids, &r.owner))
             .map_err(ovs_err)?;
+        if removal.owned_by_other {
+            tracing::warn!(
+                "OVS port {} belongs to another attachment: left alone",
+                r.port
+            );
+        }
+        let ours = !removal.owned_by_other;
         if ours {
             remove_socket(&r.socket);
             // A dpdkvhostuser socket that was never moved stays in OVS's run directory.

@@ -67,6 +67,17 @@ pub struct AddedPort {
     pub bridge_created: bool,
 }
 
+/// What [`OvsClient::remove_port_if`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Removal {
+    /// The port was there and ours, and is gone.
+    pub port_deleted: bool,
+    /// The port was there but another's: left alone.
+    pub owned_by_other: bool,
+    /// The plugin-made bridge went with its last port.
+    pub bridge_deleted: bool,
+}
+
 /// A port found by its tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortInfo {
@@ -148,19 +159,20 @@ impl OvsClient {
             .is_empty())
     }
 
-    /// Adds the port (and the bridge when asked and absent) in one transaction.
+    /// Adds the port in one transaction, one round trip when the bridge exists: a `wait`
+    /// asserts that no port has the name, then the rows are inserted and the bridge's port set
+    /// mutated. When the mutate found no bridge and creating it is allowed, a second
+    /// transaction creates the bridge with the port.
     pub fn add_port(&mut self, spec: &PortSpec) -> Result<AddedPort, OvsError> {
-        if self.port_exists(&spec.port)? {
-            return Err(OvsError::PortExists(spec.port.clone()));
-        }
-        let create = spec.create_bridge && !self.bridge_exists(&spec.bridge)?;
-        match self.add_port_tx(spec, create) {
-            // Another ADD created the same bridge between our check and our commit: the
-            // unique index on Bridge.name rejected ours, so add to theirs.
-            Err(e) if create && e.is_constraint_violation() && !self.port_exists(&spec.port)? => {
-                self.add_port_tx(spec, false)
+        match self.add_port_tx(spec, false) {
+            Err(OvsError::BridgeMissing(_)) if spec.create_bridge => {
+                match self.add_port_tx(spec, true) {
+                    // Another ADD created the bridge between our two transactions: the
+                    // unique index on Bridge.name rejected ours, so add to theirs.
+                    Err(e) if e.is_constraint_violation() => self.add_port_tx(spec, false),
+                    r => r,
+                }
             }
-            Err(e) if e.is_constraint_violation() => Err(OvsError::PortExists(spec.port.clone())),
             r => r,
         }
     }
@@ -180,6 +192,8 @@ impl OvsClient {
             iface["options"] = map(&opts);
         }
         let mut ops = vec![
+            json!({"op": "wait", "table": "Port", "where": [["name", "==", spec.port]],
+                   "columns": ["name"], "until": "==", "rows": [], "timeout": 0}),
             json!({"op": "insert", "table": "Interface", "row": iface, "uuid-name": "iface"}),
             json!({"op": "insert", "table": "Port", "uuid-name": "port",
                    "row": {"name": spec.port, "interfaces": named("iface"), "external_ids": map(&spec.external_ids)}}),
@@ -197,9 +211,14 @@ impl OvsClient {
                 "mutations": [["ports", "insert", ["set", [named("port")]]]]}),
             );
         }
-        let r = transact(&mut self.conn, ops)?;
+        let r = match transact(&mut self.conn, ops) {
+            Err(OvsError::OpFailed { index: 0, .. }) => {
+                return Err(OvsError::PortExists(spec.port.clone()));
+            }
+            r => r?,
+        };
         // A mutate that matched no bridge commits nothing useful (the rows are garbage).
-        if !create_bridge && r.get(2).and_then(|m| m["count"].as_u64()) == Some(0) {
+        if !create_bridge && r.get(3).and_then(|m| m["count"].as_u64()) == Some(0) {
             return Err(OvsError::BridgeMissing(spec.bridge.clone()));
         }
         let id = |i: usize| {
@@ -208,10 +227,94 @@ impl OvsClient {
                 .unwrap_or_default()
         };
         Ok(AddedPort {
-            interface_uuid: id(0),
-            port_uuid: id(1),
+            interface_uuid: id(1),
+            port_uuid: id(2),
             bridge_created: create_bridge,
         })
+    }
+
+    /// Removes port `name` if `ours` accepts its `external_ids`, and the bridge with it when the
+    /// plugin made the bridge and the port was its last: two round trips (read, then one
+    /// transaction whose `wait` aborts the bridge's removal if a port was added meanwhile).
+    pub fn remove_port_if(
+        &mut self,
+        name: &str,
+        bridge: &str,
+        ours: impl Fn(&BTreeMap<String, String>) -> bool,
+    ) -> Result<Removal, OvsError> {
+        let r = transact(
+            &mut self.conn,
+            vec![
+                json!({"op": "select", "table": "Port", "where": [["name", "==", name]], "columns": ["_uuid", "external_ids"]}),
+                json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge]], "columns": ["_uuid", "ports", "external_ids"]}),
+            ],
+        )?;
+        let rows = |i: usize| {
+            r.get(i)
+                .and_then(|v| v["rows"].as_array().cloned())
+                .unwrap_or_default()
+        };
+        let port = rows(0).first().cloned();
+        let bridge_row = rows(1).first().cloned();
+        let mut removal = Removal::default();
+        let mut ops = Vec::new();
+        let mut remaining: Vec<String> = bridge_row
+            .as_ref()
+            .map(|b| {
+                decode_set(&b["ports"])
+                    .iter()
+                    .filter_map(decode_uuid)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(p) = &port {
+            if !ours(&decode_map(&p["external_ids"])) {
+                removal.owned_by_other = true;
+                return Ok(removal);
+            }
+            let Some(u) = decode_uuid(&p["_uuid"]) else {
+                return Err(OvsError::Unexpected(format!("port {name} without _uuid")));
+            };
+            ops.push(json!({"op": "mutate", "table": "Bridge", "where": [["ports", "includes", uuid(&u)]],
+                            "mutations": [["ports", "delete", ["set", [uuid(&u)]]]]}));
+            remaining.retain(|x| x != &u);
+            removal.port_deleted = true;
+        }
+        let bridge_ours = bridge_row.as_ref().is_some_and(|b| {
+            decode_map(&b["external_ids"])
+                .get(CREATED_BY_KEY)
+                .map(String::as_str)
+                == Some(CREATED_BY)
+        });
+        let bridge_uuid = bridge_row.as_ref().and_then(|b| decode_uuid(&b["_uuid"]));
+        let mut with_bridge = ops.clone();
+        if let (true, true, Some(b)) = (bridge_ours, remaining.is_empty(), &bridge_uuid) {
+            let before: Vec<Value> = port
+                .as_ref()
+                .and_then(|p| decode_uuid(&p["_uuid"]))
+                .map(|u| vec![uuid(&u)])
+                .unwrap_or_default();
+            with_bridge.insert(
+                0,
+                json!({"op": "wait", "table": "Bridge", "where": [["_uuid", "==", uuid(b)]], "columns": ["ports"],
+                       "until": "==", "rows": [{"ports": ["set", before]}], "timeout": 0}),
+            );
+            with_bridge.push(json!({"op": "mutate", "table": "Open_vSwitch", "where": [],
+                                    "mutations": [["bridges", "delete", ["set", [uuid(b)]]]]}));
+            match transact(&mut self.conn, with_bridge) {
+                Ok(_) => {
+                    removal.bridge_deleted = true;
+                    return Ok(removal);
+                }
+                // A port joined the bridge meanwhile: it stays; remove only ours.
+                Err(OvsError::OpFailed { index: 0, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if !ops.is_empty() {
+            transact(&mut self.conn, ops)?;
+        }
+        Ok(removal)
     }
 
     /// Removes a port from its bridge (the rows are garbage-collected). Idempotent: `false`
