@@ -259,6 +259,25 @@ pub struct Delegate {
     pub config: Value,
     /// The device-info file named in runtimeConfig, if any.
     pub device_info_file: Option<PathBuf>,
+    /// The cluster default network (first in network-status, marked `default`).
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// The cluster default network: a NetConf run first, under the runtime's `CNI_IFNAME`, as
+/// Multus runs its `clusterNetwork`; named by the config's `name`.
+pub fn cluster_delegate(config: &Value, ifname: &str) -> Delegate {
+    Delegate {
+        network: config
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("cluster")
+            .to_owned(),
+        ifname: ifname.to_owned(),
+        config: inject_runtime_config(config, &Map::new()),
+        device_info_file: None,
+        default: true,
+    }
 }
 
 /// Pairs each selection with its NAD and names the interfaces as Multus does: `net<N>` for
@@ -309,6 +328,7 @@ pub fn plan(
                 ifname,
                 config: inject_runtime_config(&nad.config, &caps),
                 device_info_file,
+                default: false,
             })
         })
         .collect()
@@ -381,7 +401,7 @@ pub fn network_status(
             .collect(),
         mac,
         mtu: None,
-        default: false,
+        default: delegate.default,
         dns: Some(result.get("dns").cloned().unwrap_or_else(|| json!({}))),
         device_info: device_info.and_then(|v| serde_json::from_value(v).ok()),
         gateway: ips
@@ -582,12 +602,24 @@ mod tests {
     }
 
     #[test]
+    fn the_cluster_network_runs_under_the_runtimes_ifname_and_is_the_default() {
+        let d = cluster_delegate(&json!({"name": "kindnet", "type": "ptp"}), "eth0");
+        assert_eq!(
+            (d.network.as_str(), d.ifname.as_str(), d.default),
+            ("kindnet", "eth0", true)
+        );
+        let s = network_status(&d, &json!({}), None);
+        assert!(s.default);
+    }
+
+    #[test]
     fn network_status_takes_the_pod_interface_and_its_addresses() {
         let d = Delegate {
             network: "default/dpdk-a".into(),
             ifname: "net1".into(),
             config: json!({}),
             device_info_file: None,
+            default: false,
         };
         let result = json!({"cniVersion": "1.0.0",
             "interfaces": [{"name": "ab12-net1"}, {"name": "net1", "mac": "02:00:00:00:00:01", "sandbox": "/run/netns/x"}],

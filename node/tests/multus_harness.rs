@@ -71,10 +71,13 @@ impl Node {
 
     /// Runs multus-harness as containerd does (its CNI_ARGS order differs on each call).
     fn call(&self, verb: &str, netns: &str, networks: &str) -> (Value, i32) {
-        let conf = json!({"cniVersion": "1.0.0", "name": "node-net", "type": "multus-harness",
+        let mut conf = json!({"cniVersion": "1.0.0", "name": "node-net", "type": "multus-harness",
             "nadDir": self.path("nads"), "binDir": self.path("bin"), "kubeconfig": self.path("kubeconfig"),
             "cacheDir": self.path("cache"), "deviceInfoDir": self.path("devinfo"),
             "runtimeConfig": {"io.kubernetes.cri.pod-annotations": {"k8s.v1.cni.cncf.io/networks": networks}}});
+        if self.path("cluster.json").exists() {
+            conf["clusterNetwork"] = self.path("cluster.json").display().to_string().into();
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_multus-harness"))
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -230,4 +233,39 @@ fn a_missing_nad_fails_the_add_before_any_delegate_runs() {
             .contains("default/nope: not found")
     );
     assert!(n.calls().is_empty());
+}
+
+#[test]
+fn the_cluster_network_comes_first_as_eth0_and_its_result_is_returned() {
+    let n = Node::new();
+    std::fs::write(
+        n.path("cluster.json"),
+        r#"{"cniVersion":"1.0.0","name":"kindnet","type":"recorder"}"#,
+    )
+    .unwrap();
+    let (result, code) = n.call("ADD", NETNS, "dpdk-a");
+    assert_eq!(code, 0);
+    assert_eq!(result["interfaces"][0]["name"], "eth0");
+    let ifnames: Vec<String> = n
+        .calls()
+        .iter()
+        .map(|c| c.split(' ').nth(1).unwrap().to_owned())
+        .collect();
+    assert_eq!(ifnames, ["eth0", "net1"]);
+    let text = n.api.state.lock().unwrap().pods[0]["metadata"]["annotations"]
+        ["k8s.v1.cni.cncf.io/network-status"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (status[0]["name"].as_str(), status[0]["default"].as_bool()),
+        (Some("kindnet"), Some(true))
+    );
+    n.call("DEL", NETNS, "dpdk-a");
+    let last = n.calls().last().cloned().unwrap();
+    assert!(
+        last.starts_with("DEL eth0 "),
+        "the cluster network goes last: {last}"
+    );
 }

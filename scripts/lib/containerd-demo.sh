@@ -25,7 +25,7 @@ spin() { # spin "message" cmd... : runs a long step, its output in $RUN/step.log
 RUN=$(mktemp -d /tmp/uscri.XXXX)
 IMAGE=localhost/userspace-cni/testpmd:latest
 BIN=$PWD/target/release
-NODE=(env NODE_LOG=warn "$BIN/node-harness")
+NODE=(env NODE_LOG=warn "$PWD/target/node-harness/release/node-harness")
 API_PID=""
 HOST_DIRS_BEFORE=$(ls -d /var/lib/cni /var/lib/kubelet /var/lib/vhost_sockets 2>/dev/null || true)
 cleanup() {
@@ -33,7 +33,7 @@ cleanup() {
   if [ -S "$RUN/c/containerd.sock" ] && [ -n "$API_PID" ]; then
     for p in snd2 snd fwd; do "${NODE[@]}" remove-pod "${NODEARGS[@]}" "$p" >/dev/null 2>&1; done
   fi
-  [ -n "${CRI_HOLDER:-}" ] && cri_node bash -c "source scripts/lib/ovs-dpdk.sh; ovs_stop '$RUN/ovs'" 2>/dev/null
+  [ -n "${CRI_HOLDER:-}" ] && cri_node bash -c "source $PWD/scripts/lib/ovs-dpdk.sh; ovs_stop '$RUN/ovs'" 2>/dev/null
   cri_stop "$RUN/c"
   [ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null
   [ -n "${DEMO_KEEP:-}" ] && echo "kept $RUN" || rm -rf "$RUN"
@@ -42,15 +42,18 @@ trap cleanup EXIT
 
 step "Set-up: packages, hugepages, build, images"
 spin "packages and hugepages (scripts/setup-host.sh)" bash scripts/setup-host.sh
-spin "cargo build --release (plugin, agent, node harness)" \
-  cargo build --release -q -p userspace -p userspace-agent -p userspace-node-harness
-spin "testpmd image (scripts/build-images.sh)" bash scripts/build-images.sh --only testpmd
+spin "testpmd image (scripts/build-images.sh: builds the plugin and the agent)" bash scripts/build-images.sh --only testpmd
+# In its own target directory: sharing one with the plugin's and the agent's build, its
+# different feature set for common dependencies makes cargo rebuild the SDK, the plugin and the
+# agent (and so the image) on every run.
+spin "cargo build --release -p userspace-node-harness" \
+  env CARGO_TARGET_DIR="$PWD/target/node-harness" cargo build --release -q -p userspace-node-harness
 
-# CNI binaries, for containerd and for the delegates: the two harness-free reference plugins
-# containerd and the NADs use, and this project's.
+# CNI binaries, for containerd and for the delegates: the reference plugins (loopback for
+# containerd, ptp for the cluster network, host-local for IPAM) and this project's.
 mkdir -p "$RUN"/{bin,net,nads,ctl,kubelet,logs}
-cp /usr/lib/cni/loopback /usr/lib/cni/host-local "$RUN/bin/"
-cp "$BIN/userspace" "$BIN/multus-harness" "$RUN/bin/"
+cp /usr/lib/cni/loopback /usr/lib/cni/host-local /usr/lib/cni/ptp "$RUN/bin/"
+cp "$BIN/userspace" "$PWD/target/node-harness/release/multus-harness" "$RUN/bin/"
 "${NODE[@]}" api --kubeconfig "$RUN/kubeconfig" >"$RUN/api.addr" 2>"$RUN/api.log" &
 API_PID=$!
 for _ in $(seq 1 100); do [ -s "$RUN/kubeconfig" ] && break; sleep 0.05; done
@@ -62,19 +65,30 @@ cat >"$RUN/net/10-node.conflist" <<JSON
 {"cniVersion": "1.0.0", "name": "node-net", "plugins": [
  {"type": "multus-harness", "capabilities": {"io.kubernetes.cri.pod-annotations": true},
   "nadDir": "$RUN/nads", "binDir": "$RUN/bin", "kubeconfig": "$RUN/kubeconfig",
-  "cacheDir": "$RUN/multus-cache", "deviceInfoDir": "$RUN/devinfo", "logFile": "$RUN/multus.log"}]}
+  "cacheDir": "$RUN/multus-cache", "deviceInfoDir": "$RUN/devinfo", "logFile": "$RUN/multus.log",
+  "clusterNetwork": "$RUN/cluster.json"}]}
 JSON
+# The cluster default network (eth0), as on a kindnet cluster: ptp + host-local. containerd
+# needs eth0's address. ptp puts one veth per pod in the host's network namespace and a /32
+# route to it; both go at DEL. (It also enables IPv4 forwarding, which is already on here.)
+cat >"$RUN/cluster.json" <<JSON
+{"cniVersion": "1.0.0", "name": "kindnet", "type": "ptp", "ipMasq": false, "mtu": 1500,
+ "ipam": {"type": "host-local", "subnet": "10.98.0.0/24", "dataDir": "$RUN/ipam"}}
+JSON
+VETHS_BEFORE=$(ip -o link show type veth | wc -l)
+# No k8s.v1.cni.cncf.io/resourceName (there is no device plugin here), so no CNIDeviceInfoFile:
+# with one, the plugin's device-info names the host-side socket path, multus-harness copies it
+# into network-status as Multus does, and the agent refuses to start because that path and
+# configuration-data's in-pod path disagree (reported; node/tests cover the capability).
 nad() { # nad NAME BRIDGE SUBNET: a NetworkAttachmentDefinition for the userspace plugin
   cat >"$RUN/nads/$1.yaml" <<YAML
 apiVersion: k8s.cni.cncf.io/v1
 kind: NetworkAttachmentDefinition
 metadata:
   name: $1
-  annotations:
-    k8s.v1.cni.cncf.io/resourceName: userspace.example/$1
 spec:
   config: '{"cniVersion": "1.0.0", "type": "userspace", "name": "$1",
-    "capabilities": {"mac": true, "CNIDeviceInfoFile": true},
+    "capabilities": {"mac": true},
     "kubeconfig": "$RUN/kubeconfig", "ovsdbSocket": "unix:$RUN/ovs/db.sock",
     "stateDir": "$RUN/state", "logFile": "$RUN/plugin.log", "logLevel": "info",
     "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
@@ -95,7 +109,7 @@ echo "  images: $(cri_ctr images ls -q | grep -v '^sha256' | tr '\n' ' ')"
 # The switch runs in the node's mount namespace: the plugin bind-mounts short aliases of the
 # pods' long emptyDir paths there (/var/lib/vhost_sockets/<id>), and OVS connects through them.
 spin "ovsdb-server + ovs-vswitchd with DPDK (in the node's mount namespace)" \
-  cri_node bash -c "source scripts/lib/ovs-dpdk.sh; ovs_start '$RUN/ovs'"
+  cri_node bash -c "source $PWD/scripts/lib/ovs-dpdk.sh; ovs_start '$RUN/ovs'"
 vsctl() { ovs-vsctl --db="unix:$RUN/ovs/db.sock" "$@"; }
 
 strip() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$1"; }
@@ -141,7 +155,7 @@ pod_run() { # pod_run NAME: kubelet-like start, then wait for testpmd's prompt
   eval "SB_$1=$(jq -r .sandbox "$RUN/$1.started")"
 }
 send() { local v="FD_$1"; echo "$2" >&"${!v}"; }
-close() { local v="FD_$1"; exec {!v}>&-; }
+close() { local v="FD_$1"; eval "exec ${!v}>&-"; }
 stat_of() { # stat_of NAME PORT RX|TX: the latest counter printed by `show port stats all`
   strip "$RUN/ctl/$1/out" | awk -v p="NIC statistics for port $2 " -v k="$3-packets:" 'index($0,p){f=1} f&&$1==k{v=$2; f=0} END{print v}'
 }
@@ -181,7 +195,8 @@ if "${NODE[@]}" run-pod "${NODEARGS[@]}" "$RUN/fwd.yaml" >/dev/null 2>"$RUN/fail
 fi
 echo "  RunPodSandbox failed: $(grep -o 'failed to setup network[^;]*' "$RUN/fail.log" | head -1 | cut -c1-150)…"
 echo "    ($(grep -o 'network attachment definition [^ ]* not found' "$RUN/fail.log" | head -1))"
-FAIL_LEFT=$(( $(vsctl --columns=name list Port 2>/dev/null | grep -c name || true) + $(find "$RUN/state" -name '*.json' 2>/dev/null | wc -l) + $(ls "$RUN/ipam"/dpdk-a 2>/dev/null | grep -c '^10\.' || true) + $(cri_ctr containers ls -q | wc -l) ))
+count() { local n; n=$(find "$@" 2>/dev/null | wc -l) || true; echo "$n"; } # missing dirs count 0
+FAIL_LEFT=$(( $(vsctl --columns=name list Port 2>/dev/null | grep -c name || true) + $(count "$RUN/state" -name '*.json') + $(count "$RUN/ipam" -name '10.*') + $(cri_ctr containers ls -q | wc -l) ))
 echo "  left behind by the failed ADD (ports, state files, leases, containers): $FAIL_LEFT"
 nad dpdk-b br-b 10.99.2.0/24
 echo "  dpdk-b created; kubelet's retry:"
@@ -195,7 +210,7 @@ for p in fwd snd; do
   sb="SB_$p"
   echo "  pod ${p^^}: sandbox ${!sb:0:12}, uid $(jq -r .uid "$RUN/$p.started")"
   "${NODE[@]}" get-pod --kubeconfig "$RUN/kubeconfig" "$p" |
-    jq -r '.metadata.annotations["k8s.v1.cni.cncf.io/network-status"] | fromjson | .[] | "    network-status: \(.name) \(.interface) ip \(.ips[0]) mac \(.mac) device-info \(."device-info".type // "-")"'
+    jq -r '.metadata.annotations["k8s.v1.cni.cncf.io/network-status"] | fromjson | .[] | "    network-status: \(.name) \(.interface) ip \(.ips[0]) mac \(.mac)\(if .default then " (default)" else "" end) device-info \(."device-info".type // "-")"'
 done
 echo "  pod FWD's agent found its sandbox in mountinfo: $(grep -c "io.containerd.grpc.v1.cri/sandboxes/$SB_fwd/hostname /etc/hostname" "$RUN/ctl/fwd/mountinfo") line(s); ran: $(strip "$RUN/ctl/fwd/out" | grep -o 'line=.*' | head -1 | cut -c6- | cut -c1-200)…"
 FWD_DIR=$RUN/kubelet/pods/$(jq -r .uid "$RUN/fwd.started")/volumes/kubernetes.io~empty-dir/shared-dir
@@ -209,7 +224,7 @@ report "first round"
 OK=$(exact && echo yes || echo no)
 
 step "Restart ovs-vswitchd while both pods run; traffic resumes on both ports"
-spin "ovs-vswitchd restart" cri_node bash -c "source scripts/lib/ovs-dpdk.sh; ovs_vswitchd_restart '$RUN/ovs'"
+spin "ovs-vswitchd restart" cri_node bash -c "source $PWD/scripts/lib/ovs-dpdk.sh; ovs_vswitchd_restart '$RUN/ovs'"
 ports_up fwd snd
 round_until_whole snd
 report "after the restart (round $TRIES)"
@@ -235,14 +250,15 @@ for p in snd2 fwd; do send "$p" quit; close "$p"; "${NODE[@]}" remove-pod "${NOD
 CONTAINERS=$(( $(cri_ctr containers ls -q | wc -l) + $(cri_ctr tasks ls -q | wc -l) ))
 PORTS=$(vsctl --columns=name list Port | grep -c name || true)
 DELS=$(grep -c 'verb=DEL' "$RUN/plugin.log" || true)
-cri_node bash -c "source scripts/lib/ovs-dpdk.sh; ovs_stop '$RUN/ovs'"
+cri_node bash -c "source $PWD/scripts/lib/ovs-dpdk.sh; ovs_stop '$RUN/ovs'"
 NODE_MOUNTS=$(grep -c -E "kubelet|vhost_sockets|$RUN/ctl" "/proc/$CRI_HOLDER/mounts" || true)
-LEASES=$(find "$RUN/ipam" -name '10.*' 2>/dev/null | wc -l)
-FILES=$(( $(find "$RUN/kubelet" "$RUN/logs" "$RUN/multus-cache" "$RUN/devinfo" -mindepth 1 2>/dev/null | wc -l) + NODE_MOUNTS ))
-STATE=$(find "$RUN/state" -name '*.json' 2>/dev/null | wc -l)
-NETNS=$(find "$RUN/c/state/io.containerd.grpc.v1.cri/netns" -mindepth 1 2>/dev/null | wc -l)
+LEASES=$(count "$RUN/ipam" -name '10.*')
+FILES=$(( $(count "$RUN/kubelet" "$RUN/logs" "$RUN/multus-cache" "$RUN/devinfo" -mindepth 1) + NODE_MOUNTS ))
+STATE=$(count "$RUN/state" -name '*.json')
+NETNS=$(count "$RUN/c/state/io.containerd.grpc.v1.cri/netns" -mindepth 1)
 cri_stop "$RUN/c"; CRI_HOLDER=""
 kill "$API_PID"; API_PID=""
+VETHS=$(( $(ip -o link show type veth | wc -l) - VETHS_BEFORE ))
 HOST_MOUNTS=$(grep -c -E "$RUN|/var/lib/kubelet|/var/lib/vhost_sockets" /proc/mounts || true)
 HUGE=$(( $(ls /dev/hugepages | grep -c -E '^(fwd|snd|ovsdemo)' || true) + $(ls /var/run/dpdk 2>/dev/null | grep -c -E '^(fwd|snd|ovsdemo)' || true) ))
 rmdir /var/lib/vhost_sockets 2>/dev/null || true
@@ -250,10 +266,10 @@ HOST_DIRS=$(ls -d /var/lib/cni /var/lib/kubelet /var/lib/vhost_sockets 2>/dev/nu
 echo "  CNI DELs of the userspace plugin (delegated by multus-harness): $DELS"
 echo "  sandboxes+containers+tasks left in ctr -n k8s.io: $CONTAINERS, OVS ports left: $PORTS, leases left: $LEASES"
 echo "  shared-dir/kubelet/log/cache entries and node mounts left: $FILES, state files left: $STATE, netns left: $NETNS"
-echo "  host mounts left: $HOST_MOUNTS, hugepage and /var/run/dpdk files left: $HUGE, host dirs made and left: $([ "$HOST_DIRS" = "$HOST_DIRS_BEFORE" ] && echo 0 || echo "$HOST_DIRS")"
+echo "  host veths left (cluster network): $VETHS, host mounts left: $HOST_MOUNTS, hugepage and /var/run/dpdk files left: $HUGE, host dirs made and left: $([ "$HOST_DIRS" = "$HOST_DIRS_BEFORE" ] && echo 0 || echo "$HOST_DIRS")"
 [ -n "${MOUNTINFO_OUT:-}" ] && cp "$RUN/fwd.mountinfo" "$MOUNTINFO_OUT"
 
-if [ "$OK" = yes ] && [ "$FAIL_LEFT$CONTAINERS$PORTS$LEASES$FILES$STATE$NETNS$HOST_MOUNTS$HUGE" = 000000000 ] &&
+if [ "$OK" = yes ] && [ "$FAIL_LEFT$CONTAINERS$PORTS$LEASES$FILES$STATE$NETNS$VETHS$HOST_MOUNTS$HUGE" = 0000000000 ] &&
    [ "$HOST_DIRS" = "$HOST_DIRS_BEFORE" ] && [ "$DELS" -ge 6 ]; then
   step "OK (containerd CRI, two-port pod): 256 each way through OVS-DPDK, again after an ovs-vswitchd restart and after removing the other pod; nothing left behind"
 else

@@ -1,11 +1,13 @@
-//! `multus-harness`: the one CNI plugin containerd runs on the test node; it plays Multus for
-//! the pod's secondary networks (see `node_harness::multus`). The cluster default network is
-//! skipped: the result it returns has no interface, so the pod gets no eth0 address.
+//! `multus-harness`: the one CNI plugin containerd runs on the test node; it plays Multus (see
+//! `node_harness::multus`): the cluster default network (`clusterNetwork`, a NetConf file) under
+//! the runtime's `CNI_IFNAME`, whose result it returns (containerd needs eth0's address), then
+//! the pod's secondary networks. Without `clusterNetwork` the result has no interface, which
+//! containerd 1.6 refuses ("failed to find network info for sandbox").
 //!
 //! Its config (the conflist's plugin):
 //! `{"type": "multus-harness", "name": …, "cniVersion": …, "nadDir": <NAD manifests>,
 //!   "binDir": <delegate plugins>, "kubeconfig": …, "cacheDir": …, "deviceInfoDir": …,
-//!   "logFile": …, "capabilities": {"io.kubernetes.cri.pod-annotations": true}}`.
+//!   "logFile": …, "clusterNetwork": <NetConf file>, "capabilities": {"io.kubernetes.cri.pod-annotations": true}}`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -30,6 +32,7 @@ struct Conf {
     cache_dir: PathBuf,
     device_info_dir: PathBuf,
     log_file: Option<PathBuf>,
+    cluster_network: Option<PathBuf>,
     #[serde(default)]
     runtime_config: Value,
 }
@@ -58,18 +61,26 @@ fn pod_annotation(conf: &Conf, key: &str) -> Option<String> {
 }
 
 fn plan(conf: &Conf, pod: &PodArgs) -> Result<Vec<Delegate>> {
+    let mut out = Vec::new();
+    if let Some(path) = &conf.cluster_network {
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let net: Value = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not a NetConf", path.display()))?;
+        let ifname = std::env::var("CNI_IFNAME").unwrap_or_else(|_| "eth0".into());
+        out.push(multus::cluster_delegate(&net, &ifname));
+    }
     let text = pod_annotation(conf, NETWORKS_ANNOTATION).unwrap_or_default();
     let selections = multus::parse_selections(&text)?;
-    if selections.is_empty() {
-        return Ok(Vec::new());
+    if !selections.is_empty() {
+        let nads = multus::load_nads(&conf.nad_dir)?;
+        out.extend(multus::plan(
+            &selections,
+            &nads,
+            pod,
+            &conf.device_info_dir,
+        )?);
     }
-    let nads = multus::load_nads(&conf.nad_dir)?;
-    Ok(multus::plan(
-        &selections,
-        &nads,
-        pod,
-        &conf.device_info_dir,
-    )?)
+    Ok(out)
 }
 
 fn pretty(v: &impl Serialize) -> Result<String> {
@@ -120,6 +131,7 @@ fn add(conf: &Conf, rt: &tokio::runtime::Runtime) -> Result<Value> {
         pod: &pod,
     };
     let mut status = Vec::new();
+    let mut default_result = None;
     for (i, d) in delegates.iter().enumerate() {
         tracing::info!(network = %d.network, ifname = %d.ifname, "delegate ADD");
         match multus::exec(&inv, "ADD", d) {
@@ -130,6 +142,9 @@ fn add(conf: &Conf, rt: &tokio::runtime::Runtime) -> Result<Value> {
                     .and_then(|f| std::fs::read(f).ok())
                     .and_then(|b| serde_json::from_slice(&b).ok());
                 status.push(multus::network_status(d, &result, info));
+                if d.default {
+                    default_result = Some(result);
+                }
             }
             Err(e) => {
                 // Multus undoes what it did, the failed delegate included.
@@ -154,7 +169,9 @@ fn add(conf: &Conf, rt: &tokio::runtime::Runtime) -> Result<Value> {
         let _ = std::fs::remove_file(&cache);
         return Err(e);
     }
-    Ok(json!({"cniVersion": conf.cni_version, "interfaces": [], "ips": [], "dns": {}}))
+    Ok(default_result.unwrap_or_else(
+        || json!({"cniVersion": conf.cni_version, "interfaces": [], "ips": [], "dns": {}}),
+    ))
 }
 
 fn del(conf: &Conf) -> Result<()> {
