@@ -251,9 +251,9 @@ CONTAINERS=$(( $(cri_ctr containers ls -q | wc -l) + $(cri_ctr tasks ls -q | wc 
 PORTS=$(vsctl --columns=name list Port | grep -c name || true)
 DELS=$(grep -c 'verb=DEL' "$RUN/plugin.log" || true)
 cri_node bash -c "source $PWD/scripts/lib/ovs-dpdk.sh; ovs_stop '$RUN/ovs'"
-NODE_MOUNTS=$(grep -c -E "kubelet|vhost_sockets|$RUN/ctl" "/proc/$CRI_HOLDER/mounts" || true)
+NODE_MOUNTS=$(grep -c -E "kubernetes.io~|vhost_sockets|$RUN/ctl" "/proc/$CRI_HOLDER/mounts" || true) # not the node's own binds
 LEASES=$(count "$RUN/ipam" -name '10.*')
-FILES=$(( $(count "$RUN/kubelet" "$RUN/logs" "$RUN/multus-cache" "$RUN/devinfo" -mindepth 1) + NODE_MOUNTS ))
+FILES=$(( $(count "$RUN/kubelet/pods" "$RUN/logs" "$RUN/multus-cache" "$RUN/devinfo" -mindepth 1) + NODE_MOUNTS ))
 STATE=$(count "$RUN/state" -name '*.json')
 NETNS=$(count "$RUN/c/state/io.containerd.grpc.v1.cri/netns" -mindepth 1)
 cri_stop "$RUN/c"; CRI_HOLDER=""
