@@ -11,8 +11,12 @@
 # HOST_VHOST_MODE=server: dpdkvhostuser ports, OVS creates the sockets and the plugin moves
 # them into the shared directory, here on another filesystem (/dev/shm) so that the move is a
 # bind mount (the EXDEV case).
+#
+# `scripts/demo.sh containerd`: the same on a Kubernetes node for real (containerd's CRI driven
+# like kubelet, Multus' delegation, a two-port pod); see scripts/lib/containerd-demo.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ "${1:-}" = containerd ] && exec bash scripts/lib/containerd-demo.sh
 source scripts/lib/ovs-dpdk.sh
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }

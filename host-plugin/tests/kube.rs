@@ -20,6 +20,10 @@ struct Env {
 
 impl Env {
     fn new(volume: Value) -> Self {
+        Self::mounted_at(volume, "/var/lib/cni/usrspcni")
+    }
+
+    fn mounted_at(volume: Value, mount_path: &str) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("k8")
             .tempdir_in("/tmp")
@@ -34,7 +38,7 @@ impl Env {
             "web-0",
             "5b0d8c2e-9f7a-4c61-8d3e-2a1b0c9d8e7f",
             volume,
-            "/var/lib/cni/usrspcni",
+            mount_path,
         )]);
         Self {
             db: Ovsdb::start(),
@@ -210,6 +214,25 @@ fn a_forbidden_patch_names_the_missing_permission_and_rolls_back() {
             == 0,
         "no files left"
     );
+}
+
+/// Multus copies the device-info into network-status, which the pod reads: its path is the
+/// socket as the pod sees it, under the shared volume's mountPath, not the host's path.
+#[test]
+fn device_info_names_the_socket_where_the_pod_mounts_it() {
+    let env = Env::mounted_at(json!("hostPath"), "/run/dpdk-sockets");
+    let mut conf = env.conf();
+    let info = env.dir.path().join("devinfo/net1.json");
+    conf["runtimeConfig"] = json!({"CNIDeviceInfoFile": info});
+    let (res, code) = cni("ADD", "net1", &conf);
+    assert_eq!(code, 0, "{res}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    assert_eq!(
+        v["vhost-user"]["path"],
+        "/run/dpdk-sockets/9d3e5f7a1b2c-net1"
+    );
+    assert_eq!(cni("DEL", "net1", &conf).1, 0);
+    assert!(!info.exists());
 }
 
 /// kubelet's emptyDir paths are too long for a socket: each attachment gets its own short

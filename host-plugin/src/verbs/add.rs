@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use userspace_cni_sdk::discovery::DEFAULT_SHARED_DIR;
 use userspace_cni_sdk::wire::{
     self, CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, MemifDevice,
     MemifRole, VhostMode, VhostUserDevice, VhostUserIp4Conf,
@@ -34,6 +35,9 @@ struct Placement {
     socket: PathBuf,
     /// The socket's path as the switch sees it (through the alias when the real one is long).
     switch_socket: PathBuf,
+    /// The socket's path as the pod sees it: under the shared volume's `mountPath` when the
+    /// pod object says it, else under the conventional mount point.
+    pod_socket: PathBuf,
 }
 
 /// Runs ADD; returns the result JSON in the config's version.
@@ -178,12 +182,17 @@ fn place(
     };
     shared_dir::check_socket_path(&switch_socket)?;
     shared_dir::clear_socket_path(&socket)?;
+    let pod_socket = facts
+        .and_then(|f| f.mount_path.as_deref())
+        .map_or_else(|| PathBuf::from(DEFAULT_SHARED_DIR), PathBuf::from)
+        .join(&sockname);
     Ok(Placement {
         dir,
         stem,
         sockname,
         socket,
         switch_socket,
+        pod_socket,
     })
 }
 
@@ -414,8 +423,10 @@ fn publish_files(
     Ok(entry)
 }
 
+/// The NPWG device-info: its `path` is the one the application opens, so the pod's view of
+/// the socket (Multus copies it into network-status, which the pod reads).
 fn device_info(config: &Config, container: &wire::UserspaceConf, place: &Placement) -> DeviceInfo {
-    let path = place.socket.display().to_string();
+    let path = place.pod_socket.display().to_string();
     let device = match config.iftype {
         IfType::Vhostuser => Device::VhostUser {
             vhost_user: VhostUserDevice {

@@ -312,7 +312,7 @@ mod tests {
         assert_eq!(
             (d.id.as_str(), d.rule),
             (
-                "8a3b55cb0e5b1f0f5a4b7d3c2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f",
+                "214e56d69bbcae56093ef09744f3c6ff64fab131cdba235dfb6bc8e4d609e702",
                 Rule::ContainerdCri
             )
         );
