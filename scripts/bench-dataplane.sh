@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# Data-plane benchmark: Mpps through a private OVS-DPDK switch with the agent-built testpmd
-# line, against a hand-tuned line for the same topology and the direct virtio_user<->vhost
-# ceiling (no switch), all in the same run. On a 2-core machine two busy-polling pods plus the
-# switch's PMD starve each other, so (as recipes.md advises) one testpmd process loops both of a
-# pod's ports through the switch: port 0 -> OVS -> port 1 -> OVS -> port 0.
-# Cores: the OVS PMD thread owns CPU 1; the pod gets CPU 0 (the agent runs under `taskset -c 0`,
-# so it builds a one-CPU line: main and forwarding lcores on CPU 0, the main lcore idling at the
-# prompt); the hand-tuned and ceiling lines use the same single CPU. Prints a Markdown table.
+# Data-plane benchmark: Mpps of 64-byte frames for four lines, alternated in ROUNDS rounds
+# (A B C D A B C D …) so that a slow moment of the shared machine hits every line alike:
+#   A  the agent-built testpmd line, pod <-> private OVS-DPDK <-> pod
+#   B  a hand-tuned testpmd line for the same topology
+#   C  the ceiling: virtio_user straight to a vhost port looped back, no switch
+#   D  a memif pair, both ends launched by the agent (no switch)
+# On a 2-core machine two busy-polling pods plus the switch's PMD starve each other, so (as
+# recipes.md advises) for A and B one testpmd process loops both of a pod's ports through the
+# switch: port 0 -> OVS -> port 1 -> OVS -> port 0; the OVS PMD owns CPU 1, the pod CPU 0 (the
+# agent runs under `taskset -c 0`, so it builds a one-CPU line). For C and D ovs-vswitchd is
+# stopped, and the second process gets CPU 1. Prints per-round values, then per line the
+# median and min–max, the agent/hand-tuned ratio per round (a round whose ceiling is below a
+# switched line is flagged), and one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ovs-dpdk.sh
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+ROUNDS=${ROUNDS:-5}
 RUN=$(mktemp -d /tmp/usbench.XXXX)
 SHARED=/var/lib/cni/usrspcni-bench
 BIN=target/release
-cleanup() { set +e; pkill -f 'file-prefix=bench-' ; ovs_stop "$RUN/ovs"; rm -rf "$RUN" /var/run/dpdk/bench-*; rmdir "$SHARED" 2>/dev/null; }
+cleanup() {
+  set +e; pkill -f 'file-prefix=bench-'; ovs_stop "$RUN/ovs"
+  rm -rf "$RUN" /var/run/dpdk/bench-* /dev/hugepages/bench-*; rmdir "$SHARED" 2>/dev/null
+}
 trap cleanup EXIT
 
 bash scripts/setup-host.sh >/dev/null
@@ -29,12 +38,12 @@ CONF=$(cat <<JSON
  "ipam": {"type": "host-local", "subnet": "10.98.0.0/24", "dataDir": "$RUN/ipam"}}
 JSON
 )
-ID=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-for ifn in net1 net2; do
-  CNI_COMMAND=ADD CNI_CONTAINERID=$ID CNI_IFNAME=$ifn CNI_NETNS=/var/run/netns/bench CNI_PATH=/usr/lib/cni \
+cni() { # cni VERB IFNAME
+  CNI_COMMAND=$1 CNI_CONTAINERID=$ID CNI_IFNAME=$2 CNI_NETNS=/proc/self/ns/net CNI_PATH=/usr/lib/cni \
     "$BIN/userspace" <<<"$CONF" >/dev/null
-done
-# Port-to-port flows, as for a service chain (NORMAL learning would flood the generated frames).
+}
+ID=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+cni ADD net1; cni ADD net2
 ofport() { # waits until ovs-vswitchd has numbered the port
   local p i
   for i in $(seq 1 100); do
@@ -44,64 +53,125 @@ ofport() { # waits until ovs-vswitchd has numbered the port
   done
   echo "ovs-vswitchd never numbered port $1" >&2; return 1
 }
-P1=$(ofport "${ID:0:12}-net1")
-P2=$(ofport "${ID:0:12}-net2")
-ovs-ofctl del-flows "unix:$RUN/ovs/br-bench.mgmt"
-ovs-ofctl add-flow "unix:$RUN/ovs/br-bench.mgmt" "in_port=$P1,actions=output:$P2"
-ovs-ofctl add-flow "unix:$RUN/ovs/br-bench.mgmt" "in_port=$P2,actions=output:$P1"
+flows() { # port-to-port flows, as for a service chain (NORMAL learning would flood); not kept by a restart
+  local p1 p2
+  p1=$(ofport "${ID:0:12}-net1"); p2=$(ofport "${ID:0:12}-net2")
+  ovs-ofctl del-flows "unix:$RUN/ovs/br-bench.mgmt"
+  ovs-ofctl add-flow "unix:$RUN/ovs/br-bench.mgmt" "in_port=$p1,actions=output:$p2"
+  ovs-ofctl add-flow "unix:$RUN/ovs/br-bench.mgmt" "in_port=$p2,actions=output:$p1"
+}
+flows
 
 strip() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
 # measure CMD...: runs an interactive testpmd, starts io forwarding with a first burst, and after
-# SECONDS_PER_RUN reads the Rx-pps of every port ("throughput since last show"); prints Mpps.
+# SECONDS_PER_RUN reads the Rx-pps and Tx-pps of every port ("throughput since last show");
+# prints the Mpps received summed over the ports (with RX_TX=1: received + sent, for a process
+# that holds one end of a two-process loop).
 measure() {
   local out=$RUN/m.out
   ( sleep 4; echo "start tx_first 64"; sleep 2; echo "show port stats all"; sleep "$SECONDS_PER_RUN";
     echo "show port stats all"; echo stop; echo quit ) | stdbuf -oL "$@" >"$out" 2>&1 || true
-  strip <"$out" | awk '/Rx-pps:/{n++; v[n]=$2} END{s=0; for(i=n/2+1;i<=n;i++) s+=v[i]; printf "%.3f", s/1e6}'
+  strip <"$out" | awk -v both="${RX_TX:-0}" '
+    /Rx-pps:/ {n++; rx[n]=$2}
+    /Tx-pps:/ {m++; tx[m]=$2}
+    END {s=0; for (i=n/2+1; i<=n; i++) s+=rx[i]+(both?tx[i]:0); printf "%.3f", s/1e6}'
 }
 
 AGENT=(taskset -c 0 "$BIN/userspace-agent" --container-id "$ID" --podinfo "$RUN/none" --shared-dir "$SHARED"
        testpmd --interactive --forward-mode io --huge yes --file-prefix bench-agent)
 LINE=$("${AGENT[@]}" --dry-run)
-AGENT_MPPS=$(measure "${AGENT[@]}")
 
 # Hand-tuned for this topology: bigger bursts and rings, larger mbuf cache, no stats overhead.
 S1=$SHARED/${ID:0:12}/${ID:0:12}-net1; S2=$SHARED/${ID:0:12}/${ID:0:12}-net2
 HAND=(dpdk-testpmd --lcores=0@0,1@0 --main-lcore 0 -m 512 --in-memory --single-file-segments --file-prefix=bench-hand --no-pci
       --vdev "net_virtio_user0,path=$S1,server=1,queues=1" --vdev "net_virtio_user1,path=$S2,server=1,queues=1"
       -- -i --forward-mode=io --nb-cores=1 --burst=64 --rxd=1024 --txd=1024 --mbcache=512 --total-num-mbufs=65536 --no-lsc-interrupt)
-HAND_MPPS=$(measure "${HAND[@]}")
 
-for ifn in net1 net2; do
-  CNI_COMMAND=DEL CNI_CONTAINERID=$ID CNI_IFNAME=$ifn CNI_NETNS=/var/run/netns/bench CNI_PATH=/usr/lib/cni \
-    "$BIN/userspace" <<<"$CONF" >/dev/null
+# The ceiling: both directions of the loop (received + sent at the virtio_user end, as the
+# switched lines count both directions by receiving on both ports). The vhost side loops packets back (io on one port) on CPU 1, free of the switch;
+# the virtio_user side is the hand-tuned one-CPU line on CPU 0. Two processes: a vhost-user
+# server cannot listen before its port starts, and a virtio_user server blocks its probe until a
+# client connects.
+ceiling() {
+  rm -f "$RUN/ceil.sock"
+  ( sleep $((SECONDS_PER_RUN + 12)); echo quit ) | dpdk-testpmd --lcores=0@1,1@1 --main-lcore 0 -m 512 --in-memory \
+    --file-prefix=bench-back --no-pci --vdev "net_vhost0,iface=$RUN/ceil.sock,client=0" \
+    -- -i --auto-start --forward-mode=io --nb-cores=1 --burst=64 --rxd=1024 --txd=1024 --total-num-mbufs=65536 \
+    >"$RUN/back.out" 2>&1 &
+  local back=$!
+  sleep 3
+  RX_TX=1 measure dpdk-testpmd --lcores=0@0,1@0 --main-lcore 0 -m 512 --in-memory --single-file-segments --file-prefix=bench-ceil \
+    --no-pci --vdev "net_virtio_user0,path=$RUN/ceil.sock,queues=1" \
+    -- -i --forward-mode=io --nb-cores=1 --burst=64 --rxd=1024 --txd=1024 --mbcache=512 --total-num-mbufs=65536 --no-lsc-interrupt
+  wait "$back" || true
+}
+
+# The memif pair: two "pods" described by configuration-data files in one shared directory, as
+# the plugin writes them; M (master: its testpmd makes the socket, CPU 1) forwards everything
+# back, S (slave, CPU 0) is measured (received + sent: the two directions of the loop).
+MEMIF=$RUN/memif; mkdir -p "$MEMIF"
+MID=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'); SID=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+memif_pod() { # memif_pod ID ROLE MAC
+  cat >"$MEMIF/configData-${1:0:12}-net1.json" <<JSON
+{"containerId": "$1", "ifName": "net1", "name": "bench-memif",
+ "config": {"engine": "vpp", "iftype": "memif", "netType": "interface",
+            "memif": {"role": "$2", "mode": "ethernet", "socketfile": "memif-bench.sock"}},
+ "ipResult": {"cniVersion": "1.0.0", "interfaces": [{"name": "net1", "mac": "$3"}], "ips": [], "dns": {}}}
+JSON
+}
+memif_pod "$MID" master 02:00:00:00:0b:01; memif_pod "$SID" slave 02:00:00:00:0b:02
+memif_agent() { # memif_agent CPU ID PREFIX
+  echo taskset -c "$1" "$BIN/userspace-agent" --container-id "$2" --podinfo "$RUN/none" --shared-dir "$MEMIF" \
+    testpmd --interactive --forward-mode io --huge yes --file-prefix "$3"
+}
+memif_pair() {
+  rm -f "$MEMIF/memif-bench.sock"
+  # shellcheck disable=SC2046
+  ( sleep 2; echo start; sleep $((SECONDS_PER_RUN + 10)); echo stop; echo quit ) |
+    $(memif_agent 1 "$MID" bench-mm) >"$RUN/mm.out" 2>&1 &
+  local m=$!
+  sleep 2
+  # shellcheck disable=SC2046
+  RX_TX=1 measure $(memif_agent 0 "$SID" bench-ms)
+  wait "$m" || true
+}
+MEMIF_LINE=$($(memif_agent 0 "$SID" bench-ms) --dry-run)
+
+declare -a A B C D FLAG
+for r in $(seq 1 "$ROUNDS"); do
+  A[r]=$(measure "${AGENT[@]}")
+  B[r]=$(measure "${HAND[@]}")
+  ovs_vswitchd_stop "$RUN/ovs" >/dev/null 2>&1
+  C[r]=$(ceiling)
+  D[r]=$(memif_pair)
+  ovs_vswitchd_start "$RUN/ovs" >/dev/null 2>&1; flows
+  FLAG[r]=$(awk -v a="${A[r]}" -v b="${B[r]}" -v c="${C[r]}" 'BEGIN{ if (c < a || c < b) print "ceiling below the switched path"; else print "" }')
+  printf '  round %d: agent %s, hand-tuned %s, ceiling %s, memif pair %s Mpps %s\n' \
+    "$r" "${A[r]}" "${B[r]}" "${C[r]}" "${D[r]}" "${FLAG[r]:+(flagged: ${FLAG[r]})}" >&2
 done
 
+cni DEL net1; cni DEL net2
 ovs_stop "$RUN/ovs" >/dev/null 2>&1
 
-# Ceiling: virtio_user straight to a vhost port, no switch (two processes: a vhost-user server
-# cannot listen before its port starts, and a virtio_user server blocks its probe until a
-# client connects, so one process cannot hold both ends). The vhost side loops packets back
-# (io on one port) on CPU 1, now free of the switch; the virtio_user side is the same one-CPU
-# hand-tuned line on CPU 0.
-rm -f "$RUN/ceil.sock"
-( sleep $((SECONDS_PER_RUN + 12)); echo quit ) | dpdk-testpmd --lcores=0@1,1@1 --main-lcore 0 -m 512 --in-memory \
-  --file-prefix=bench-back --no-pci --vdev "net_vhost0,iface=$RUN/ceil.sock,client=0" \
-  -- -i --auto-start --forward-mode=io --nb-cores=1 --burst=64 --rxd=1024 --txd=1024 --total-num-mbufs=65536 \
-  >"$RUN/back.out" 2>&1 &
-sleep 3
-CEIL=(dpdk-testpmd --lcores=0@0,1@0 --main-lcore 0 -m 512 --in-memory --single-file-segments --file-prefix=bench-ceil --no-pci
-      --vdev "net_virtio_user0,path=$RUN/ceil.sock,queues=1"
-      -- -i --forward-mode=io --nb-cores=1 --burst=64 --rxd=1024 --txd=1024 --mbcache=512 --total-num-mbufs=65536 --no-lsc-interrupt)
-CEIL_MPPS=$(measure "${CEIL[@]}")
-wait
-
+stats() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f %.3f %.3f", m, v[1], v[NR]}'; }
+read -r AM AL AH <<<"$(stats "${A[@]}")"; read -r BM BL BH <<<"$(stats "${B[@]}")"
+read -r CM CL CH <<<"$(stats "${C[@]}")"; read -r DM DL DH <<<"$(stats "${D[@]}")"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "n/a" }'; }
-echo "Data plane, $(date -u +%F), $(nproc) cores, ${SECONDS_PER_RUN}s per run, 64-byte frames (testpmd io, tx_first 64)"
-echo "| line | Mpps (sum of both directions) | vs. hand-tuned |"
+echo "Data plane, $(date -u +%F), $(nproc) cores, $ROUNDS rounds alternating A B C D, ${SECONDS_PER_RUN}s per run, 64-byte frames (testpmd io, tx_first 64)"
+echo "| line | median Mpps | min–max | median vs. hand-tuned |"
+echo "|---|---|---|---|"
+echo "| A agent-built, pod <-> OVS-DPDK <-> pod (one process, 2 ports) | $AM | $AL–$AH | $(ratio "$AM" "$BM") |"
+echo "| B hand-tuned, same topology | $BM | $BL–$BH | 1.00x |"
+echo "| C ceiling: virtio_user <-> vhost (looped back), no switch | $CM | $CL–$CH | $(ratio "$CM" "$BM") |"
+echo "| D memif pair, both ends agent-built, no switch (received + sent at one end) | $DM | $DL–$DH | $(ratio "$DM" "$BM") |"
+echo
+echo "| round | A/B | flag |"
 echo "|---|---|---|"
-echo "| agent-built, pod <-> OVS-DPDK <-> pod (one process, 2 ports) | $AGENT_MPPS | $(ratio "$AGENT_MPPS" "$HAND_MPPS") |"
-echo "| hand-tuned, same topology | $HAND_MPPS | 1.00x |"
-echo "| ceiling: virtio_user <-> vhost (looped back), no switch | $CEIL_MPPS | $(ratio "$CEIL_MPPS" "$HAND_MPPS") |"
+for r in $(seq 1 "$ROUNDS"); do echo "| $r | $(ratio "${A[r]}" "${B[r]}") | ${FLAG[r]:--} |"; done
 echo
 echo "agent line: $LINE"
+echo "memif line: $MEMIF_LINE"
+R=$(awk -v a="$AM" -v b="$BM" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print 0 }')
+VERDICT=$(awk -v r="$R" 'BEGIN{ print (r >= 1.0) ? "agent >= hand-tuned" : "agent < hand-tuned" }')
+echo "verdict: $VERDICT"
+echo "agent-built vs best hand-tuned, median of $ROUNDS rounds: ${R}x"

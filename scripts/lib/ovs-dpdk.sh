@@ -25,11 +25,16 @@ ovs_start() {
   return 1
 }
 
-ovs_vswitchd_restart() {
+ovs_vswitchd_stop() {
   local dir=$1 pid i
   pid=$(cat "$dir/ovs-vswitchd.pid")
   kill "$pid"
-  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  return 1
+}
+
+ovs_vswitchd_start() {
+  local dir=$1 i
   ovs-vswitchd "unix:$dir/db.sock" --pidfile="$dir/ovs-vswitchd.pid" --unixctl="$dir/ovs-vswitchd.ctl" \
     --log-file="$dir/ovs-vswitchd.log" --detach
   for i in $(seq 1 100); do
@@ -37,6 +42,10 @@ ovs_vswitchd_restart() {
     sleep 0.2
   done
   return 1
+}
+
+ovs_vswitchd_restart() {
+  ovs_vswitchd_stop "$1" && ovs_vswitchd_start "$1"
 }
 
 ovs_stop() {
