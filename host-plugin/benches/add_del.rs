@@ -1,164 +1,321 @@
-//! ADD and DEL latency of the `userspace` binary against a private ovsdb-server, side by side
-//! with the ovs-vsctl sequence the Go plugin runs for the same attachment (plus the same
-//! host-local exec), and host-local alone to show the plugin's own overhead.
+//! ADD and DEL latency of the `userspace` binary, side by side with host-local alone (the
+//! plugin's own cost is the difference) and with the ovs-vsctl sequence the Go plugin runs for
+//! the same attachment; where the time goes (process start and the phases the plugin's
+//! `USERSPACE_PROFILE` reports); and the instructions per ADD and DEL (callgrind), the figure
+//! that does not move with the machine's load. OVS engine against a private ovsdb-server, and
+//! VPP against the fake VPP API server.
 //!
-//! Run: `cargo bench -p userspace --bench add_del` (needs ovsdb-server, host-local).
+//! Run: `cargo bench -p userspace --bench add_del` (needs ovsdb-server, host-local, valgrind).
 
 #[path = "../tests/support/mod.rs"]
 #[allow(clippy::unwrap_used)]
 mod support;
 
-use std::process::Command;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-const N: usize = 150;
+const PLUGIN: &str = env!("CARGO_BIN_EXE_userspace");
+const HOST_LOCAL: &str = "/usr/lib/cni/host-local";
+/// The phases the plugin's profile reports, in the order printed.
+const PHASES: [&str; 7] = ["state", "commit", "dirs", "ipam", "switch", "files", "kube"];
+
+/// One invocation's wall time and, when profiled, its phases in microseconds.
+struct Run {
+    wall: Duration,
+    phases: BTreeMap<String, u64>,
+}
 
 fn main() {
+    // BENCH_N for a quick look; the figures in the README use the default.
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150);
     let db = support::Ovsdb::start();
     let dir = tempfile::Builder::new()
         .prefix("bench")
         .tempdir_in("/tmp")
         .expect("tempdir");
-    let conf = json!({
+    let d = dir.path();
+    let ovs_conf = json!({
         "cniVersion": "1.0.0", "name": "bench", "type": "userspace",
-        "ovsdbSocket": db.endpoint(), "sharedDir": dir.path().join("shared"), "stateDir": dir.path().join("state"),
+        "ovsdbSocket": db.endpoint(), "sharedDir": d.join("shared"), "stateDir": d.join("state"),
         "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge", "vhost": {"mode": "client"}, "bridge": {"bridgeName": "br0"}},
-        "ipam": {"type": "host-local", "subnet": "10.88.0.0/16", "dataDir": dir.path().join("ipam")}
+        "ipam": {"type": "host-local", "subnet": "10.88.0.0/16", "dataDir": d.join("ipam")}
     })
     .to_string();
-    let ipam_conf = json!({"cniVersion": "1.0.0", "name": "bench-ipam", "ipam": {"type": "host-local", "subnet": "10.89.0.0/16", "dataDir": dir.path().join("ipam")}}).to_string();
-    // A bridge the Go sequence finds, as in a running cluster.
-    db.vsctl(&[
-        "add-br",
-        "br1",
-        "--",
-        "set",
-        "bridge",
-        "br1",
-        "datapath_type=netdev",
-    ]);
-    db.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=netdev",
-    ]);
+    let vpp = vpp_api::fake::FakeVpp::start(d.join("vpp-api.sock")).expect("fake VPP");
+    let vpp_conf = json!({
+        "cniVersion": "1.0.0", "name": "bench-vpp", "type": "userspace",
+        "vppApiSocket": vpp.path(), "sharedDir": d.join("shared"), "stateDir": d.join("state"),
+        "host": {"engine": "vpp", "iftype": "memif", "netType": "bridge", "memif": {"role": "master", "mode": "ethernet"}, "bridge": {"bridgeName": "4"}},
+        "container": {"engine": "vpp", "iftype": "memif", "netType": "interface"},
+        "ipam": {"type": "host-local", "subnet": "10.87.0.0/16", "dataDir": d.join("ipam")}
+    })
+    .to_string();
+    let ipam_conf = json!({"cniVersion": "1.0.0", "name": "bench-ipam", "ipam": {"type": "host-local", "subnet": "10.89.0.0/16", "dataDir": d.join("ipam")}}).to_string();
+    // The bridges exist, as in a running cluster.
+    for br in ["br0", "br1"] {
+        db.vsctl(&[
+            "add-br",
+            br,
+            "--",
+            "set",
+            "bridge",
+            br,
+            "datapath_type=netdev",
+        ]);
+    }
 
-    let (mut add, mut del, mut go_add, mut go_del, mut ipam_add, mut ipam_del) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for i in 0..N {
+    let mut t: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
+    // Interleaved, so that a slow moment of the machine hits every line alike.
+    for i in 0..n {
         let id = format!("{i:012x}feedc0de");
-        add.push(time(|| {
-            cni(env!("CARGO_BIN_EXE_userspace"), "ADD", &id, &conf)
-        }));
-        del.push(time(|| {
-            cni(env!("CARGO_BIN_EXE_userspace"), "DEL", &id, &conf)
-        }));
-
-        let port = format!("{}-net1", &id[..12]);
-        let sock = dir.path().join("shared").join(&port).display().to_string();
-        go_add.push(time(|| {
-            db.vsctl(&["--bare", "--columns=name", "find", "bridge", "name=br1"]);
-            db.vsctl(&[
-                "add-port",
-                "br1",
-                &port,
-                "--",
-                "set",
-                "Interface",
-                &port,
-                "type=dpdkvhostuserclient",
-                &format!("options:vhost-server-path={sock}"),
-            ]);
-            db.vsctl(&[
-                "--bare",
-                "--columns=mac",
-                "find",
-                "port",
-                &format!("name={port}"),
-            ]);
-            cni("/usr/lib/cni/host-local", "ADD", &id, &ipam_conf);
-        }));
-        go_del.push(time(|| {
-            db.vsctl(&["--if-exists", "del-port", "br1", &port]);
-            db.vsctl(&["list-ports", "br1"]);
-            cni("/usr/lib/cni/host-local", "DEL", &id, &ipam_conf);
-        }));
-        ipam_add.push(time(|| {
-            cni("/usr/lib/cni/host-local", "ADD", &id, &ipam_conf)
-        }));
-        ipam_del.push(time(|| {
-            cni("/usr/lib/cni/host-local", "DEL", &id, &ipam_conf)
-        }));
+        t.entry("version")
+            .or_default()
+            .push(cni(PLUGIN, "VERSION", &id, ""));
+        t.entry("add")
+            .or_default()
+            .push(cni(PLUGIN, "ADD", &id, &ovs_conf));
+        t.entry("del")
+            .or_default()
+            .push(cni(PLUGIN, "DEL", &id, &ovs_conf));
+        t.entry("vpp add")
+            .or_default()
+            .push(cni(PLUGIN, "ADD", &id, &vpp_conf));
+        t.entry("vpp del")
+            .or_default()
+            .push(cni(PLUGIN, "DEL", &id, &vpp_conf));
+        t.entry("ipam add")
+            .or_default()
+            .push(cni(HOST_LOCAL, "ADD", &id, &ipam_conf));
+        t.entry("ipam del")
+            .or_default()
+            .push(cni(HOST_LOCAL, "DEL", &id, &ipam_conf));
+        let (add, del) = go_sequence(&db, d, &id, &ipam_conf);
+        t.entry("go add").or_default().push(add);
+        t.entry("go del").or_default().push(del);
     }
     let residue = db.rows("Port") - 2 + db.ports("br0").len();
+    let m = |k: &str| median(t[k].iter().map(|r| r.wall).collect());
+
     println!(
-        "CNI ADD/DEL of one vhost-user port on OVS (ovsdb-server only, no vswitchd), {N} runs each, 2 cores, {}",
+        "CNI ADD/DEL of one port, {n} runs each (interleaved), 2 cores, {}; OVS: private ovsdb-server (no vswitchd); VPP: the fake VPP API server",
         date()
     );
     println!("| operation | median | p99 | vs. Go plugin's ovs-vsctl sequence |");
     println!("|---|---|---|---|");
-    row(
-        "ADD: userspace (one OVSDB transaction + host-local)",
-        &mut add,
-        Some(&mut go_add.clone()),
-    );
-    row(
-        "ADD: ovs-vsctl find + add-port + find mac, + host-local",
-        &mut go_add,
-        None,
-    );
-    row("DEL: userspace", &mut del, Some(&mut go_del.clone()));
-    row(
-        "DEL: ovs-vsctl del-port + list-ports, + host-local",
-        &mut go_del,
-        None,
-    );
-    row("host-local ADD alone", &mut ipam_add, None);
-    row("host-local DEL alone", &mut ipam_del, None);
-    let (a, i) = (median(&mut add), median(&mut ipam_add));
+    let go_add = m("go add");
+    let go_del = m("go del");
+    for (name, key, base) in [
+        (
+            "ADD, OVS: userspace (one OVSDB transaction + host-local)",
+            "add",
+            Some(go_add),
+        ),
+        (
+            "ADD, OVS: ovs-vsctl find + add-port + find mac, + host-local",
+            "go add",
+            None,
+        ),
+        ("DEL, OVS: userspace", "del", Some(go_del)),
+        (
+            "DEL, OVS: ovs-vsctl del-port + list-ports, + host-local",
+            "go del",
+            None,
+        ),
+        ("ADD, VPP (fake): userspace", "vpp add", None),
+        ("DEL, VPP (fake): userspace", "vpp del", None),
+        ("host-local ADD alone", "ipam add", None),
+        ("host-local DEL alone", "ipam del", None),
+        ("process start: userspace VERSION", "version", None),
+    ] {
+        let v: Vec<Duration> = t[key].iter().map(|r| r.wall).collect();
+        let ratio = base.map_or("-".to_owned(), |b| {
+            format!("{:.2}x", median(v.clone()).as_secs_f64() / b.as_secs_f64())
+        });
+        println!(
+            "| {name} | {} | {} | {ratio} |",
+            ms(median(v.clone())),
+            ms(p99(v))
+        );
+    }
+
+    println!("\nWhere the plugin's time goes (median per phase, from USERSPACE_PROFILE):");
     println!(
-        "\nplugin's own ADD overhead beyond host-local: {:?} (median); ports left in br0 after the run: {residue}",
-        a.saturating_sub(i)
+        "| verb | process start | {} | other | own cost beyond host-local |",
+        PHASES.join(" | ")
+    );
+    println!("|---|---|{}---|---|", "---|".repeat(PHASES.len()));
+    let start = m("version");
+    for (verb, key, ipam) in [
+        ("ADD, OVS", "add", "ipam add"),
+        ("DEL, OVS", "del", "ipam del"),
+        ("ADD, VPP", "vpp add", "ipam add"),
+        ("DEL, VPP", "vpp del", "ipam del"),
+    ] {
+        let phases: Vec<Duration> = PHASES.iter().map(|p| phase_median(&t[key], p)).collect();
+        let inside = phase_median(&t[key], "total");
+        let other = inside.saturating_sub(phases.iter().sum());
+        let cols: Vec<String> = phases.iter().map(|d| ms(*d)).collect();
+        println!(
+            "| {verb} | {} | {} | {} | {} |",
+            ms(start),
+            cols.join(" | "),
+            ms(other),
+            ms(m(key).saturating_sub(m(ipam)))
+        );
+    }
+
+    let (ia, id_) = (
+        instructions(&ovs_conf, "ADD"),
+        instructions(&ovs_conf, "DEL"),
+    );
+    println!(
+        "\ninstructions per invocation (callgrind, the plugin's process only, host-local not traced): ADD {ia}, DEL {id_}"
+    );
+    println!("ports left in br0 after the run: {residue}");
+    println!(
+        "own cost beyond host-local (median): ADD {:.2} ms, DEL {:.2} ms",
+        m("add").saturating_sub(m("ipam add")).as_secs_f64() * 1e3,
+        m("del").saturating_sub(m("ipam del")).as_secs_f64() * 1e3
     );
 }
 
-fn cni(bin: &str, verb: &str, id: &str, stdin: &str) {
-    let (out, code) = support::run_plugin(bin, verb, id, "net1", "", &[], stdin.as_bytes());
-    assert_eq!(code, 0, "{bin} {verb}: {out}");
-}
-
-fn time(f: impl FnOnce()) -> Duration {
+/// The Go plugin's ovs-vsctl sequence for one attachment, with the same host-local exec.
+fn go_sequence(db: &support::Ovsdb, d: &std::path::Path, id: &str, ipam: &str) -> (Run, Run) {
+    let port = format!("{}-net1", &id[..12]);
+    let sock = d.join("shared").join(&port).display().to_string();
     let t = Instant::now();
-    f();
-    t.elapsed()
+    db.vsctl(&["--bare", "--columns=name", "find", "bridge", "name=br1"]);
+    db.vsctl(&[
+        "add-port",
+        "br1",
+        &port,
+        "--",
+        "set",
+        "Interface",
+        &port,
+        "type=dpdkvhostuserclient",
+        &format!("options:vhost-server-path={sock}"),
+    ]);
+    db.vsctl(&[
+        "--bare",
+        "--columns=mac",
+        "find",
+        "port",
+        &format!("name={port}"),
+    ]);
+    cni(HOST_LOCAL, "ADD", id, ipam);
+    let add = t.elapsed();
+    let t = Instant::now();
+    db.vsctl(&["--if-exists", "del-port", "br1", &port]);
+    db.vsctl(&["list-ports", "br1"]);
+    cni(HOST_LOCAL, "DEL", id, ipam);
+    let del = t.elapsed();
+    let run = |wall| Run {
+        wall,
+        phases: BTreeMap::new(),
+    };
+    (run(add), run(del))
 }
 
-fn median(v: &mut [Duration]) -> Duration {
+/// Runs one CNI invocation with the profile on; its wall time and reported phases.
+fn cni(bin: &str, verb: &str, id: &str, stdin: &str) -> Run {
+    let t = Instant::now();
+    let mut child = command(bin, verb, id)
+        .env("USERSPACE_PROFILE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(stdin.as_bytes()).expect("stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    let wall = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{bin} {verb}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let phases = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<BTreeMap<String, u64>>(l).ok())
+        .unwrap_or_default();
+    Run { wall, phases }
+}
+
+fn command(bin: &str, verb: &str, id: &str) -> Command {
+    let mut c = Command::new(bin);
+    c.env_clear()
+        .env("CNI_COMMAND", verb)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_IFNAME", "net1")
+        .env("CNI_NETNS", "/proc/self/ns/net")
+        .env("CNI_PATH", "/usr/lib/cni");
+    c
+}
+
+/// Instructions of one plugin invocation under callgrind (children not traced).
+fn instructions(conf: &str, verb: &str) -> String {
+    let id = "0ca11961d0000000feedc0de";
+    if verb == "DEL" {
+        cni(PLUGIN, "ADD", id, conf);
+    }
+    let mut child = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null", PLUGIN])
+        .env_clear()
+        .env("CNI_COMMAND", verb)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_IFNAME", "net1")
+        .env("CNI_NETNS", "/proc/self/ns/net")
+        .env("CNI_PATH", "/usr/lib/cni")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("valgrind is not installed: run `bash scripts/setup-host.sh`");
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(conf.as_bytes()).expect("stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{verb} under callgrind failed");
+    if verb == "ADD" {
+        cni(PLUGIN, "DEL", id, conf);
+    }
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1).map(|n| n.trim().to_owned()))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn phase_median(runs: &[Run], phase: &str) -> Duration {
+    median(
+        runs.iter()
+            .map(|r| Duration::from_micros(r.phases.get(phase).copied().unwrap_or(0)))
+            .collect(),
+    )
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
 
-fn p99(v: &mut [Duration]) -> Duration {
+fn p99(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() * 99 / 100]
 }
 
-fn row(name: &str, v: &mut [Duration], baseline: Option<&mut Vec<Duration>>) {
-    let (m, p) = (median(v), p99(v));
-    let ratio = baseline
-        .map(|b| format!("{:.2}x", m.as_secs_f64() / median(b).as_secs_f64()))
-        .unwrap_or_else(|| "1.00x".into());
-    println!(
-        "| {name} | {:.2} ms | {:.2} ms | {ratio} |",
-        m.as_secs_f64() * 1e3,
-        p.as_secs_f64() * 1e3
-    );
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
 fn date() -> String {

@@ -12,6 +12,7 @@ pub mod ipam;
 pub mod k8s;
 pub mod logging;
 pub mod ovs;
+pub mod profile;
 pub mod publish;
 pub mod shared_dir;
 pub mod verbs;

@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 
 fn main() {
+    let start = std::time::Instant::now();
     let env = std::env::vars().collect();
     let mut stdin = Vec::new();
     // VERSION may come with an empty stdin; an unreadable one is reported as a decode error.
@@ -13,5 +14,8 @@ fn main() {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.stdout.as_bytes());
     let _ = stdout.flush();
+    if let Some(profile) = userspace_plugin::profile::report(start) {
+        eprintln!("{profile}");
+    }
     std::process::exit(out.code);
 }

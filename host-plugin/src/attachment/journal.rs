@@ -4,8 +4,12 @@
 //! that may exist, and a later DEL replays the undo of each step in reverse. Every undo is
 //! safe whether or not the effect happened.
 //!
-//! Intents are written through the page cache (a killed process loses nothing written);
-//! the completed journal is fsynced once, when ADD succeeds.
+//! The file is a log, appended to and never rewritten: a header line (the identity), then one
+//! JSON line per event — a step intended, a step done (with what the effect made), the commit.
+//! Intents are appended through the page cache (a killed process loses nothing written); the
+//! log is fsynced once, at the commit, when ADD succeeds. A last line cut short by a power
+//! loss is ignored: its effect had not started. A format-1 file (one JSON document) is read
+//! as a header that holds every entry.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -143,6 +147,19 @@ impl StepKind {
             Self::Annotation => "annotation",
         }
     }
+
+    /// Where the profile counts the time of its effect.
+    pub fn phase(self) -> crate::profile::Phase {
+        use crate::profile::Phase;
+        match self {
+            Self::Claim => Phase::State,
+            Self::Dir | Self::Alias => Phase::Dirs,
+            Self::Lease => Phase::Ipam,
+            Self::Port => Phase::Switch,
+            Self::File => Phase::Files,
+            Self::Annotation => Phase::Kube,
+        }
+    }
 }
 
 impl Step {
@@ -192,8 +209,47 @@ pub struct Journal {
     pub entries: Vec<Entry>,
 }
 
-/// The current journal format.
-pub const FORMAT: u32 = 1;
+/// The current journal format: a header line and event lines.
+pub const FORMAT: u32 = 2;
+
+/// One line of the log after its header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum Event {
+    /// A step is about to be begun.
+    Intend(Step),
+    /// Entry `index` was made, with the record of what was made when it differs.
+    Done {
+        index: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<Step>,
+    },
+    /// ADD finished with this result (1.1.0 layout).
+    Commit(serde_json::Value),
+}
+
+impl Journal {
+    fn apply(&mut self, event: Event) -> Result<(), String> {
+        match event {
+            Event::Intend(step) => self.entries.push(Entry { step, done: false }),
+            Event::Done { index, step } => {
+                let e = self
+                    .entries
+                    .get_mut(index)
+                    .ok_or_else(|| format!("event for entry {index}, which was never intended"))?;
+                if let Some(s) = step {
+                    e.step = s;
+                }
+                e.done = true;
+            }
+            Event::Commit(result) => {
+                self.complete = true;
+                self.result = Some(result);
+            }
+        }
+        Ok(())
+    }
+}
 
 impl Journal {
     /// An empty journal.
@@ -271,18 +327,8 @@ impl Store {
         read_journal(&self.path(id))
     }
 
-    /// Writes the journal (replacing it atomically); `durable` also fsyncs it.
-    pub fn save(&self, j: &Journal, durable: bool) -> Result<(), StoreError> {
-        lock::ensure_dir(&self.dir)?;
-        let path = self.path(&j.id);
-        let bytes = serde_json::to_vec(j).map_err(|source| StoreError::Corrupt {
-            path: path.clone(),
-            source,
-        })?;
-        write_replacing(&path, &bytes, durable)
-    }
-
-    /// Removes an attachment's journal and its temp file; missing files are fine.
+    /// Removes an attachment's journal and the temp file a format-1 plugin may have left;
+    /// missing files are fine.
     pub fn remove(&self, id: &AttachmentId) -> Result<(), StoreError> {
         for path in [self.path(id), self.tmp_path(id)] {
             match fs::remove_file(&path) {
@@ -315,18 +361,44 @@ impl Store {
 }
 
 fn read_journal(path: &Path) -> Result<Option<Journal>, StoreError> {
-    match fs::read(path) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Corrupt {
-                    path: path.to_owned(),
-                    source,
-                })
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StoreError::io("cannot read state file", path, source)),
+    };
+    let corrupt = |source| StoreError::Corrupt {
+        path: path.to_owned(),
+        source,
+    };
+    let mut lines = bytes.split_inclusive(|b| *b == b'\n').peekable();
+    let Some(first) = lines.next() else {
+        return Ok(None);
+    };
+    let mut journal: Journal = match serde_json::from_slice(first) {
+        Ok(j) => j,
+        // A header cut short: nothing was begun after it.
+        Err(_) if !first.ends_with(b"\n") => {
+            return Ok(key_of(path).map(|id| Journal::new(id, "")));
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StoreError::io("cannot read state file", path, source)),
+        Err(e) => return Err(corrupt(e)),
+    };
+    while let Some(line) = lines.next() {
+        let event: Event = match serde_json::from_slice(line) {
+            Ok(ev) => ev,
+            Err(_) if lines.peek().is_none() && !line.ends_with(b"\n") => break,
+            Err(e) => return Err(corrupt(e)),
+        };
+        journal
+            .apply(event)
+            .map_err(|m| corrupt(<serde_json::Error as serde::de::Error>::custom(m)))?;
     }
+    Ok(Some(journal))
+}
+
+/// The identity a journal file is named for.
+fn key_of(path: &Path) -> Option<AttachmentId> {
+    let name = path.file_name()?.to_str()?;
+    AttachmentId::from_key(name.strip_suffix(".json")?)
 }
 
 /// Replaces `path` atomically through `<path>.tmp` (a fixed name, so a replay after a kill
@@ -374,6 +446,10 @@ pub struct Writer<'a> {
     store: &'a Store,
     /// The journal so far.
     pub journal: Journal,
+    /// The log, once its header is written.
+    file: Option<fs::File>,
+    /// Event lines not yet written (a step done travels with the next intent).
+    pending: Vec<u8>,
 }
 
 impl<'a> Writer<'a> {
@@ -382,7 +458,56 @@ impl<'a> Writer<'a> {
         Self {
             store,
             journal: Journal::new(id, network),
+            file: None,
+            pending: Vec::new(),
         }
+    }
+
+    fn push(&mut self, event: &Event) -> Result<(), StoreError> {
+        let path = self.store.path(&self.journal.id);
+        serde_json::to_writer(&mut self.pending, event)
+            .map_err(|source| StoreError::Corrupt { path, source })?;
+        self.pending.push(b'\n');
+        Ok(())
+    }
+
+    /// Appends the pending lines (the header first, on the first write); `durable` fsyncs.
+    fn flush(&mut self, durable: bool) -> Result<(), StoreError> {
+        let path = self.store.path(&self.journal.id);
+        let io = |what, source| StoreError::io(what, &path, source);
+        if self.file.is_none() {
+            lock::ensure_dir(&self.store.dir)?;
+            let mut header = serde_json::to_vec(&Journal::new(
+                self.journal.id.clone(),
+                &self.journal.network,
+            ))
+            .map_err(|source| StoreError::Corrupt {
+                path: path.clone(),
+                source,
+            })?;
+            header.push(b'\n');
+            header.append(&mut self.pending);
+            self.pending = header;
+            let f = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_APPEND)
+                .open(&path)
+                .map_err(|e| io("cannot create", e))?;
+            self.file = Some(f);
+        }
+        let Some(f) = self.file.as_mut() else {
+            return Ok(());
+        };
+        use crate::profile::{Phase, time};
+        time(Phase::State, || f.write_all(&self.pending)).map_err(|e| io("cannot append to", e))?;
+        self.pending.clear();
+        if durable {
+            time(Phase::Commit, || f.sync_data()).map_err(|e| io("cannot sync", e))?;
+        }
+        Ok(())
     }
 
     fn occurrence(&self, kind: StepKind) -> usize {
@@ -397,15 +522,20 @@ impl<'a> Writer<'a> {
     pub fn intend(&mut self, step: Step) -> Result<usize, StoreError> {
         let kind = step.kind();
         let n = self.occurrence(kind);
+        self.push(&Event::Intend(step.clone()))?;
         self.journal.entries.push(Entry { step, done: false });
-        self.store.save(&self.journal, false)?;
+        self.flush(false)?;
         crash_point(kind.as_str(), n, "before");
         Ok(self.journal.entries.len() - 1)
     }
 
     /// Marks the step done, with the record of what was made (in memory; the next write
     /// carries it).
-    pub fn done(&mut self, index: usize, step: Option<Step>) {
+    pub fn done(&mut self, index: usize, step: Option<Step>) -> Result<(), StoreError> {
+        self.push(&Event::Done {
+            index,
+            step: step.clone(),
+        })?;
         if let Some(e) = self.journal.entries.get_mut(index) {
             if let Some(s) = step {
                 e.step = s;
@@ -418,6 +548,7 @@ impl<'a> Writer<'a> {
                 .count();
             crash_point(kind.as_str(), n, "after");
         }
+        Ok(())
     }
 
     /// Records the step, runs `effect`, and marks it done when the effect succeeded. The
@@ -428,18 +559,114 @@ impl<'a> Writer<'a> {
         effect: impl FnOnce(&Step) -> Result<(T, Option<Step>), E>,
     ) -> Result<T, E> {
         let i = self.intend(step)?;
-        let (out, updated) = effect(&self.journal.entries[i].step)?;
-        self.done(i, updated);
+        let phase = self.journal.entries[i].step.kind().phase();
+        let (out, updated) = crate::profile::time(phase, || effect(&self.journal.entries[i].step))?;
+        self.done(i, updated)?;
         Ok(out)
     }
 
     /// ADD finished: the result is recorded and the journal made durable.
     pub fn commit(&mut self, result: serde_json::Value) -> Result<(), StoreError> {
+        self.push(&Event::Commit(result.clone()))?;
         self.journal.complete = true;
         self.journal.result = Some(result);
         crash_point("commit", 0, "before");
-        self.store.save(&self.journal, true)?;
+        self.flush(true)?;
         crash_point("commit", 0, "after");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+    use super::*;
+
+    const CID: &str = "4d578250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
+
+    fn writer_with_two_steps(store: &Store) -> AttachmentId {
+        let id = AttachmentId::new(CID, "net1").unwrap();
+        let mut w = Writer::begin(store, id.clone(), "net");
+        w.run(
+            Step::Lease {
+                plugin: "host-local".into(),
+            },
+            |_| Ok::<_, StoreError>(((), None)),
+        )
+        .unwrap();
+        w.intend(Step::File {
+            path: "/tmp/x".into(),
+        })
+        .unwrap();
+        id
+    }
+
+    #[test]
+    fn the_log_reads_back_as_the_writer_left_it() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = writer_with_two_steps(&store);
+        let j = store.load(&id).unwrap().unwrap();
+        assert_eq!(j.entries.len(), 2);
+        assert!(!j.complete);
+        let text = fs::read_to_string(store.path(&id)).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            4,
+            "header, intent, done, intent: {text}"
+        );
+    }
+
+    #[test]
+    fn a_last_line_cut_short_is_ignored() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = writer_with_two_steps(&store);
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(store.path(&id))
+            .unwrap();
+        f.write_all(br#"{"intend":{"step":"fi"#).unwrap();
+        assert_eq!(store.load(&id).unwrap().unwrap().entries.len(), 2);
+    }
+
+    #[test]
+    fn a_header_cut_short_is_an_empty_journal_of_the_file_s_attachment() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = AttachmentId::new(CID, "net1").unwrap();
+        fs::write(store.path(&id), br#"{"version":2,"contai"#).unwrap();
+        let j = store.load(&id).unwrap().unwrap();
+        assert_eq!(j.id, id);
+        assert!(j.entries.is_empty());
+    }
+
+    #[test]
+    fn a_broken_line_in_the_middle_is_corrupt() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = writer_with_two_steps(&store);
+        let text = fs::read_to_string(store.path(&id)).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines[1] = "{not json";
+        fs::write(store.path(&id), lines.join("\n") + "\n").unwrap();
+        assert!(matches!(store.load(&id), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_format_1_journal_is_read_whole_from_its_one_document() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = AttachmentId::new(CID, "net1").unwrap();
+        let mut old = Journal::new(id.clone(), "net");
+        old.version = 1;
+        old.entries.push(Entry {
+            step: Step::Lease {
+                plugin: "host-local".into(),
+            },
+            done: true,
+        });
+        fs::write(store.path(&id), serde_json::to_vec(&old).unwrap()).unwrap();
+        assert_eq!(store.load(&id).unwrap().unwrap(), old);
     }
 }

@@ -86,7 +86,7 @@ fn check_netns(ctx: &Ctx<'_>) -> Result<(), CniError> {
 }
 
 fn steps(ctx: &Ctx<'_>, w: &mut Writer<'_>, engines: &mut Engines) -> Result<String, CniError> {
-    let kube = kube_session(ctx)?;
+    let kube = crate::profile::time(crate::profile::Phase::Kube, || kube_session(ctx))?;
     let place = place(ctx, w, kube.as_ref().map(|(_, f)| f))?;
     let ipam = lease(ctx, w)?;
     let record = attach(ctx, w, engines, &place, ipam.as_ref())?;
@@ -320,7 +320,9 @@ fn attach(
             .and_then(|ip| host_address(&ip.address, ip.gateway)),
     };
     let planned = EngineRecord::plan(ctx.config, &req)?;
-    let engine = engines.get(ctx, ctx.config.engine)?;
+    let engine = crate::profile::time(crate::profile::Phase::Switch, || {
+        engines.get(ctx, ctx.config.engine)
+    })?;
     w.run(Step::Port { record: planned }, |step| {
         let Step::Port { record } = step else {
             return Err(CniError::new(ErrorCode::Internal, "journal step mismatch"));

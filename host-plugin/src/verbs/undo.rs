@@ -67,7 +67,9 @@ pub fn undo_journal(
             .count();
         let place = format!("undo-{}", kind.as_str());
         crash_point(&place, n, "before");
-        undo_step(ctx, &cmd, &key, &e.step, engines)?;
+        crate::profile::time(kind.phase(), || {
+            undo_step(ctx, &cmd, &key, &e.step, engines)
+        })?;
         crash_point(&place, n, "after");
     }
     Ok(())
