@@ -6,6 +6,7 @@
 //! - [`wire`]: the wire formats (NetConf, pod annotations, NPWG device-info, CNI results, legacy
 //!   per-port files) as serde types;
 //! - [`container_id`]: which container (pod sandbox) we are, from mountinfo;
+//! - [`shared_files`]: the names of the files and sockets in the shared directory;
 //! - [`podinfo`]: the downward-API annotations file and the SR-IOV `PCIDEVICE_*` variables;
 //! - [`resources`]: usable CPUs, hugepages and NUMA node from affinity, cgroups v1/v2 and sysfs;
 //! - `interfaces`: one merged, typed view of the pod's interfaces with the source of each fact;
@@ -23,6 +24,7 @@ pub mod mac;
 pub mod podinfo;
 pub mod procfs;
 pub mod resources;
+pub mod shared_files;
 pub mod vpp;
 pub mod wire;
 
