@@ -7,6 +7,7 @@
 //!   per-port files) as serde types;
 //! - [`container_id`]: which container (pod sandbox) we are, from mountinfo;
 //! - [`limits`]: kernel limits on names, such as [`MAX_SOCKET_PATH`];
+//! - [`report`]: the human-readable report of a discovered pod;
 //! - [`shared_files`]: the names of the files and sockets in the shared directory;
 //! - [`podinfo`]: the downward-API annotations file and the SR-IOV `PCIDEVICE_*` variables;
 //! - [`resources`]: usable CPUs, hugepages and NUMA node from affinity, cgroups v1/v2 and sysfs;
@@ -25,6 +26,7 @@ pub mod limits;
 pub mod mac;
 pub mod podinfo;
 pub mod procfs;
+pub mod report;
 pub mod resources;
 pub mod shared_files;
 pub mod vpp;
