@@ -6,6 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use userspace_cni_sdk::shared_files;
 use userspace_cni_sdk::wire::{ConfigurationData, DeviceInfo, VhostUserIp4Conf};
 
 /// A file could not be written.
@@ -60,12 +61,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PublishE
 /// `configData-<stem>.json` (the stem is `<id12>-<ifname>`): the plugin's configuration-data
 /// entry for this interface, for pods without a kubeconfig-written annotation.
 pub fn config_data_path(shared_dir: &Path, stem: &str) -> PathBuf {
-    shared_dir.join(format!("configData-{stem}.json"))
+    shared_dir.join(shared_files::config_data_file(stem))
 }
 
 /// `<stem>-ip4.conf`: the vhost-user CNI's address file, for old consumers.
 pub fn ip4conf_path(shared_dir: &Path, stem: &str) -> PathBuf {
-    shared_dir.join(format!("{stem}-ip4.conf"))
+    shared_dir.join(shared_files::ip4conf_file(stem))
 }
 
 /// Writes the configuration-data file at `path`.

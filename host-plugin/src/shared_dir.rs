@@ -4,7 +4,7 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use userspace_cni_sdk::dpdk::eal::MAX_SOCKET_PATH;
+use userspace_cni_sdk::MAX_SOCKET_PATH;
 
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;

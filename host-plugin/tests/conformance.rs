@@ -11,7 +11,7 @@ mod support;
 use serde_json::{Value, json};
 use support::node::{ID, Node, cni, cni_env, cni_raw, with_prev};
 
-const VERSIONS: [&str; 5] = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
+use userspace_cni_sdk::wire::cni_result::SUPPORTED_VERSIONS as VERSIONS;
 
 fn schema(name: &str) -> jsonschema::Validator {
     let path = format!(
@@ -55,7 +55,7 @@ fn expect_error(res: &Value, code: i32, want: u64, what: &str) {
 
 #[test]
 fn every_version_and_verb_answers_per_the_spec_and_leaves_nothing() {
-    for v in VERSIONS {
+    for &v in VERSIONS {
         let node = Node::new();
         let conf = node.conf(v);
         let mut gc = conf.clone();

@@ -9,11 +9,11 @@ mod support;
 use serde_json::{Value, json};
 use support::node::{ID, Node, cni, cni_raw, with_prev};
 
-const VERSIONS: [&str; 5] = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
+use userspace_cni_sdk::wire::cni_result::SUPPORTED_VERSIONS as VERSIONS;
 
 #[test]
 fn every_version_runs_status_add_check_del_del() {
-    for v in VERSIONS {
+    for &v in VERSIONS {
         let node = Node::new();
         let conf = node.conf(v);
         if v == "1.1.0" {
@@ -202,7 +202,10 @@ fn gc_removes_attachments_the_runtime_no_longer_lists() {
 fn version_lists_every_supported_version() {
     let (v, code) = cni_raw("VERSION", "", "", b"{\"cniVersion\":\"0.3.1\"}");
     assert_eq!(code, 0);
-    assert_eq!(v["supportedVersions"], json!(VERSIONS));
+    assert_eq!(
+        v["supportedVersions"],
+        json!(["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"])
+    );
 }
 
 fn assert_error(node: &Node, stdin: &[u8], ifname: &str, want: u64, msg_part: &str) {

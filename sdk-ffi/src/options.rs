@@ -96,9 +96,7 @@ pub struct UserspaceOptions {
 
 /// Parses a DPDK version as a user or `rte_version()` spells it.
 pub(crate) fn parse_dpdk_version(s: &str) -> std::result::Result<DpdkVersion, String> {
-    let t = s.trim();
-    let t = t.strip_prefix("DPDK").map_or(t, str::trim_start);
-    t.parse::<DpdkVersion>().map_err(|e| e.to_string())
+    s.parse::<DpdkVersion>().map_err(|e| e.to_string())
 }
 
 fn number<T>(option: &str, v: &str, min: T) -> Result<T>

@@ -16,15 +16,15 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::process::Command;
+use std::sync::MutexGuard;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::*;
+use userspace_test_support::{DpdkNeeds, Testpmd, remove_runtime_files};
 
 const BURSTS: u64 = 8;
 const PER_PORT: u64 = BURSTS * 32;
@@ -32,41 +32,14 @@ const PER_PORT: u64 = BURSTS * 32;
 /// Serialises the tests of this file (they busy-poll the machine's CPUs), or `None` with the
 /// documented opt-out. A missing prerequisite fails with what to install.
 fn require_dpdk() -> Option<MutexGuard<'static, ()>> {
-    static DPDK: Mutex<()> = Mutex::new(());
-    if std::env::var_os("USERSPACE_TESTS_NO_DPDK").is_some_and(|v| v == "1") {
-        eprintln!("USERSPACE_TESTS_NO_DPDK=1: skipping a test that runs DPDK");
-        return None;
-    }
-    let have = |p: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {p}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    for (bin, pkg) in [
-        ("dpdk-testpmd", "dpdk-dev"),
-        ("pkg-config", "pkg-config"),
-        ("make", "make"),
-        ("taskset", "util-linux"),
-    ] {
-        assert!(
-            have(bin),
-            "{bin} is not installed: run `bash scripts/setup-host.sh` (apt-get install {pkg})"
-        );
-    }
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "this test runs DPDK and must run as root"
-    );
-    let free = std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    assert!(
-        free >= 512,
-        "needs >= 512 free 2 MiB hugepages (have {free}): run `bash scripts/setup-host.sh`"
-    );
-    Some(DPDK.lock().unwrap_or_else(|p| p.into_inner()))
+    userspace_test_support::require_dpdk(DpdkNeeds {
+        programs: &[
+            ("pkg-config", "pkg-config"),
+            ("make", "make"),
+            ("taskset", "util-linux"),
+        ],
+        hugepages: Some(512),
+    })
 }
 
 /// `make -C examples/c l2fwd` into a temporary directory, against this build's library.
@@ -81,195 +54,6 @@ fn build_l2fwd(out: &Path) -> PathBuf {
             .arg(out.join("l2fwd")),
     );
     out.join("l2fwd")
-}
-
-/// A process with its output collected, and stdin for testpmd's prompt.
-struct Proc {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    out: Arc<Mutex<String>>,
-    prefixes: Vec<String>,
-}
-
-impl Proc {
-    /// `taskset -c 0 stdbuf -oL <cmd>`: on CPU 0 (OVS's PMD has CPU 1), line-buffered.
-    fn spawn(name: &str, cmd: &mut Command, prefixes: &[&str]) -> Self {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        eprintln!("[{name}] {cmd:?}");
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let out = Arc::new(Mutex::new(String::new()));
-        let streams: [Box<dyn Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ];
-        for mut s in streams {
-            let out = out.clone();
-            thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    out.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            });
-        }
-        Self {
-            name: name.to_owned(),
-            stdin: child.stdin.take(),
-            child,
-            out,
-            prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
-        }
-    }
-
-    fn output(&self) -> String {
-        strip_ansi(&self.out.lock().unwrap())
-    }
-
-    fn wait_for(&mut self, needle: &str, count: usize, timeout: Duration) {
-        let start = Instant::now();
-        loop {
-            if self.output().matches(needle).count() >= count {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                thread::sleep(Duration::from_millis(200));
-                panic!(
-                    "[{}] exited ({status}) before printing {needle:?}:\n{}",
-                    self.name,
-                    self.output()
-                );
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "[{}] did not print {needle:?} within {timeout:?}:\n{}",
-                self.name,
-                self.output()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// A testpmd prompt command; waits for the next prompt.
-    fn cmd(&mut self, line: &str) {
-        let prompts = self.output().matches("testpmd> ").count();
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-        self.wait_for("testpmd> ", prompts + 1, Duration::from_secs(30));
-    }
-
-    /// testpmd's `show port stats all`: (RX-packets, TX-packets) per port.
-    fn port_stats(&mut self) -> Vec<(u64, u64)> {
-        let before = self.output().len();
-        self.cmd("show port stats all");
-        let text = self.output()[before..].to_owned();
-        let field = |block: &str, key: &str| -> u64 {
-            block
-                .split(key)
-                .nth(1)
-                .and_then(|r| r.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| panic!("no {key} in {block}"))
-        };
-        text.split("NIC statistics for port")
-            .skip(1)
-            .map(|b| (field(b, "RX-packets:"), field(b, "TX-packets:")))
-            .collect()
-    }
-
-    /// Polls testpmd's counters until every port has received `want` (or a timeout).
-    fn wait_rx(&mut self, want: u64, timeout: Duration) -> Vec<(u64, u64)> {
-        let start = Instant::now();
-        loop {
-            let s = self.port_stats();
-            if s.iter().all(|p| p.0 >= want) || start.elapsed() > timeout {
-                return s;
-            }
-            thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Sends SIGTERM and waits for the exit code.
-    fn terminate(&mut self) -> i32 {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-        self.wait_exit()
-    }
-
-    fn quit(&mut self) -> i32 {
-        if let Some(mut stdin) = self.stdin.take() {
-            let _ = writeln!(stdin, "quit");
-        }
-        self.wait_exit()
-    }
-
-    fn wait_exit(&mut self) -> i32 {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                thread::sleep(Duration::from_millis(200)); // the readers drain the pipes
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "[{}] did not exit:\n{}",
-                self.name,
-                self.output()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        for p in &self.prefixes {
-            remove_runtime_files(p);
-        }
-    }
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' && chars.peek() == Some(&'[') {
-            chars.next();
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Removes what DPDK leaves for a file prefix under `/dev/hugepages` and `/var/run/dpdk`.
-fn remove_runtime_files(prefix: &str) {
-    for dir in ["/dev/hugepages", "/var/run/dpdk"] {
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(prefix) {
-                    let p = e.path();
-                    let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
-                }
-            }
-        }
-    }
 }
 
 /// l2fwd's closing lines: (port, interface, rx, tx, dropped) per port.
@@ -345,7 +129,7 @@ fn l2fwd_loops_one_vhost_user_port_back_to_testpmd_exact_counts() {
 
     // The switch's side: testpmd creates the socket (like OVS's dpdkvhostuser ports).
     let be_prefix = format!("l2be{}", std::process::id());
-    let mut backend = Proc::spawn(
+    let mut backend = Testpmd::spawn_command(
         "backend",
         taskset0(Path::new("dpdk-testpmd"))
             .arg("--lcores=0@0,1@0")
@@ -367,7 +151,7 @@ fn l2fwd_loops_one_vhost_user_port_back_to_testpmd_exact_counts() {
     backend.wait_for("testpmd> ", 1, Duration::from_secs(60));
 
     let app_prefix = format!("l2app{}", std::process::id());
-    let mut app = Proc::spawn(
+    let mut app = Testpmd::spawn_command(
         "l2fwd",
         // An EAL option of the program's own, before "--": added to the SDK's.
         pod_env(&mut taskset0(&l2fwd), &pod)
@@ -386,7 +170,11 @@ fn l2fwd_loops_one_vhost_user_port_back_to_testpmd_exact_counts() {
         "{out}"
     );
     backend.cmd(&format!("start tx_first {BURSTS}"));
-    let be = backend.wait_rx(PER_PORT, Duration::from_secs(10));
+    let be = backend.stats_until(
+        "every port received the bursts",
+        Duration::from_secs(10),
+        |s| s.iter().all(|p| p.0 >= PER_PORT),
+    );
     backend.cmd("stop");
     assert_eq!(
         app.terminate(),
@@ -405,7 +193,7 @@ fn l2fwd_loops_one_vhost_user_port_back_to_testpmd_exact_counts() {
         "l2fwd: total rx {PER_PORT} tx {PER_PORT} dropped 0"
     )));
     assert_eq!(be, [(PER_PORT, PER_PORT)], "backend (RX, TX)");
-    assert_eq!(backend.quit(), 0);
+    assert_eq!(backend.quit_code(), 0);
 }
 
 /// A private OVS-DPDK: ovsdb-server and ovs-vswitchd under a temporary directory, with its own
@@ -616,7 +404,7 @@ fn l2fwd_under_the_agent_forwards_between_two_ports_through_ovs_dpdk_exact_count
 
     // The peer pod: testpmd with two virtio_user servers, receiving only (nothing loops).
     let peer_prefix = format!("l2peer{}", std::process::id());
-    let mut peer = Proc::spawn(
+    let mut peer = Testpmd::spawn_command(
         "peer",
         taskset0(Path::new("dpdk-testpmd"))
             .arg("--lcores=0@0,1@0")
@@ -644,7 +432,7 @@ fn l2fwd_under_the_agent_forwards_between_two_ports_through_ovs_dpdk_exact_count
     // The pod: the agent waits for the interfaces, exports USERSPACE_*, runs l2fwd as PID 1
     // would, forwards SIGTERM to it and returns its exit code.
     let app_prefix = format!("l2ovs{}", std::process::id());
-    let mut app = Proc::spawn(
+    let mut app = Testpmd::spawn_command(
         "agent",
         pod_env(&mut taskset0(&agent), &pod)
             .args(["-v", "run", "--min-interfaces", "2", "--"])
@@ -667,7 +455,11 @@ fn l2fwd_under_the_agent_forwards_between_two_ports_through_ovs_dpdk_exact_count
     assert!(out.contains("USERSPACE_IFACES=net1 net2"), "{out}");
 
     peer.cmd(&format!("start tx_first {BURSTS}"));
-    let peer_stats = peer.wait_rx(PER_PORT, Duration::from_secs(15));
+    let peer_stats = peer.stats_until(
+        "every port received the bursts",
+        Duration::from_secs(15),
+        |s| s.iter().all(|p| p.0 >= PER_PORT),
+    );
     peer.cmd("stop");
     assert_eq!(
         app.terminate(),
@@ -691,7 +483,7 @@ fn l2fwd_under_the_agent_forwards_between_two_ports_through_ovs_dpdk_exact_count
         [(PER_PORT, PER_PORT), (PER_PORT, PER_PORT)],
         "peer (RX, TX) per port"
     );
-    assert_eq!(peer.quit(), 0);
+    assert_eq!(peer.quit_code(), 0);
     drop(app);
     let left: Vec<_> = ["/dev/hugepages"]
         .iter()

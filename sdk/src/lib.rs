@@ -6,6 +6,9 @@
 //! - [`wire`]: the wire formats (NetConf, pod annotations, NPWG device-info, CNI results, legacy
 //!   per-port files) as serde types;
 //! - [`container_id`]: which container (pod sandbox) we are, from mountinfo;
+//! - [`limits`]: kernel limits on names, such as [`MAX_SOCKET_PATH`];
+//! - [`report`]: the human-readable report of a discovered pod;
+//! - [`shared_files`]: the names of the files and sockets in the shared directory;
 //! - [`podinfo`]: the downward-API annotations file and the SR-IOV `PCIDEVICE_*` variables;
 //! - [`resources`]: usable CPUs, hugepages and NUMA node from affinity, cgroups v1/v2 and sysfs;
 //! - `interfaces`: one merged, typed view of the pod's interfaces with the source of each fact;
@@ -19,13 +22,17 @@ pub mod container_id;
 pub mod discovery;
 pub mod dpdk;
 pub mod interfaces;
+pub mod limits;
 pub mod mac;
 pub mod podinfo;
 pub mod procfs;
+pub mod report;
 pub mod resources;
+pub mod shared_files;
 pub mod vpp;
 pub mod wire;
 
+pub use limits::MAX_SOCKET_PATH;
 pub use mac::MacAddr;
 
 /// An error and its causes on one line, `outer: cause: root`. The SDK's errors leave their

@@ -12,6 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::MacAddr;
 use userspace_cni_sdk::container_id::ContainerId;
+use userspace_cni_sdk::shared_files::Stem;
 
 use crate::cni::{CniError, ErrorCode};
 
@@ -20,7 +21,7 @@ use crate::cni::{CniError, ErrorCode};
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentId {
     /// `CNI_CONTAINERID`.
-    pub container_id: String,
+    pub container_id: ContainerId,
     /// `CNI_IFNAME`.
     pub ifname: String,
 }
@@ -33,7 +34,7 @@ impl AttachmentId {
     /// A validated identity: the container ID as the CNI spec allows it, the interface name as
     /// Linux allows it (no `/`, no whitespace, 1-15 bytes).
     pub fn new(container_id: &str, ifname: &str) -> Result<Self, CniError> {
-        ContainerId::from_str(container_id).map_err(|e| {
+        let container_id = ContainerId::from_str(container_id).map_err(|e| {
             CniError::new(
                 ErrorCode::InvalidEnv,
                 format!("CNI_CONTAINERID: {e} (no leading '.')"),
@@ -41,7 +42,7 @@ impl AttachmentId {
         })?;
         crate::cni::validate_ifname(ifname)?;
         Ok(Self {
-            container_id: container_id.to_owned(),
+            container_id,
             ifname: ifname.to_owned(),
         })
     }
@@ -50,8 +51,9 @@ impl AttachmentId {
     /// and lock files, OVS `external_ids`, claim owners. `<containerId>@<ifname>`, with the
     /// interface name percent-encoded outside `[A-Za-z0-9_.-]`.
     pub fn key(&self) -> String {
-        let mut s = String::with_capacity(self.container_id.len() + self.ifname.len() + 1);
-        s.push_str(&self.container_id);
+        let cid = self.container_id.as_str();
+        let mut s = String::with_capacity(cid.len() + self.ifname.len() + 1);
+        s.push_str(cid);
         s.push(KEY_SEPARATOR);
         for b in self.ifname.bytes() {
             if b.is_ascii_alphanumeric() || b"_.-".contains(&b) {
@@ -80,21 +82,17 @@ impl AttachmentId {
         Self::new(cid, &String::from_utf8(bytes).ok()?).ok()
     }
 
-    /// The first 12 characters of the container ID (the Go plugin's names use them).
-    pub fn id12(&self) -> &str {
-        self.container_id.get(..12).unwrap_or(&self.container_id)
-    }
-
     /// The stem of the short names (port, socket, files, alias): `<id12>-<ifname>`, or with
     /// `disambiguate` `<id12>.<hash>-<ifname>`, the hash taken over the whole identity, for
     /// when another attachment holds the plain stem.
     pub fn stem(&self, disambiguate: bool) -> String {
-        if disambiguate {
-            let h = fnv1a64(self.key().as_bytes());
-            format!("{}.{:06x}-{}", self.id12(), h & 0xff_ffff, self.ifname)
-        } else {
-            format!("{}-{}", self.id12(), self.ifname)
+        Stem {
+            container: &self.container_id,
+            // The marker keeps the hash's low 24 bits.
+            disambiguator: disambiguate.then(|| fnv1a64(self.key().as_bytes()) as u32),
+            ifname: &self.ifname,
         }
+        .to_string()
     }
 
     /// A stable, locally administered unicast MAC for this attachment: the first five bytes

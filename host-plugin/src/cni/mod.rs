@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 pub use error::{CniError, ErrorCode};
 
-/// Versions this plugin speaks; results are written in the version the config asks for.
-pub const SUPPORTED_VERSIONS: [&str; 5] = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
+/// Versions this plugin speaks (the SDK's, which reads and writes their results); results
+/// are written in the version the config asks for.
+pub use userspace_cni_sdk::wire::cni_result::SUPPORTED_VERSIONS;
 /// What `VERSION` reports as the plugin's own version.
 pub const LATEST: &str = "1.1.0";
 

@@ -93,7 +93,7 @@ impl OvsRecord {
         ]
         .into();
         if let Some(id) = AttachmentId::from_key(&self.owner) {
-            ids.insert(tags::CONTAINER_ID.to_owned(), id.container_id);
+            ids.insert(tags::CONTAINER_ID.to_owned(), id.container_id.to_string());
             ids.insert(tags::IFNAME.to_owned(), id.ifname);
         }
         ids
@@ -115,7 +115,7 @@ fn owned_by(ids: &BTreeMap<String, String>, owner: &str) -> bool {
     match ids.get(tags::ATTACHMENT) {
         Some(k) => k == owner,
         None => AttachmentId::from_key(owner).is_some_and(|id| {
-            ids.get(tags::CONTAINER_ID) == Some(&id.container_id)
+            ids.get(tags::CONTAINER_ID).map(String::as_str) == Some(id.container_id.as_str())
                 && ids.get(tags::IFNAME) == Some(&id.ifname)
         }),
     }

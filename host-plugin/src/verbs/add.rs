@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use userspace_cni_sdk::discovery::DEFAULT_SHARED_DIR;
+use userspace_cni_sdk::shared_files;
 use userspace_cni_sdk::wire::{
     self, CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, MemifDevice,
     MemifRole, VhostMode, VhostUserDevice, VhostUserIp4Conf,
@@ -244,14 +245,16 @@ fn managed_dir(
     id: &AttachmentId,
     group: Option<&str>,
 ) -> Result<PathBuf, CniError> {
-    let owner = &id.container_id;
-    let mut path = shared_dir::managed_dir(config, id.id12());
+    let owner = id.container_id.as_str();
+    let dir_name = |d| shared_files::container_dir_name(&id.container_id, d);
+    let mut path = shared_dir::managed_dir(config, &dir_name(None));
     if claims
         .owner(&ClaimName::Dir(path.clone()))?
-        .is_some_and(|o| &o != owner)
+        .is_some_and(|o| o != owner)
     {
-        let h = crate::attachment::fnv1a64(owner.as_bytes()) & 0xff_ffff;
-        path = shared_dir::managed_dir(config, &format!("{}.{h:06x}", id.id12()));
+        // The marker keeps the hash's low 24 bits.
+        let h = crate::attachment::fnv1a64(owner.as_bytes()) as u32;
+        path = shared_dir::managed_dir(config, &dir_name(Some(h)));
     }
     let name = ClaimName::Dir(path.clone());
     let key = id.key();
@@ -381,7 +384,7 @@ fn publish_files(
         .convert_to(ctx.config.version())
         .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
     let entry = ConfigurationData {
-        container_id: id.container_id.clone(),
+        container_id: id.container_id.to_string(),
         if_name: id.ifname.clone(),
         name: ctx.config.net.name.clone(),
         config: container.clone(),
@@ -474,7 +477,7 @@ pub fn socket_name(config: &Config, stem: &str) -> String {
             .and_then(|v| v.socketfile.clone()),
     };
     configured.unwrap_or_else(|| match config.iftype {
-        IfType::Memif => format!("memif-{stem}.sock"),
-        IfType::Vhostuser => stem.to_owned(),
+        IfType::Memif => shared_files::memif_socket_file(stem),
+        IfType::Vhostuser => shared_files::vhost_socket_file(stem),
     })
 }

@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
         return Ok(String::new());
     }
     let keep = valid_attachments(ctx)?;
-    let kept = |id: &AttachmentId| keep.contains(&(id.container_id.clone(), id.ifname.clone()));
+    let kept = |id: &AttachmentId| keep.contains(&(id.container_id.to_string(), id.ifname.clone()));
     let mut engines = Engines::default();
     for listed in ctx.store.list()? {
         if listed.network != ctx.config.net.name || kept(&listed.id) {

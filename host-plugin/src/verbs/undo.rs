@@ -51,7 +51,7 @@ pub fn undo_journal(
     wanted: impl Fn(&Entry) -> bool,
 ) -> Result<(), CniError> {
     let cmd = CniCommand {
-        container_id: journal.id.container_id.clone(),
+        container_id: journal.id.container_id.to_string(),
         ifname: journal.id.ifname.clone(),
         ..ctx.cmd.clone()
     };

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use userspace_cni_sdk::MAX_SOCKET_PATH;
 use vpp_api::codec::{FixedStr, Prefix};
 use vpp_api::messages::interface::*;
 use vpp_api::messages::l2::*;
@@ -308,10 +309,10 @@ impl Vpp {
 
     /// The id of `socket` in VPP's memif socket table, registering it when absent.
     fn socket_id(&mut self, socket: &str) -> Result<(u32, bool), CniError> {
-        if socket.len() > 107 {
+        if socket.len() > MAX_SOCKET_PATH {
             return Err(CniError::new(
                 ErrorCode::InvalidConfig,
-                format!("memif socket path {socket} is longer than 107 bytes"),
+                format!("memif socket path {socket} is longer than {MAX_SOCKET_PATH} bytes"),
             ));
         }
         let known = self

@@ -20,59 +20,19 @@ pub fn run_plugin(
     extra_env: &[(&str, &str)],
     stdin: &[u8],
 ) -> (serde_json::Value, i32) {
-    use std::io::Write;
-    let mut child = Command::new(bin)
-        .env_clear()
-        .env("CNI_COMMAND", verb)
-        .env("CNI_CONTAINERID", id)
-        .env("CNI_IFNAME", ifname)
-        .env("CNI_NETNS", "/proc/self/ns/net")
-        .env("CNI_PATH", "/usr/lib/cni")
+    let mut cmd = Command::new(bin);
+    cni_env(&mut cmd, verb, id, ifname)
         .env("CNI_ARGS", cni_args)
-        .envs(extra_env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let v = if out.stdout.is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    };
-    (v, out.status.code().unwrap_or(-1))
+        .envs(extra_env.iter().copied());
+    finish(start(&mut cmd, stdin, true))
 }
 
 /// Starts the plugin binary for `verb` with `stdin` written and closed; the caller waits or
 /// kills it.
 pub fn spawn_plugin(bin: &str, verb: &str, id: &str, ifname: &str, stdin: &str) -> Child {
-    use std::io::Write;
-    let mut child = Command::new(bin)
-        .env_clear()
-        .env("CNI_COMMAND", verb)
-        .env("CNI_CONTAINERID", id)
-        .env("CNI_IFNAME", ifname)
-        .env("CNI_NETNS", "/proc/self/ns/net")
-        .env("CNI_PATH", "/usr/lib/cni")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child
+    let mut cmd = Command::new(bin);
+    cni_env(&mut cmd, verb, id, ifname);
+    start(&mut cmd, stdin.as_bytes(), false)
 }
 
 /// Runs the plugin binary under `umask` (as a runtime with a strict umask would).
@@ -87,44 +47,55 @@ pub fn run_plugin_with_umask(
         "umask {umask:03o} && exec {}",
         env!("CARGO_BIN_EXE_userspace")
     );
-    run_plugin_cmd(
-        Command::new("sh").arg("-c").arg(sh),
-        verb,
-        id,
-        ifname,
-        stdin,
-    )
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(sh);
+    cni_env(&mut cmd, verb, id, ifname).env("PATH", "/usr/bin:/bin");
+    finish(start(&mut cmd, stdin.as_bytes(), true))
 }
 
-fn run_plugin_cmd(
-    cmd: &mut Command,
-    verb: &str,
-    id: &str,
-    ifname: &str,
-    stdin: &str,
-) -> (serde_json::Value, i32) {
-    use std::io::Write;
-    let mut child = cmd
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
+/// A clean environment with the `CNI_*` variables of one verb (the netns is our own).
+fn cni_env<'a>(cmd: &'a mut Command, verb: &str, id: &str, ifname: &str) -> &'a mut Command {
+    cmd.env_clear()
         .env("CNI_COMMAND", verb)
         .env("CNI_CONTAINERID", id)
         .env("CNI_IFNAME", ifname)
         .env("CNI_NETNS", "/proc/self/ns/net")
         .env("CNI_PATH", "/usr/lib/cni")
+}
+
+/// Spawns `cmd` with `stdin` written and closed; stdout and stderr are captured or dropped.
+fn start(cmd: &mut Command, stdin: &[u8], capture: bool) -> Child {
+    use std::io::Write;
+    let out = || {
+        if capture {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        }
+    };
+    let mut child = cmd
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out())
+        .stderr(out())
         .spawn()
         .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
     child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+}
+
+/// Waits for a captured child: stdout as JSON (`Null` when empty) and the exit code.
+fn finish(child: Child) -> (serde_json::Value, i32) {
     let out = child.wait_with_output().unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    let v = if out.stdout.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    };
     (v, out.status.code().unwrap_or(-1))
 }
 

@@ -7,12 +7,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::version::{DpdkVersion, Features};
+use crate::MAX_SOCKET_PATH;
 use crate::interfaces::{InterfaceKind, PodInterface, SocketRole};
 use crate::resources::cpuset::CpuSet;
 use crate::wire::MemifMode;
-
-/// Longest path a unix socket address can hold (`sun_path` is 108 bytes with its NUL).
-pub const MAX_SOCKET_PATH: usize = 107;
 
 /// Why no command line could be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

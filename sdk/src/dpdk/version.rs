@@ -57,6 +57,8 @@ impl FromStr for DpdkVersion {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || VersionParseError(s.to_owned());
         let t = s.trim();
+        // `rte_version()` says `DPDK 22.11.4`.
+        let t = t.strip_prefix("DPDK").map_or(t, str::trim_start);
         // Packagers add suffixes such as `22.11.4-rc1` or `22.11.11-0+deb12u1`.
         let core = t.split(['-', '+', '~', ' ']).next().unwrap_or(t);
         let mut it = core.split('.');
@@ -153,36 +155,38 @@ impl DpdkInstall {
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         })?;
-        if let Ok(v) = env::var(VERSION_ENV) {
+        let (version, how) = DpdkVersion::detect()?;
+        Ok(Self {
+            testpmd,
+            version,
+            how,
+        })
+    }
+}
+
+impl DpdkVersion {
+    /// The installed DPDK's version and how it was found, asking in this order:
+    /// `USERSPACE_DPDK_VERSION` (when set and not empty), `pkg-config --modversion libdpdk`,
+    /// the ABI of the highest `librte_eal.so.N` on `LD_LIBRARY_PATH` and the usual library
+    /// directories.
+    pub fn detect() -> Result<(Self, String), DetectError> {
+        if let Some(v) = env::var_os(VERSION_ENV).filter(|v| !v.is_empty()) {
+            let v = v.to_string_lossy();
             let version = v.parse().map_err(DetectError::BadOverride)?;
-            return Ok(Self {
-                testpmd,
-                version,
-                how: format!("{VERSION_ENV}={v}"),
-            });
+            return Ok((version, format!("{VERSION_ENV}={v}")));
         }
         let mut tried = Vec::new();
         match pkg_config_version() {
-            Ok(version) => {
-                return Ok(Self {
-                    testpmd,
-                    version,
-                    how: "pkg-config --modversion libdpdk".into(),
-                });
-            }
+            Ok(version) => return Ok((version, "pkg-config --modversion libdpdk".into())),
             Err(e) => tried.push(e),
         }
         match abi_version(&lib_dirs()) {
             Ok((version, lib)) => {
-                return Ok(Self {
-                    testpmd,
-                    version,
-                    how: format!(
-                        "ABI of {} (release {} or a later one of that ABI)",
-                        lib.display(),
-                        version
-                    ),
-                });
+                let how = format!(
+                    "ABI of {} (release {version} or a later one of that ABI)",
+                    lib.display()
+                );
+                return Ok((version, how));
             }
             Err(e) => tried.push(e),
         }
@@ -279,6 +283,11 @@ mod tests {
         assert_eq!(
             "17.11.10~rc1".parse::<DpdkVersion>().unwrap(),
             DpdkVersion::new(17, 11, 10)
+        );
+        assert_eq!(
+            "DPDK 22.11.4".parse::<DpdkVersion>().unwrap(),
+            DpdkVersion::new(22, 11, 4),
+            "rte_version()'s form"
         );
         assert!("twenty".parse::<DpdkVersion>().is_err());
         assert!("22".parse::<DpdkVersion>().is_err());

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::from_annotations::from_configuration_data;
 use super::{InterfaceKind, Observation, Report, SocketRole, Source, Warning};
 use crate::container_id::ContainerId;
+use crate::shared_files::{FileKind, JSON_SUFFIX, SocketKind, classify_file, classify_socket};
 use crate::wire::{ConfigurationData, KuryrPort, VhostMode, VhostUserCniPort, VhostUserIp4Conf};
 
 /// The shared directory could not be listed at all.
@@ -84,7 +85,7 @@ fn scan_one(
         if !file_type.is_file() {
             continue;
         }
-        match classify(&name, own_id) {
+        match classify_file(&name, own_id) {
             Some(FileKind::ConfigData) => match read(&path).and_then(|t| {
                 ConfigurationData::from_file_json(&t).map_err(|e| crate::error_chain(&e))
             }) {
@@ -101,7 +102,7 @@ fn scan_one(
                     serde_json::from_str::<VhostUserCniPort>(&t).map_err(|e| e.to_string())
                 }) {
                     Ok(port) => reports.push(vhostuser_cni_report(
-                        &port, &ifname, &name, dir, &path, &mut warn,
+                        &port, ifname, &name, dir, &path, &mut warn,
                     )),
                     Err(e) => warn(format!("{e}; file ignored")),
                 }
@@ -110,7 +111,7 @@ fn scan_one(
                 match read(&path).and_then(|t| {
                     serde_json::from_str::<VhostUserIp4Conf>(&t).map_err(|e| e.to_string())
                 }) {
-                    Ok(conf) => reports.push(ip4conf_report(&conf, &ifname, &path, &mut warn)),
+                    Ok(conf) => reports.push(ip4conf_report(&conf, ifname, &path, &mut warn)),
                     Err(e) => warn(format!("{e}; file ignored")),
                 }
             }
@@ -119,7 +120,7 @@ fn scan_one(
                 if let Ok(port) = read(&path)
                     .and_then(|t| serde_json::from_str::<KuryrPort>(&t).map_err(|e| e.to_string()))
                 {
-                    reports.push(kuryr_report(&port, &ifname, dir, &path, &mut warn));
+                    reports.push(kuryr_report(&port, ifname, dir, &path, &mut warn));
                 }
             }
             None => {}
@@ -132,69 +133,10 @@ fn read(path: &Path) -> Result<String, String> {
     fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum FileKind {
-    ConfigData,
-    VhostUserCniJson(String),
-    VhostUserCniIp4(String),
-    Kuryr(String),
-}
-
-/// Splits `<id12>-<ifname>` (or `<full id>-<ifname>`) and checks the id part.
-fn split_id<'a>(stem: &'a str, own_id: Option<&ContainerId>) -> Option<&'a str> {
-    match own_id {
-        Some(id) => {
-            let rest = stem
-                .strip_prefix(id.as_str())
-                .or_else(|| stem.strip_prefix(id.prefix12()))?;
-            strip_disambiguator(rest)
-                .strip_prefix('-')
-                .filter(|i| !i.is_empty())
-        }
-        None => {
-            let (head, tail) = stem.split_once('-')?;
-            let head = head.split_once('.').map_or(head, |(h, _)| h);
-            let hex = head.len() >= 12 && head.bytes().all(|b| b.is_ascii_hexdigit());
-            (hex && !tail.is_empty()).then_some(tail)
-        }
-    }
-}
-
-/// The plugin names an attachment whose `<id12>-<ifname>` another attachment holds
-/// `<id12>.<6 hex>-<ifname>`: the marker goes before the interface name is read.
-fn strip_disambiguator(rest: &str) -> &str {
-    match rest.strip_prefix('.') {
-        Some(r) if r.len() > 6 && r.as_bytes()[..6].iter().all(u8::is_ascii_hexdigit) => &r[6..],
-        _ => rest,
-    }
-}
-
-fn classify(name: &str, own_id: Option<&ContainerId>) -> Option<FileKind> {
-    if let Some(rest) = name
-        .strip_prefix("configData-")
-        .and_then(|r| r.strip_suffix(".json"))
-    {
-        return split_id(rest, own_id).map(|_| FileKind::ConfigData);
-    }
-    if let Some(stem) = name.strip_suffix("-ip4.conf") {
-        return split_id(stem, own_id).map(|i| FileKind::VhostUserCniIp4(i.to_owned()));
-    }
-    if let Some(stem) = name.strip_suffix(".json") {
-        return split_id(stem, own_id).map(|i| FileKind::VhostUserCniJson(i.to_owned()));
-    }
-    if !name.contains('.') {
-        return split_id(name, own_id).map(|i| FileKind::Kuryr(i.to_owned()));
-    }
-    None
-}
-
 fn socket_report(name: &str, path: &Path, own_id: Option<&ContainerId>) -> Option<Report> {
-    let (kind, ifname) = match name
-        .strip_prefix("memif-")
-        .and_then(|r| r.strip_suffix(".sock"))
-    {
-        Some(stem) => (InterfaceKind::Memif, split_id(stem, own_id)?),
-        None => (InterfaceKind::VhostUser, split_id(name, own_id)?),
+    let (kind, ifname) = match classify_socket(name, own_id)? {
+        SocketKind::Memif(i) => (InterfaceKind::Memif, i),
+        SocketKind::VhostUser(i) => (InterfaceKind::VhostUser, i),
     };
     Some(Report {
         interface: ifname.to_owned(),
@@ -216,7 +158,7 @@ fn vhostuser_cni_report(
 ) -> Report {
     // The vhost-user CNI names the socket like its .json file; OVS created it (dpdkvhostuser),
     // so the app is the client.
-    let socket = dir.join(file_name.trim_end_matches(".json"));
+    let socket = dir.join(file_name.trim_end_matches(JSON_SUFFIX));
     let mut facts = vec![
         Observation::Kind(InterfaceKind::VhostUser),
         Observation::SocketPath(socket),
@@ -297,42 +239,6 @@ mod tests {
         "4d578250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678"
             .parse()
             .unwrap()
-    }
-
-    #[test]
-    fn file_names_are_classified_by_their_suffix_and_our_id() {
-        let id = id();
-        let own = Some(&id);
-        assert_eq!(
-            classify("configData-4d578250ad8d-net1.json", own),
-            Some(FileKind::ConfigData)
-        );
-        assert_eq!(
-            classify("4d578250ad8d-net1.json", own),
-            Some(FileKind::VhostUserCniJson("net1".into()))
-        );
-        assert_eq!(
-            classify("4d578250ad8d-net1-ip4.conf", own),
-            Some(FileKind::VhostUserCniIp4("net1".into()))
-        );
-        assert_eq!(
-            classify("4d578250ad8d.0a1b2c-net1-ip4.conf", own),
-            Some(FileKind::VhostUserCniIp4("net1".into()))
-        );
-        assert_eq!(
-            classify(&format!("{}-eth1", id.as_str()), own),
-            Some(FileKind::Kuryr("eth1".into()))
-        );
-        assert_eq!(
-            classify("65bc360690b6-net1.json", own),
-            None,
-            "another pod's file"
-        );
-        assert_eq!(
-            classify("65bc360690b6-net1.json", None),
-            Some(FileKind::VhostUserCniJson("net1".into()))
-        );
-        assert_eq!(classify("get-prefix.sh", None), None);
     }
 
     #[test]
