@@ -330,7 +330,7 @@ fn build_result(
     let mut result = CniResult::new("1.1.0");
     result.interfaces.push(CniInterface {
         name: id.ifname.clone(),
-        mac: Some(id.mac().to_string()),
+        mac: Some(id.mac()),
         mtu: None,
         sandbox: ctx.cmd.netns.as_ref().map(|p| p.display().to_string()),
         socket_path: Some(place.socket.display().to_string()),
@@ -385,7 +385,7 @@ fn publish_files(
     if let Some(v4) = result.first_ipv4() {
         let conf = VhostUserIp4Conf {
             ip_addr: v4.address.to_string(),
-            mac_addr: id.mac().to_string(),
+            mac_addr: Some(id.mac()),
             gateway: v4.gateway.map(|g: IpAddr| g.to_string()),
             gw_mac: None,
         };

@@ -59,11 +59,8 @@ pub fn from_network_status(entries: &[NetworkStatus]) -> (Vec<Report>, Vec<Warni
                 }
             }
         }
-        if let Some(mac) = entry.mac.as_deref().filter(|m| !m.is_empty()) {
-            match mac.parse() {
-                Ok(m) => facts.push(Observation::Mac(m)),
-                Err(e) => warnings.push(warn_status(entry, format!("{e}; MAC ignored"))),
-            }
+        if let Some(mac) = entry.mac {
+            facts.push(Observation::Mac(mac));
         }
         let mut ips = Vec::new();
         for ip in &entry.ips {
@@ -195,10 +192,7 @@ pub fn from_configuration_data(
 pub(crate) fn ip_facts(result: &CniResult, ifname: &str) -> Vec<Observation> {
     let mut facts = Vec::new();
     let own_index = result.interfaces.iter().position(|i| i.name == ifname);
-    if let Some(mac) = own_index
-        .and_then(|i| result.interfaces[i].mac.as_deref())
-        .and_then(|m| m.parse().ok())
-    {
+    if let Some(mac) = own_index.and_then(|i| result.interfaces[i].mac) {
         facts.push(Observation::Mac(mac));
     }
     // An ip without `interface`, or pointing at our interface, belongs to us.
