@@ -534,6 +534,38 @@ fn a_bridge_name_that_is_not_a_bridge_domain_id_is_invalid_config() {
 }
 
 #[test]
+fn memif_queues_reach_memif_create_and_mtu_or_vlan_on_vpp_are_refused_before_any_change() {
+    let node = Node::new();
+    let mut conf = node.memif_bridge();
+    conf["host"]["memif"]["queues"] = json!(2);
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    {
+        let st = node.vpp.state();
+        let (_, memif) = st.interface_named(&memif0()).unwrap();
+        assert!(
+            matches!(memif.kind, IfKind::Memif { queues: (2, 2), .. }),
+            "{:?}",
+            memif.kind
+        );
+    }
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.assert_pristine("after DEL");
+    node.take_log();
+    let mut with_mtu = node.memif_bridge();
+    with_mtu["mtu"] = json!(9000);
+    let mut with_vlan = node.memif_bridge();
+    with_vlan["host"]["bridge"]["vlanId"] = json!(10);
+    for (bad, says) in [(with_mtu, "mtu"), (with_vlan, "host.bridge.vlanId")] {
+        let (res, code) = cni("ADD", ID, &bad);
+        assert_eq!((code, res["code"].as_u64()), (1, Some(2)), "{res}");
+        assert!(res["msg"].as_str().unwrap().starts_with(says), "{res}");
+        assert!(node.take_log().is_empty(), "no VPP message for {res}");
+        node.assert_pristine("after the refused ADD");
+    }
+}
+
+#[test]
 fn check_reports_an_interface_vpp_lost() {
     let node = Node::new();
     let conf = node.memif_bridge();

@@ -38,9 +38,16 @@ pub struct VppRecord {
     /// `netType: interface`: the host side's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<IpNet>,
+    /// memif: rx and tx queues each (journals of earlier versions: 1).
+    #[serde(default = "one")]
+    pub queues: u16,
     /// What attach made (indexes, for messages; never the proof of ownership).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made: Option<VppAttached>,
+}
+
+fn one() -> u16 {
+    1
 }
 
 impl VppRecord {
@@ -69,6 +76,7 @@ impl VppRecord {
                 _ => None,
             },
             address,
+            queues: config.queues(),
             made: None,
         })
     }
@@ -98,6 +106,7 @@ impl VppRecord {
             vhost_server: self.vhost_server,
             bridge_domain: self.bridge_domain,
             address: self.address,
+            queues: self.queues,
             tag: format!("userspace-cni {}", self.owner),
         }
     }

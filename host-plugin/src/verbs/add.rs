@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use userspace_cni_sdk::MacAddr;
 use userspace_cni_sdk::wire::{
     self, CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, MemifDevice,
     MemifRole, VhostMode, VhostUserDevice, VhostUserIp4Conf,
@@ -40,6 +41,11 @@ struct Placement {
 pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
     let id = ctx.id()?;
     check_netns(ctx)?;
+    // A bad MAC is refused before anything is claimed, leased or made.
+    let mac = ctx
+        .config
+        .requested_mac(&ctx.cmd.args)?
+        .unwrap_or_else(|| id.mac());
     let lock = ctx.store.lock(&id)?;
     if let Some(j) = ctx.store.load(&id)? {
         if j.complete {
@@ -54,7 +60,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
     }
     let mut w = Writer::begin(&ctx.store, id.clone(), &ctx.config.net.name);
     let mut engines = Engines::default();
-    match steps(ctx, &mut w, &mut engines) {
+    match steps(ctx, &mut w, &mut engines, mac) {
         Ok(out) => Ok(out),
         Err(e) => {
             tracing::warn!("ADD failed, rolling back: {e}");
@@ -81,7 +87,12 @@ fn check_netns(ctx: &Ctx<'_>) -> Result<(), CniError> {
     }
 }
 
-fn steps(ctx: &Ctx<'_>, w: &mut Writer<'_>, engines: &mut Engines) -> Result<String, CniError> {
+fn steps(
+    ctx: &Ctx<'_>,
+    w: &mut Writer<'_>,
+    engines: &mut Engines,
+    mac: MacAddr,
+) -> Result<String, CniError> {
     let kube = kube_session(ctx)?;
     let place = place(ctx, w, kube.as_ref().map(|(_, f)| f))?;
     let ipam = lease(ctx, w)?;
@@ -95,7 +106,7 @@ fn steps(ctx: &Ctx<'_>, w: &mut Writer<'_>, engines: &mut Engines) -> Result<Str
     {
         shared_dir::share_socket(&place.socket, g);
     }
-    let result = build_result(ctx, &w.journal.id, &place, ipam.as_ref());
+    let result = build_result(ctx, &w.journal.id, &place, ipam.as_ref(), mac);
     let entry = publish_files(ctx, w, &place, &result)?;
     if let Some((session, facts)) = &kube {
         let (namespace, name) = (session.pod.namespace.clone(), session.pod.name.clone());
@@ -326,12 +337,13 @@ fn build_result(
     id: &AttachmentId,
     place: &Placement,
     ipam: Option<&CniResult>,
+    mac: MacAddr,
 ) -> CniResult {
     let mut result = CniResult::new("1.1.0");
     result.interfaces.push(CniInterface {
         name: id.ifname.clone(),
-        mac: Some(id.mac()),
-        mtu: None,
+        mac: Some(mac),
+        mtu: ctx.config.mtu(),
         sandbox: ctx.cmd.netns.as_ref().map(|p| p.display().to_string()),
         socket_path: Some(place.socket.display().to_string()),
         pci_id: None,
@@ -385,7 +397,7 @@ fn publish_files(
     if let Some(v4) = result.first_ipv4() {
         let conf = VhostUserIp4Conf {
             ip_addr: v4.address.to_string(),
-            mac_addr: Some(id.mac()),
+            mac_addr: result.mac_of(&id.ifname),
             gateway: v4.gateway.map(|g: IpAddr| g.to_string()),
             gw_mac: None,
         };

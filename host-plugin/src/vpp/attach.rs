@@ -40,6 +40,8 @@ pub struct VppPlan {
     pub address: Option<IpNet>,
     /// A tag for the interface where VPP keeps one (vhost-user).
     pub tag: String,
+    /// memif: rx and tx queues each.
+    pub queues: u16,
 }
 
 /// What ADD did on VPP (kept in the state file).
@@ -195,8 +197,8 @@ impl Vpp {
                     .request(&MemifCreateV2 {
                         role: plan.memif_role,
                         mode: plan.memif_mode,
-                        rx_queues: 1,
-                        tx_queues: 1,
+                        rx_queues: plan.queues.clamp(1, 255) as u8,
+                        tx_queues: plan.queues.clamp(1, 255) as u8,
                         id,
                         socket_id,
                         ring_size: 1024,

@@ -289,6 +289,7 @@ fn memif_create(st: &mut State, req: MemifCreateV2) -> MemifCreateV2Reply {
                 id: req.id,
                 role: req.role,
                 mode: req.mode,
+                queues: (req.rx_queues.max(1), req.tx_queues.max(1)),
             },
             mac,
             admin_up: false,
@@ -311,6 +312,7 @@ fn memif_details(st: &State, _: MemifDump) -> Vec<MemifDetails> {
                 id,
                 role,
                 mode,
+                ..
             } => Some(MemifDetails {
                 sw_if_index: *sw,
                 hw_addr: i.mac,

@@ -56,6 +56,8 @@ pub enum IfKind {
         role: MemifRole,
         /// Mode.
         mode: MemifMode,
+        /// rx and tx queues as created.
+        queues: (u8, u8),
     },
     /// A vhost-user interface.
     VhostUser {
