@@ -209,6 +209,7 @@ fn queues_mtu_and_vlan_reach_the_port_and_the_result_and_bad_values_are_error_7(
         data["config"]["vhost"]["queues"], 2,
         "the pod side defaults to the host's queues"
     );
+    assert_eq!(data["config"]["bridge"]["vlanId"], 10);
     assert_eq!(node.run("DEL", "abc", &conf).1, 0);
     node.calls();
 

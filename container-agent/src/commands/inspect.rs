@@ -117,6 +117,9 @@ fn write_iface(s: &mut String, i: &PodInterface) {
     line(s, "pci", &i.pci_address, ToString::to_string);
     line(s, "vdpa", &i.vdpa_path, |p| p.display().to_string());
     line(s, "mac", &i.mac, ToString::to_string);
+    line(s, "queues", &i.queues, ToString::to_string);
+    line(s, "mtu", &i.mtu, ToString::to_string);
+    line(s, "vlan", &i.vlan, ToString::to_string);
     line(s, "ips", &i.ips, |v| {
         v.iter()
             .map(ToString::to_string)

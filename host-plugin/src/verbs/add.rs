@@ -378,6 +378,11 @@ fn publish_files(
     if let Some(m) = container.memif.as_mut() {
         m.socketfile = Some(place.sockname.clone());
     }
+    // The pod sends untagged frames; the host port's VLAN is published for `inspect`.
+    if let Some(vlan) = ctx.config.vlan() {
+        let b = container.bridge.get_or_insert_with(Default::default);
+        b.vlan_id = b.vlan_id.filter(|v| *v != 0).or(Some(i64::from(vlan)));
+    }
     let entry_result = result
         .convert_to(ctx.config.version())
         .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
