@@ -159,6 +159,7 @@ fn a_vhost_user_interface_is_the_dpdk_port_with_the_pods_mac() {
             admin_up: false,
             addresses: Vec::new(),
             bridge: None,
+            l2: Default::default(),
         },
     );
     let vpp = fake_vpp(&pod, st);

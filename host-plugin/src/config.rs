@@ -288,18 +288,6 @@ pub fn load_with(
             )));
         }
     }
-    if config.engine == Engine::Vpp && config.mtu().is_some() {
-        return Err(CniError::new(
-            ErrorCode::UnsupportedField,
-            "mtu is not supported by the vpp engine yet: leave it out (VPP's interfaces keep their MTU)",
-        ));
-    }
-    if config.engine == Engine::Vpp && config.vlan().is_some() {
-        return Err(CniError::new(
-            ErrorCode::UnsupportedField,
-            "host.bridge.vlanId is not supported by the vpp engine yet: use one bridge domain per VLAN",
-        ));
-    }
     if config.engine == Engine::Vpp && config.host_net_type() == NetType::Bridge {
         config.vpp_bridge_domain()?.ok_or_else(|| {
             invalid(

@@ -534,7 +534,7 @@ fn a_bridge_name_that_is_not_a_bridge_domain_id_is_invalid_config() {
 }
 
 #[test]
-fn memif_queues_reach_memif_create_and_mtu_or_vlan_on_vpp_are_refused_before_any_change() {
+fn memif_queues_reach_memif_create() {
     let node = Node::new();
     let mut conf = node.memif_bridge();
     conf["host"]["memif"]["queues"] = json!(2);
@@ -551,18 +551,87 @@ fn memif_queues_reach_memif_create_and_mtu_or_vlan_on_vpp_are_refused_before_any
     }
     assert_eq!(cni("DEL", ID, &conf).1, 0);
     node.assert_pristine("after DEL");
-    node.take_log();
-    let mut with_mtu = node.memif_bridge();
-    with_mtu["mtu"] = json!(9000);
-    let mut with_vlan = node.memif_bridge();
-    with_vlan["host"]["bridge"]["vlanId"] = json!(10);
-    for (bad, says) in [(with_mtu, "mtu"), (with_vlan, "host.bridge.vlanId")] {
-        let (res, code) = cni("ADD", ID, &bad);
-        assert_eq!((code, res["code"].as_u64()), (1, Some(2)), "{res}");
-        assert!(res["msg"].as_str().unwrap().starts_with(says), "{res}");
-        assert!(node.take_log().is_empty(), "no VPP message for {res}");
-        node.assert_pristine("after the refused ADD");
+}
+
+#[test]
+fn mtu_and_vlans_on_one_bridge_domain_send_the_exact_messages_and_del_leaves_the_other() {
+    let node = Node::new();
+    let conf = |vlan: u16| {
+        let mut c = node.memif_bridge();
+        c["mtu"] = json!(9000);
+        c["host"]["bridge"]["vlanId"] = json!(vlan);
+        c
+    };
+    let (res, code) = cni("ADD", ID, &conf(10));
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(res["interfaces"][0]["mtu"], 9000);
+    assert_eq!(
+        node.take_log(),
+        [
+            "memif_socket_filename_dump",
+            "memif_socket_filename_add_del_v2",
+            "memif_dump",
+            "memif_create_v2",
+            "sw_interface_set_mtu",
+            "sw_interface_set_flags",
+            "bridge_domain_dump",
+            "bridge_domain_add_del_v2",
+            "sw_interface_set_l2_bridge",
+            "l2_interface_vlan_tag_rewrite",
+            "l2_interface_efp_filter",
+        ]
+    );
+    assert_eq!(cni("ADD", ID2, &conf(20)).1, 0);
+    {
+        let st = node.vpp.state();
+        let members = st.members(4);
+        assert_eq!(members.len(), 2, "both VLANs share bridge domain 4");
+        let tags: Vec<_> = members
+            .iter()
+            .map(|sw| st.interfaces[sw].l2.clone())
+            .collect();
+        for (l2, vlan) in tags.iter().zip([10, 20]) {
+            assert_eq!(l2.mtu, Some([9000; 4]));
+            assert_eq!(l2.vtr, Some((1, vlan)), "push-1 of an 802.1Q tag {vlan}");
+            assert!(l2.efp_filter, "egress filter on VLAN {vlan}'s member");
+        }
     }
+    node.take_log();
+    assert_eq!(cni("DEL", ID, &conf(10)).1, 0);
+    {
+        let st = node.vpp.state();
+        let members = st.members(4);
+        assert_eq!(members.len(), 1);
+        assert_eq!(st.interfaces[&members[0]].l2.vtr, Some((1, 20)));
+    }
+    assert_eq!(cni("DEL", ID2, &conf(20)).1, 0);
+    node.assert_pristine("after both DELs");
+}
+
+#[test]
+fn a_vpp_without_the_vlan_messages_fails_add_before_any_change() {
+    let mut state = State::default();
+    state.absent.push("l2_interface_efp_filter");
+    let node = Node::with(state);
+    let mut conf = node.memif_bridge();
+    conf["host"]["bridge"]["vlanId"] = json!(10);
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_ne!(code, 0, "{res}");
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("l2_interface_efp_filter"),
+        "{res}"
+    );
+    assert!(
+        !node
+            .take_log()
+            .iter()
+            .any(|m| m.starts_with("memif_create")),
+        "nothing created"
+    );
+    node.assert_pristine("after the refused ADD");
 }
 
 #[test]

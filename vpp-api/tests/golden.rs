@@ -334,3 +334,63 @@ fn ip_route_dump_is_79_bytes_with_the_64_byte_table_name() {
     assert_eq!(IpRouteDump::name_crc(), "ip_route_dump_b9d2e09e");
     assert_eq!(IpRouteDetails::name_crc(), "ip_route_details_bda8f315");
 }
+
+#[test]
+fn set_mtu_vlan_tag_rewrite_and_efp_filter_lay_out_as_their_api_structs() {
+    // Request header: u16 id, u32 client_index, u32 context (10 bytes), then the fields.
+    let h = req_header(300, 0x01020304, 9);
+    let body = message::encode(
+        h,
+        &SwInterfaceSetMtu {
+            sw_if_index: 5,
+            mtu_l3: 9000,
+            mtu_ip4: 9000,
+            mtu_ip6: 0,
+            mtu_mpls: 1500,
+        },
+    );
+    let mut want = vec![0u8; 10 + 4 + 16];
+    put(&mut want, 0, 2, 300);
+    put(&mut want, 2, 4, 0x01020304);
+    put(&mut want, 6, 4, 9);
+    put(&mut want, 10, 4, 5);
+    put(&mut want, 14, 4, 9000); // mtu[0]: L3
+    put(&mut want, 18, 4, 9000); // mtu[1]: IPv4
+    put(&mut want, 26, 4, 1500); // mtu[3]: MPLS
+    assert_eq!(body, want);
+
+    let body = message::encode(
+        h,
+        &L2InterfaceVlanTagRewrite {
+            sw_if_index: 5,
+            vtr_op: L2VtrOp::PUSH_1,
+            push_dot1q: 1,
+            tag1: 10,
+            tag2: 0,
+        },
+    );
+    let mut want = vec![0u8; 10 + 20];
+    want[..10].copy_from_slice(&body[..10]);
+    put(&mut want, 10, 4, 5);
+    put(&mut want, 14, 4, 1);
+    put(&mut want, 18, 4, 1);
+    put(&mut want, 22, 4, 10);
+    assert_eq!(body, want);
+
+    let body = message::encode(
+        h,
+        &L2InterfaceEfpFilter {
+            sw_if_index: 5,
+            enable_disable: true,
+        },
+    );
+    assert_eq!(&body[10..], &[0, 0, 0, 5, 1]);
+    assert_eq!(
+        (
+            SwInterfaceSetMtu::CRC,
+            L2InterfaceVlanTagRewrite::CRC,
+            L2InterfaceEfpFilter::CRC
+        ),
+        ("5cbe85e5", "62cc0bbc", "5501adee")
+    );
+}

@@ -41,6 +41,12 @@ pub struct VppRecord {
     /// memif: rx and tx queues each (journals of earlier versions: 1).
     #[serde(default = "one")]
     pub queues: u16,
+    /// The interface's MTU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// The access VLAN on the bridge domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
     /// What attach made (indexes, for messages; never the proof of ownership).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made: Option<VppAttached>,
@@ -77,6 +83,8 @@ impl VppRecord {
             },
             address,
             queues: config.queues(),
+            mtu: config.mtu(),
+            vlan: config.vlan(),
             made: None,
         })
     }
@@ -107,6 +115,8 @@ impl VppRecord {
             bridge_domain: self.bridge_domain,
             address: self.address,
             queues: self.queues,
+            mtu: self.mtu,
+            vlan: self.vlan,
             tag: format!("userspace-cni {}", self.owner),
         }
     }

@@ -42,6 +42,11 @@ pub struct VppPlan {
     pub tag: String,
     /// memif: rx and tx queues each.
     pub queues: u16,
+    /// The interface's MTU (`sw_interface_set_mtu`).
+    pub mtu: Option<u32>,
+    /// The access VLAN on the bridge-domain member: a pushed 802.1Q tag (popped on egress)
+    /// and the egress filter that keeps other VLANs' frames out.
+    pub vlan: Option<u16>,
 }
 
 /// What ADD did on VPP (kept in the state file).
@@ -135,6 +140,29 @@ impl Vpp {
             .map_err(vpp_err)
     }
 
+    /// The messages of the optional settings a plan uses, checked before anything changes.
+    fn require_settings(&mut self, plan: &VppPlan) -> Result<(), CniError> {
+        if plan.mtu.is_some() {
+            self.client
+                .require(&[
+                    Client::id_of::<SwInterfaceSetMtu>,
+                    Client::id_of::<SwInterfaceSetMtuReply>,
+                ])
+                .map_err(vpp_err)?;
+        }
+        if plan.vlan.is_some() {
+            self.client
+                .require(&[
+                    Client::id_of::<L2InterfaceVlanTagRewrite>,
+                    Client::id_of::<L2InterfaceVlanTagRewriteReply>,
+                    Client::id_of::<L2InterfaceEfpFilter>,
+                    Client::id_of::<L2InterfaceEfpFilterReply>,
+                ])
+                .map_err(vpp_err)?;
+        }
+        Ok(())
+    }
+
     fn require_vhost(&mut self) -> Result<(), CniError> {
         self.client
             .require(&[
@@ -154,6 +182,7 @@ impl Vpp {
         if plan.iftype == VppIfType::Vhostuser {
             self.require_vhost()?;
         }
+        self.require_settings(plan)?;
         let mut done = VppAttached {
             iftype: Some(plan.iftype),
             socket: plan.socket.clone(),
@@ -243,6 +272,17 @@ impl Vpp {
         let (sw_if_index, if_name) = self.create_interface(plan, done)?;
         done.sw_if_index = Some(sw_if_index);
         done.if_name = if_name;
+        if let Some(mtu) = plan.mtu {
+            self.client
+                .request(&SwInterfaceSetMtu {
+                    sw_if_index,
+                    mtu_l3: mtu,
+                    mtu_ip4: mtu,
+                    mtu_ip6: mtu,
+                    mtu_mpls: mtu,
+                })
+                .map_err(vpp_err)?;
+        }
         self.client
             .request(&SwInterfaceSetFlags {
                 sw_if_index,
@@ -283,6 +323,23 @@ impl Vpp {
                     enable: true,
                 })
                 .map_err(vpp_err)?;
+            if let Some(vlan) = plan.vlan {
+                self.client
+                    .request(&L2InterfaceVlanTagRewrite {
+                        sw_if_index,
+                        vtr_op: L2VtrOp::PUSH_1,
+                        push_dot1q: 1,
+                        tag1: u32::from(vlan),
+                        tag2: 0,
+                    })
+                    .map_err(vpp_err)?;
+                self.client
+                    .request(&L2InterfaceEfpFilter {
+                        sw_if_index,
+                        enable_disable: true,
+                    })
+                    .map_err(vpp_err)?;
+            }
         }
         if let Some(addr) = plan.address {
             self.client

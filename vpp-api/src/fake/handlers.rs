@@ -57,6 +57,12 @@ pub(super) fn catalogue() -> Vec<(&'static str, &'static str)> {
         BridgeDomainDetails,
         SwInterfaceSetL2Bridge,
         SwInterfaceSetL2BridgeReply,
+        SwInterfaceSetMtu,
+        SwInterfaceSetMtuReply,
+        L2InterfaceVlanTagRewrite,
+        L2InterfaceVlanTagRewriteReply,
+        L2InterfaceEfpFilter,
+        L2InterfaceEfpFilterReply,
         CreateVhostUserIfV2,
         CreateVhostUserIfV2Reply,
         DeleteVhostUserIf,
@@ -109,6 +115,29 @@ pub(super) fn dispatch(st: &mut State, name: &str, body: &[u8], ids: &Ids) -> Op
                 retval: set_l2_bridge(st, &req),
             })
         }
+        SwInterfaceSetMtu::NAME => answer(st, body, ids, |st, req: SwInterfaceSetMtu| {
+            SwInterfaceSetMtuReply {
+                retval: set_mtu(st, &req),
+            }
+        }),
+        L2InterfaceVlanTagRewrite::NAME => {
+            answer(st, body, ids, |st, req: L2InterfaceVlanTagRewrite| {
+                L2InterfaceVlanTagRewriteReply {
+                    retval: vlan_tag_rewrite(st, &req),
+                }
+            })
+        }
+        L2InterfaceEfpFilter::NAME => answer(st, body, ids, |st, req: L2InterfaceEfpFilter| {
+            L2InterfaceEfpFilterReply {
+                retval: match st.interfaces.get_mut(&req.sw_if_index) {
+                    Some(i) => {
+                        i.l2.efp_filter = req.enable_disable;
+                        0
+                    }
+                    None => Retval::InvalidSwIfIndex.code(),
+                },
+            }
+        }),
         CreateVhostUserIfV2::NAME => answer(st, body, ids, vhost_create),
         DeleteVhostUserIf::NAME => answer(st, body, ids, |st, req: DeleteVhostUserIf| {
             DeleteVhostUserIfReply {
@@ -295,6 +324,7 @@ fn memif_create(st: &mut State, req: MemifCreateV2) -> MemifCreateV2Reply {
             admin_up: false,
             addresses: Vec::new(),
             bridge: None,
+            l2: Default::default(),
         },
     );
     MemifCreateV2Reply {
@@ -391,6 +421,7 @@ fn vhost_create(st: &mut State, req: CreateVhostUserIfV2) -> CreateVhostUserIfV2
             admin_up: false,
             addresses: Vec::new(),
             bridge: None,
+            l2: Default::default(),
         },
     );
     CreateVhostUserIfV2Reply {
@@ -650,6 +681,45 @@ fn bd_details(st: &State, req: BridgeDomainDump) -> Vec<BridgeDomainDetails> {
             ..BridgeDomainDetails::default()
         })
         .collect()
+}
+
+/// VPP refuses an MTU above the interface's maximum frame (9216 here, memif's and
+/// vhost-user's); entries of 0 are left as they are (9000 before any is set).
+fn set_mtu(st: &mut State, req: &SwInterfaceSetMtu) -> i32 {
+    let Some(i) = st.interfaces.get_mut(&req.sw_if_index) else {
+        return Retval::InvalidSwIfIndex.code();
+    };
+    let mtu = [req.mtu_l3, req.mtu_ip4, req.mtu_ip6, req.mtu_mpls];
+    if mtu.iter().any(|m| *m > 9216) {
+        return Retval::InvalidValue.code();
+    }
+    let mut now = i.l2.mtu.unwrap_or([9000; 4]);
+    for (n, m) in now.iter_mut().zip(mtu) {
+        if m != 0 {
+            *n = m;
+        }
+    }
+    i.l2.mtu = Some(now);
+    0
+}
+
+/// Only what the plugin uses is modelled: disable, and push-1 of an 802.1Q tag 1-4094 on a
+/// bridged interface (VPP refuses a tag rewrite on an L3 interface).
+fn vlan_tag_rewrite(st: &mut State, req: &L2InterfaceVlanTagRewrite) -> i32 {
+    let Some(i) = st.interfaces.get_mut(&req.sw_if_index) else {
+        return Retval::InvalidSwIfIndex.code();
+    };
+    match req.vtr_op {
+        L2VtrOp::DISABLED => i.l2.vtr = None,
+        L2VtrOp::PUSH_1
+            if i.bridge.is_some() && (1..=4094).contains(&req.tag1) && req.push_dot1q == 1 =>
+        {
+            i.l2.vtr = Some((req.vtr_op, req.tag1));
+        }
+        L2VtrOp::PUSH_1 => return Retval::InvalidValue.code(),
+        op => panic!("the fake VPP does not model l2_interface_vlan_tag_rewrite vtr_op {op}"),
+    }
+    0
 }
 
 fn set_l2_bridge(st: &mut State, req: &SwInterfaceSetL2Bridge) -> i32 {

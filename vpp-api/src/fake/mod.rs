@@ -83,6 +83,20 @@ pub struct Interface {
     pub addresses: Vec<Prefix>,
     /// Bridge domain it is a member of.
     pub bridge: Option<u32>,
+    /// MTU and VLAN settings.
+    pub l2: IfSettings,
+}
+
+/// What `sw_interface_set_mtu`, `l2_interface_vlan_tag_rewrite` and `l2_interface_efp_filter`
+/// set on an interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IfSettings {
+    /// Per-protocol MTUs (L3, IPv4, IPv6, MPLS) as last set; `None`: never set.
+    pub mtu: Option<[u32; 4]>,
+    /// VLAN tag rewrite: (`vtr_op`, `tag1`); `None`: disabled.
+    pub vtr: Option<(u32, u32)>,
+    /// Egress filter on.
+    pub efp_filter: bool,
 }
 
 /// A bridge domain of the fake VPP.
@@ -152,6 +166,7 @@ impl Default for State {
                     admin_up: false,
                     addresses: Vec::new(),
                     bridge: None,
+                    l2: Default::default(),
                 },
             )]
             .into(),

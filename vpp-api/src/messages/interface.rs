@@ -24,6 +24,16 @@ messages! {
         prefix: Prefix,
     }
     reply SwInterfaceAddDelAddressReply = "sw_interface_add_del_address_reply", "e8d4e804" {}
+    /// Per-protocol MTUs: the `.api`'s `u32 mtu[4]`, in VPP's order L3, IPv4, IPv6, MPLS
+    /// (0 leaves one as it is).
+    request SwInterfaceSetMtu = "sw_interface_set_mtu", "5cbe85e5" -> SwInterfaceSetMtuReply {
+        sw_if_index: u32,
+        mtu_l3: u32,
+        mtu_ip4: u32,
+        mtu_ip6: u32,
+        mtu_mpls: u32,
+    }
+    reply SwInterfaceSetMtuReply = "sw_interface_set_mtu_reply", "e8d4e804" {}
     dump SwInterfaceDump = "sw_interface_dump", "aa610c27" -> SwInterfaceDetails {
         sw_if_index: u32,
         name_filter_valid: bool,
