@@ -160,6 +160,8 @@ fn a_vhost_user_interface_is_the_dpdk_port_with_the_pods_mac() {
             addresses: Vec::new(),
             bridge: None,
             l2: Default::default(),
+            tag: String::new(),
+            unnumbered: None,
         },
     );
     let vpp = fake_vpp(&pod, st);

@@ -394,3 +394,83 @@ fn set_mtu_vlan_tag_rewrite_and_efp_filter_lay_out_as_their_api_structs() {
         ("5cbe85e5", "62cc0bbc", "5501adee")
     );
 }
+
+#[test]
+fn loopback_unnumbered_and_tag_messages_lay_out_as_their_api_structs() {
+    let h = req_header(40, 7, 9);
+    let body = message::encode(
+        h,
+        &CreateLoopback {
+            mac_address: [0xde, 0xad, 0, 0, 0, 1],
+        },
+    );
+    assert_eq!(&body[10..], &[0xde, 0xad, 0, 0, 0, 1]);
+    let body = message::encode(h, &DeleteLoopback { sw_if_index: 3 });
+    assert_eq!(&body[10..], &[0, 0, 0, 3]);
+    // vl_api_sw_interface_set_unnumbered_t: sw_if_index (the address's), unnumbered_sw_if_index,
+    // is_add.
+    let body = message::encode(
+        h,
+        &SwInterfaceSetUnnumbered {
+            sw_if_index: 3,
+            unnumbered_sw_if_index: 4,
+            is_add: true,
+        },
+    );
+    assert_eq!(&body[10..], &[0, 0, 0, 3, 0, 0, 0, 4, 1]);
+    // vl_api_sw_interface_tag_add_del_t: is_add, sw_if_index, tag[64].
+    let body = message::encode(
+        h,
+        &SwInterfaceTagAddDel {
+            is_add: true,
+            sw_if_index: 3,
+            tag: FixedStr::new("ab"),
+        },
+    );
+    let mut want = vec![0u8; 10 + 1 + 4 + 64];
+    want[..10].copy_from_slice(&body[..10]);
+    want[10] = 1;
+    put(&mut want, 11, 4, 3);
+    want[15] = b'a';
+    want[16] = b'b';
+    assert_eq!(body, want);
+    let body = message::encode(
+        h,
+        &IpUnnumberedDump {
+            sw_if_index: u32::MAX,
+        },
+    );
+    assert_eq!(&body[10..], &[0xff; 4]);
+    let reply = message::encode(
+        Header {
+            id: 41,
+            client_index: 0,
+            context: 9,
+        },
+        &IpUnnumberedDetails {
+            sw_if_index: 4,
+            ip_sw_if_index: 3,
+        },
+    );
+    assert_eq!(&reply[6..], &[0, 0, 0, 4, 0, 0, 0, 3]);
+    assert_eq!(
+        [
+            CreateLoopback::name_crc(),
+            CreateLoopbackReply::name_crc(),
+            DeleteLoopback::name_crc(),
+            SwInterfaceSetUnnumbered::name_crc(),
+            SwInterfaceTagAddDel::name_crc(),
+            IpUnnumberedDump::name_crc(),
+            IpUnnumberedDetails::name_crc(),
+        ],
+        [
+            "create_loopback_42bb5d22",
+            "create_loopback_reply_5383d31f",
+            "delete_loopback_f9e6675e",
+            "sw_interface_set_unnumbered_154a6439",
+            "sw_interface_tag_add_del_426f8bc1",
+            "ip_unnumbered_dump_f9e6675e",
+            "ip_unnumbered_details_cc59bd42",
+        ]
+    );
+}

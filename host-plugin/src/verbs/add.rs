@@ -320,6 +320,7 @@ fn attach(
         host_address: ipam
             .and_then(|r| r.ips.first())
             .and_then(|ip| host_address(&ip.address, ip.gateway)),
+        pod_address: ipam.and_then(|r| r.ips.first()).map(|ip| ip.address),
     };
     let planned = EngineRecord::plan(ctx.config, &req)?;
     let engine = engines.get(ctx, ctx.config.engine)?;

@@ -75,6 +75,16 @@ pub(super) fn catalogue() -> Vec<(&'static str, &'static str)> {
         IpAddressDetails,
         IpRouteDump,
         IpRouteDetails,
+        CreateLoopback,
+        CreateLoopbackReply,
+        DeleteLoopback,
+        DeleteLoopbackReply,
+        SwInterfaceSetUnnumbered,
+        SwInterfaceSetUnnumberedReply,
+        SwInterfaceTagAddDel,
+        SwInterfaceTagAddDelReply,
+        IpUnnumberedDump,
+        IpUnnumberedDetails,
     ]
 }
 
@@ -150,6 +160,23 @@ pub(super) fn dispatch(st: &mut State, name: &str, body: &[u8], ids: &Ids) -> Op
         IpRouteAddDel::NAME => answer(st, body, ids, route_add_del),
         IpAddressDump::NAME => list(st, body, ids, address_details),
         IpRouteDump::NAME => list(st, body, ids, route_details),
+        CreateLoopback::NAME => answer(st, body, ids, create_loopback),
+        DeleteLoopback::NAME => answer(st, body, ids, |st, req: DeleteLoopback| {
+            DeleteLoopbackReply {
+                retval: delete_if(st, req.sw_if_index, |k| {
+                    matches!(k, IfKind::Loopback { .. })
+                }),
+            }
+        }),
+        SwInterfaceSetUnnumbered::NAME => {
+            answer(st, body, ids, |st, req| SwInterfaceSetUnnumberedReply {
+                retval: set_unnumbered(st, &req),
+            })
+        }
+        SwInterfaceTagAddDel::NAME => answer(st, body, ids, |st, req| SwInterfaceTagAddDelReply {
+            retval: tag_add_del(st, req),
+        }),
+        IpUnnumberedDump::NAME => list(st, body, ids, unnumbered_details),
         _ => return None,
     };
     Some(replies)
@@ -161,11 +188,21 @@ fn answer<R: Request>(
     body: &[u8],
     ids: &Ids,
     f: impl FnOnce(&mut State, R) -> R::Reply,
-) -> Vec<Vec<u8>> {
+) -> Vec<Vec<u8>>
+where
+    R::Reply: Default,
+{
     // A message shorter than its definition is dropped without a reply, as VPP does.
     let Ok((h, req)) = message::decode::<R>(body) else {
         return Vec::new();
     };
+    if let Some(rv) = st.fail.remove(R::NAME) {
+        // A refused request: the reply's other fields as VPP leaves them (zero), retval
+        // right after the context.
+        let mut reply = encode_reply(h.context, ids, &R::Reply::default());
+        reply[6..10].copy_from_slice(&rv.code().to_be_bytes());
+        return vec![reply];
+    }
     let reply = f(st, req);
     vec![encode_reply(h.context, ids, &reply)]
 }
@@ -325,6 +362,8 @@ fn memif_create(st: &mut State, req: MemifCreateV2) -> MemifCreateV2Reply {
             addresses: Vec::new(),
             bridge: None,
             l2: Default::default(),
+            tag: String::new(),
+            unnumbered: None,
         },
     );
     MemifCreateV2Reply {
@@ -382,6 +421,7 @@ fn interface_details(st: &State, _: SwInterfaceDump) -> Vec<SwInterfaceDetails> 
             l2_address: i.mac,
             flags: IfStatusFlags(u32::from(i.admin_up)),
             interface_name: FixedStr::new(i.name.clone()),
+            tag: FixedStr::new(i.tag.clone()),
             ..SwInterfaceDetails::default()
         })
         .collect()
@@ -422,6 +462,8 @@ fn vhost_create(st: &mut State, req: CreateVhostUserIfV2) -> CreateVhostUserIfV2
             addresses: Vec::new(),
             bridge: None,
             l2: Default::default(),
+            tag: String::new(),
+            unnumbered: None,
         },
     );
     CreateVhostUserIfV2Reply {
@@ -450,6 +492,12 @@ fn delete_if(st: &mut State, sw: u32, kind: impl Fn(&IfKind) -> bool) -> i32 {
     match st.interfaces.get(&sw) {
         Some(i) if kind(&i.kind) => {
             st.interfaces.remove(&sw);
+            // What borrowed its addresses has none now.
+            for i in st.interfaces.values_mut() {
+                if i.unnumbered == Some(sw) {
+                    i.unnumbered = None;
+                }
+            }
             st.routes
                 .retain(|r| !r.paths.iter().any(|p| p.sw_if_index == sw));
             0
@@ -738,4 +786,86 @@ fn set_l2_bridge(st: &mut State, req: &SwInterfaceSetL2Bridge) -> i32 {
         i.bridge = req.enable.then_some(req.bd_id);
     }
     0
+}
+
+/// As VPP's `create_loopback`: `loop<n>` with the lowest free instance, a new `sw_if_index`
+/// each time, admin down, and a MAC of VPP's making (`de:ad:00:00:00:<n>`) when none is given.
+fn create_loopback(st: &mut State, req: CreateLoopback) -> CreateLoopbackReply {
+    let instance = (0u32..)
+        .find(|n| {
+            !st.interfaces
+                .values()
+                .any(|i| i.kind == IfKind::Loopback { instance: *n })
+        })
+        .unwrap_or(0);
+    let sw = st.new_sw_if_index();
+    st.interfaces.insert(
+        sw,
+        Interface {
+            name: format!("loop{instance}"),
+            kind: IfKind::Loopback { instance },
+            mac: if req.mac_address == [0; 6] {
+                [0xde, 0xad, 0, 0, 0, instance as u8]
+            } else {
+                req.mac_address
+            },
+            admin_up: false,
+            addresses: Vec::new(),
+            bridge: None,
+            l2: Default::default(),
+            tag: String::new(),
+            unnumbered: None,
+        },
+    );
+    CreateLoopbackReply {
+        retval: 0,
+        sw_if_index: sw,
+    }
+}
+
+/// As VPP's handler: `unnumbered_sw_if_index` must exist (`INVALID_SW_IF_INDEX`), and on add
+/// `sw_if_index` too (`INVALID_SW_IF_INDEX_2`); an add replaces what it borrowed before, a
+/// delete ends it whatever `sw_if_index` says.
+fn set_unnumbered(st: &mut State, req: &SwInterfaceSetUnnumbered) -> i32 {
+    if !st.interfaces.contains_key(&req.unnumbered_sw_if_index) {
+        return Retval::InvalidSwIfIndex.code();
+    }
+    if req.is_add && !st.interfaces.contains_key(&req.sw_if_index) {
+        return Retval::InvalidSwIfIndex2.code();
+    }
+    if let Some(i) = st.interfaces.get_mut(&req.unnumbered_sw_if_index) {
+        i.unnumbered = req.is_add.then_some(req.sw_if_index);
+    }
+    0
+}
+
+/// As VPP's handler: an unknown interface is `INVALID_SW_IF_INDEX`, an empty tag on add
+/// `INVALID_VALUE`; delete clears the tag.
+fn tag_add_del(st: &mut State, req: SwInterfaceTagAddDel) -> i32 {
+    let Some(i) = st.interfaces.get_mut(&req.sw_if_index) else {
+        return Retval::InvalidSwIfIndex.code();
+    };
+    if req.is_add {
+        if req.tag.0.is_empty() {
+            return Retval::InvalidValue.code();
+        }
+        i.tag = req.tag.0;
+    } else {
+        i.tag.clear();
+    }
+    0
+}
+
+/// As VPP's: ~0 lists every unnumbered interface; one that is not unnumbered lists nothing.
+fn unnumbered_details(st: &State, req: IpUnnumberedDump) -> Vec<IpUnnumberedDetails> {
+    st.interfaces
+        .iter()
+        .filter(|(sw, _)| req.sw_if_index == u32::MAX || **sw == req.sw_if_index)
+        .filter_map(|(sw, i)| {
+            i.unnumbered.map(|ip| IpUnnumberedDetails {
+                sw_if_index: *sw,
+                ip_sw_if_index: ip,
+            })
+        })
+        .collect()
 }

@@ -59,6 +59,11 @@ pub enum IfKind {
         /// rx and tx queues as created.
         queues: (u8, u8),
     },
+    /// A loopback (`loop<instance>`).
+    Loopback {
+        /// Instance: the lowest free one at creation.
+        instance: u32,
+    },
     /// A vhost-user interface.
     VhostUser {
         /// Socket path.
@@ -85,6 +90,10 @@ pub struct Interface {
     pub bridge: Option<u32>,
     /// MTU and VLAN settings.
     pub l2: IfSettings,
+    /// Tag (`sw_interface_tag_add_del`); empty: none.
+    pub tag: String,
+    /// Unnumbered: the interface whose addresses this one uses.
+    pub unnumbered: Option<u32>,
 }
 
 /// What `sw_interface_set_mtu`, `l2_interface_vlan_tag_rewrite` and `l2_interface_efp_filter`
@@ -142,6 +151,9 @@ pub struct State {
     pub log: Vec<String>,
     /// Requests the fake does not model, by name (or id): each one fails the test.
     pub unmodelled: Vec<String>,
+    /// Requests to fail, by name: the next one of that name gets this return value and
+    /// changes nothing (a test's way to make VPP refuse one step); the entry is then gone.
+    pub fail: BTreeMap<String, crate::error::Retval>,
     next_sw_if_index: u32,
     vhost_instance: u32,
     next_client: u32,
@@ -167,6 +179,8 @@ impl Default for State {
                     addresses: Vec::new(),
                     bridge: None,
                     l2: Default::default(),
+                    tag: String::new(),
+                    unnumbered: None,
                 },
             )]
             .into(),
@@ -174,6 +188,7 @@ impl Default for State {
             routes: Vec::new(),
             log: Vec::new(),
             unmodelled: Vec::new(),
+            fail: BTreeMap::new(),
             next_sw_if_index: 1,
             vhost_instance: 0,
             next_client: 0,
@@ -202,6 +217,24 @@ impl State {
             .collect()
     }
 
+    /// The interfaces unnumbered to `sw_if_index` (using its addresses).
+    pub fn unnumbered_to(&self, sw_if_index: u32) -> Vec<u32> {
+        self.interfaces
+            .iter()
+            .filter(|(_, i)| i.unnumbered == Some(sw_if_index))
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// The loopbacks, by `sw_if_index`.
+    pub fn loopbacks(&self) -> Vec<(u32, &Interface)> {
+        self.interfaces
+            .iter()
+            .filter(|(_, i)| matches!(i.kind, IfKind::Loopback { .. }))
+            .map(|(k, i)| (*k, i))
+            .collect()
+    }
+
     /// The interface with this name.
     pub fn interface_named(&self, name: &str) -> Option<(u32, &Interface)> {
         self.interfaces
@@ -219,6 +252,7 @@ impl State {
             absent: std::mem::take(&mut self.absent),
             log: std::mem::take(&mut self.log),
             unmodelled: std::mem::take(&mut self.unmodelled),
+            fail: std::mem::take(&mut self.fail),
             generation: self.generation + 1,
             ..Self::default()
         }

@@ -67,4 +67,33 @@ messages! {
         interface_dev_type: FixedStr<64>,
         tag: FixedStr<64>,
     }
+    /// Creates a loopback (`loop<instance>`, the lowest free instance); a zero MAC lets VPP
+    /// make one.
+    request CreateLoopback = "create_loopback", "42bb5d22" -> CreateLoopbackReply {
+        mac_address: [u8; 6],
+    }
+    reply CreateLoopbackReply = "create_loopback_reply", "5383d31f" {
+        sw_if_index: u32,
+    }
+    /// Deletes a loopback (`INVALID_SW_IF_INDEX` for any other interface).
+    request DeleteLoopback = "delete_loopback", "f9e6675e" -> DeleteLoopbackReply {
+        sw_if_index: u32,
+    }
+    reply DeleteLoopbackReply = "delete_loopback_reply", "e8d4e804" {}
+    /// Makes `unnumbered_sw_if_index` borrow the addresses of `sw_if_index` (`is_add`), or
+    /// ends that. The field names are VPP's, backwards from what they mean: `sw_if_index` is
+    /// the interface *with* the address.
+    request SwInterfaceSetUnnumbered = "sw_interface_set_unnumbered", "154a6439" -> SwInterfaceSetUnnumberedReply {
+        sw_if_index: u32,
+        unnumbered_sw_if_index: u32,
+        is_add: bool,
+    }
+    reply SwInterfaceSetUnnumberedReply = "sw_interface_set_unnumbered_reply", "e8d4e804" {}
+    /// Sets (`is_add`) or clears an interface's tag, shown by `sw_interface_dump`.
+    request SwInterfaceTagAddDel = "sw_interface_tag_add_del", "426f8bc1" -> SwInterfaceTagAddDelReply {
+        is_add: bool,
+        sw_if_index: u32,
+        tag: FixedStr<64>,
+    }
+    reply SwInterfaceTagAddDelReply = "sw_interface_tag_add_del_reply", "e8d4e804" {}
 }
