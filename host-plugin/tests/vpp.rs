@@ -440,6 +440,44 @@ fn three_pods_in_one_subnet_share_one_gateway_loopback_and_dels_keep_the_rest_ro
     node.assert_pristine("after the repeated DEL");
 }
 
+/// vhost-user takes the same L3 path: unnumbered to the subnet's loopback, routed.
+#[test]
+fn vhost_user_interfaces_share_the_gateway_loopback_too() {
+    let node = Node::new();
+    let mut conf = node.conf(
+        json!({"engine": "vpp", "iftype": "vhostuser", "netType": "interface",
+                                    "vhost": {"mode": "server"}}),
+    );
+    conf["container"] = json!({"engine": "vpp", "iftype": "vhostuser"});
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let (b, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{b}");
+    assert_eq!(
+        node.take_log()[..8],
+        [
+            "create_vhost_user_if_v2",
+            "sw_interface_vhost_user_dump",
+            "sw_interface_set_flags",
+            "sw_interface_dump",
+            "create_loopback",
+            "sw_interface_tag_add_del",
+            "sw_interface_add_del_address",
+            "sw_interface_set_flags",
+        ]
+    );
+    {
+        let st = node.vpp.state();
+        let lo = gateway_loopback(&st);
+        assert_eq!(st.unnumbered_to(lo).len(), 2);
+        assert_eq!(st.routes.len(), 2);
+    }
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(node.vpp.state().routes.len(), 1);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    node.assert_pristine("after both DELs");
+}
+
 /// A loopback the plugin did not tag (the operator's) is never used or deleted.
 #[test]
 fn a_loopback_without_the_plugins_tag_is_left_alone() {
