@@ -478,6 +478,43 @@ fn vhost_user_interfaces_share_the_gateway_loopback_too() {
     node.assert_pristine("after both DELs");
 }
 
+/// IPv6: the loopback holds the v6 gateway, each pod a /128 route with itself as next hop.
+#[test]
+fn an_ipv6_subnet_gets_its_gateway_loopback_and_128_routes() {
+    let node = Node::new();
+    let mut conf = l3_conf(&node);
+    conf["ipam"]["subnet"] = json!("fd00:56::/64");
+    conf["ipam"]["gateway"] = json!("fd00:56::1");
+    conf["ipam"]["routes"] = json!([{"dst": "::/0"}]);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let (b, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{b}");
+    {
+        let st = node.vpp.state();
+        let lbs = st.loopbacks();
+        assert_eq!(lbs.len(), 1);
+        let (lo, i) = lbs[0];
+        assert_eq!(i.tag, "userspace-cni gw fd00:56::1/64");
+        assert_eq!(i.addresses[0].to_string(), "fd00:56::1/64");
+        assert_eq!(st.unnumbered_to(lo).len(), 2);
+        for res in [&a, &b] {
+            let ip = res["ips"][0]["address"].as_str().unwrap();
+            let ip: std::net::Ipv6Addr = ip.split('/').next().unwrap().parse().unwrap();
+            let r = st
+                .routes
+                .iter()
+                .find(|r| r.prefix.to_string() == format!("{ip}/128"))
+                .unwrap_or_else(|| panic!("no /128 to {ip}: {:?}", st.routes));
+            assert_eq!(r.paths[0].nh.address, ip.octets());
+            assert_eq!(st.interfaces[&r.paths[0].sw_if_index].unnumbered, Some(lo));
+        }
+    }
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    node.assert_pristine("after both DELs");
+}
+
 /// A loopback the plugin did not tag (the operator's) is never used or deleted.
 #[test]
 fn a_loopback_without_the_plugins_tag_is_left_alone() {
