@@ -515,6 +515,77 @@ fn an_ipv6_subnet_gets_its_gateway_loopback_and_128_routes() {
     node.assert_pristine("after both DELs");
 }
 
+/// CHECK of an L3 pod: the interface, its binding to the tagged loopback and its route.
+#[test]
+fn check_of_an_l3_pod_finds_a_lost_route_binding_or_loopback() {
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let conf = with_prev(&conf, &a);
+    node.take_log();
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(
+        node.take_log(),
+        [
+            "memif_socket_filename_dump",
+            "memif_dump",
+            "sw_interface_dump",
+            "ip_unnumbered_dump",
+            "ip_route_dump",
+        ]
+    );
+    let routes = std::mem::take(&mut node.vpp.state().routes);
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no route to 10.56.217.2/32"),
+        "{res}"
+    );
+    node.vpp.state().routes = routes;
+    let lo = gateway_loopback(&node.vpp.state());
+    let member = node.vpp.state().unnumbered_to(lo)[0];
+    node.vpp
+        .state()
+        .interfaces
+        .get_mut(&member)
+        .unwrap()
+        .unnumbered = None;
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"].as_str().unwrap().contains("not unnumbered"),
+        "{res}"
+    );
+    node.vpp
+        .state()
+        .interfaces
+        .get_mut(&member)
+        .unwrap()
+        .unnumbered = Some(lo);
+    node.vpp
+        .state()
+        .interfaces
+        .get_mut(&lo)
+        .unwrap()
+        .tag
+        .clear();
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"].as_str().unwrap().contains("no loopback tagged"),
+        "{res}"
+    );
+    node.vpp.state().interfaces.get_mut(&lo).unwrap().tag = GW_TAG.into();
+    assert_eq!(cni("CHECK", ID, &conf).1, 0);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.assert_pristine("after DEL");
+}
+
 /// A loopback the plugin did not tag (the operator's) is never used or deleted.
 #[test]
 fn a_loopback_without_the_plugins_tag_is_left_alone() {

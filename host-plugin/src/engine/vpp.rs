@@ -198,11 +198,18 @@ impl Engine for VppEngine {
 
     fn check(&mut self, rec: &EngineRecord) -> Result<Ownership, CniError> {
         let r = record(rec)?;
-        Ok(if self.vpp.owns(r.iftype, &r.socket)? {
-            Ownership::Ours
-        } else {
-            Ownership::Missing
-        })
+        let Some(sw) = self.vpp.interface_on(r.iftype, &r.socket)? else {
+            return Ok(Ownership::Missing);
+        };
+        if let Some(gateway) = &r.address
+            && let Some(what) = self.vpp.l3_missing(sw, gateway, r.pod_address.as_ref())?
+        {
+            return Err(CniError::new(
+                ErrorCode::Internal,
+                format!("the attachment's L3 on VPP is incomplete: {what}"),
+            ));
+        }
+        Ok(Ownership::Ours)
     }
 
     fn untracked(&mut self, _network: &str) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {

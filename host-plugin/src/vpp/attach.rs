@@ -651,10 +651,14 @@ impl Vpp {
         Ok((r.socket_id, true))
     }
 
-    /// Whether an interface on `socket` exists. The socket *file name* is what proves an
-    /// interface ours: VPP reuses socket ids and `sw_if_index`es (in the same order after a
-    /// restart), the file name is this attachment's alone.
-    pub fn owns(&mut self, iftype: VppIfType, socket: &Path) -> Result<bool, CniError> {
+    /// The `sw_if_index` of the interface on `socket`, if VPP has one. The socket *file
+    /// name* is what proves an interface ours: VPP reuses socket ids and `sw_if_index`es (in
+    /// the same order after a restart), the file name is this attachment's alone.
+    pub fn interface_on(
+        &mut self,
+        iftype: VppIfType,
+        socket: &Path,
+    ) -> Result<Option<u32>, CniError> {
         let path = socket.to_string_lossy();
         Ok(match iftype {
             VppIfType::Memif => {
@@ -666,13 +670,15 @@ impl Vpp {
                     .filter(|s| s.socket_filename.0 == path)
                     .map(|s| s.socket_id)
                     .collect();
-                !ids.is_empty()
-                    && self
-                        .client
-                        .dump(&MemifDump {})
-                        .map_err(vpp_err)?
-                        .iter()
-                        .any(|m| ids.contains(&m.socket_id))
+                if ids.is_empty() {
+                    return Ok(None);
+                }
+                self.client
+                    .dump(&MemifDump {})
+                    .map_err(vpp_err)?
+                    .iter()
+                    .find(|m| ids.contains(&m.socket_id))
+                    .map(|m| m.sw_if_index)
             }
             VppIfType::Vhostuser => self
                 .client
@@ -681,8 +687,48 @@ impl Vpp {
                 })
                 .map_err(vpp_err)?
                 .iter()
-                .any(|v| v.sock_filename.0 == path),
+                .find(|v| v.sock_filename.0 == path)
+                .map(|v| v.sw_if_index),
         })
+    }
+
+    /// CHECK of `netType: interface`: what is missing of the L3 ADD made for interface `sw`
+    /// (the subnet's tagged loopback, `sw` unnumbered to it, the pod's host route out of it),
+    /// or `None` when all is there.
+    pub fn l3_missing(
+        &mut self,
+        sw: u32,
+        gateway: &IpNet,
+        pod: Option<&IpNet>,
+    ) -> Result<Option<String>, CniError> {
+        let Some(lo) = self.find_gateway_loopback(gateway)? else {
+            return Ok(Some(format!(
+                "no loopback tagged \"{}\" holds the gateway",
+                gateway_tag(gateway)
+            )));
+        };
+        if !self.unnumbered()?.contains(&(sw, lo)) {
+            return Ok(Some(format!(
+                "interface {sw} is not unnumbered to the gateway's loopback {lo}"
+            )));
+        }
+        let Some(pod) = pod else {
+            return Ok(None);
+        };
+        let want = prefix(&host_prefix(pod));
+        let routed = self
+            .client
+            .dump(&IpRouteDump {
+                table: IpTable {
+                    table_id: 0,
+                    is_ip6: pod.addr().is_ipv6(),
+                    name: FixedStr::default(),
+                },
+            })
+            .map_err(vpp_err)?
+            .iter()
+            .any(|r| r.route.prefix == want && r.route.paths.0.iter().any(|p| p.sw_if_index == sw));
+        Ok((!routed).then(|| format!("no route to {} out of interface {sw}", host_prefix(pod))))
     }
 
     /// Takes the interface out of the bridge domain before it is deleted.
