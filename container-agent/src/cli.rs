@@ -41,7 +41,8 @@ pub struct Global {
         default_value = "/sys"
     )]
     pub sys_root: PathBuf,
-    /// The downward-API volume holding the pod's `annotations` file.
+    /// The downward-API volume holding the pod's `annotations` file (the default falls back
+    /// to /etc/podnetinfo, app-netutil's and NRI's, when only that one has annotations).
     #[arg(
         long,
         global = true,

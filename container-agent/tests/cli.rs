@@ -65,8 +65,13 @@ fn two_interface_pod() -> Pod {
     pod
 }
 
+/// The words of a line (the table's columns are padded with spaces).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 #[test]
-fn inspect_shows_each_interface_with_the_sources_of_its_facts() {
+fn inspect_shows_a_table_of_the_interfaces_and_the_sources_of_their_facts() {
     let pod = two_interface_pod();
     let out = agent(&pod, &["inspect"]);
     let s = text(&out.stdout);
@@ -75,15 +80,101 @@ fn inspect_shows_each_interface_with_the_sources_of_its_facts() {
         s.contains(&format!("container  {} (override", pod.id)),
         "{s}"
     );
-    assert!(
-        s.contains("net1 [vhost-user]") && s.contains("net2 [memif]"),
+    let lines: Vec<&str> = s.lines().collect();
+    let head = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("NAME "))
+        .unwrap_or_else(|| panic!("no table header:\n{s}"));
+    assert_eq!(
+        words(lines[head]),
+        [
+            "NAME",
+            "KIND",
+            "SOCKET",
+            "ROLE",
+            "MAC",
+            "ADDRESSES",
+            "QUEUES",
+            "VLAN",
+            "MTU"
+        ],
         "{s}"
     );
+    // One row per interface: the socket as the pod sees it, the pod's role, `-` for unknown.
+    let shared = pod.shared();
+    let vsock = shared.join(format!("{}-net1", pod.id12()));
+    let msock = shared.join(format!("memif-{}-net2.sock", pod.id12()));
+    assert_eq!(
+        words(lines[head + 1]),
+        [
+            "net1",
+            "vhost-user",
+            vsock.to_str().unwrap(),
+            "server",
+            "02:00:00:00:00:01",
+            "10.56.217.10/24",
+            "-",
+            "-",
+            "-"
+        ],
+        "{s}"
+    );
+    assert_eq!(
+        words(lines[head + 2]),
+        [
+            "net2",
+            "memif",
+            msock.to_str().unwrap(),
+            "client",
+            "02:00:00:00:00:01",
+            "10.56.218.10/24",
+            "-",
+            "-",
+            "-"
+        ],
+        "{s}"
+    );
+    // The columns line up: each header starts where its cells start.
+    let col = lines[head].find("SOCKET").unwrap();
+    assert_eq!(
+        lines[head + 1].find(vsock.to_str().unwrap()),
+        Some(col),
+        "{s}"
+    );
+    assert_eq!(
+        lines[head + 2].find(msock.to_str().unwrap()),
+        Some(col),
+        "{s}"
+    );
+    // The facts outside the table, one line per interface.
     assert!(
-        s.contains("<- annotation k8s.v1.cni.cncf.io/network-status, annotation userspace/configuration-data"),
+        s.contains(
+            "  net1: network default/userspace-net; gateway 10.56.217.1; routes 0.0.0.0/0\n"
+        ),
+        "{s}"
+    );
+    // Where each fact came from: sources numbered once, facts grouped by their sources.
+    assert!(
+        s.contains(
+            "sources:\n  [1] annotation k8s.v1.cni.cncf.io/network-status\n  [2] annotation userspace/configuration-data\n"
+        ),
+        "{s}"
+    );
+    let net1 = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("net1 ") && l.contains('['))
+        .unwrap();
+    assert_eq!(
+        words(net1),
+        [
+            "net1",
+            "kind,socket,role,addresses,network",
+            "[1+2]",
+            "mac,gateway,routes",
+            "[2]"
+        ],
         "the socket path is confirmed by both annotations:\n{s}"
     );
-    assert!(s.contains("10.56.217.10/24"), "{s}");
     assert!(
         !s.contains("eth0"),
         "the default network is not listed:\n{s}"

@@ -159,6 +159,9 @@ fn a_vhost_user_interface_is_the_dpdk_port_with_the_pods_mac() {
             admin_up: false,
             addresses: Vec::new(),
             bridge: None,
+            l2: Default::default(),
+            tag: String::new(),
+            unnumbered: None,
         },
     );
     let vpp = fake_vpp(&pod, st);

@@ -1,8 +1,10 @@
 //! Loading and validating the NetConf: the Go plugin's schema accepted unchanged, checked
 //! strictly with messages that name the field and the allowed values.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use userspace_cni_sdk::MacAddr;
 use userspace_cni_sdk::wire::{
     Engine, IfType, NetConf, NetType, UserspaceConf, VhostMode, netconf_rules,
 };
@@ -134,6 +136,62 @@ impl Config {
         Ok(Some(id))
     }
 
+    /// The host side's queue pairs (`vhost.queues` or `memif.queues` of the host section's
+    /// iftype), default 1.
+    pub fn queues(&self) -> u16 {
+        match self.iftype {
+            IfType::Vhostuser => self.host.vhost.as_ref().and_then(|v| v.queues),
+            IfType::Memif => self.host.memif.as_ref().and_then(|m| m.queues),
+        }
+        .unwrap_or(1)
+    }
+
+    /// The MTU of the interface and its switch port, when configured (top-level `mtu`).
+    pub fn mtu(&self) -> Option<u32> {
+        self.net.mtu
+    }
+
+    /// The host port's VLAN (`host.bridge.vlanId`; 0, the Go plugin's unset, is none).
+    pub fn vlan(&self) -> Option<u16> {
+        self.host
+            .bridge
+            .as_ref()
+            .and_then(|b| b.vlan_id)
+            .and_then(|v| u16::try_from(v).ok())
+            .filter(|v| *v != 0)
+    }
+
+    /// The MAC the pod asked for: the `mac` capability (`runtimeConfig.mac`), else `MAC=` in
+    /// CNI_ARGS; a multicast or unparsable MAC is error 7. `None`: the attachment's own.
+    pub fn requested_mac(
+        &self,
+        args: &BTreeMap<String, String>,
+    ) -> Result<Option<MacAddr>, CniError> {
+        let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
+        let (mac, from) = match self.net.runtime_config.as_ref().and_then(|r| r.mac) {
+            Some(m) => (m, "runtimeConfig.mac"),
+            None => match args.get("MAC").filter(|m| !m.is_empty()) {
+                Some(text) => (
+                    text.parse::<MacAddr>()
+                        .map_err(|e| invalid(format!("CNI_ARGS MAC: {e}")))?,
+                    "CNI_ARGS MAC",
+                ),
+                None => return Ok(None),
+            },
+        };
+        if mac.is_multicast() {
+            return Err(invalid(format!(
+                "{from}: {mac} is a multicast address: an interface needs a unicast MAC"
+            )));
+        }
+        if mac.octets() == [0; 6] {
+            return Err(invalid(format!(
+                "{from}: {mac} is the all-zero address: an interface needs a unicast MAC"
+            )));
+        }
+        Ok(Some(mac))
+    }
+
     /// The host side's vhost mode (default server: OVS creates the socket, as the Go plugin).
     pub fn host_vhost_mode(&self) -> VhostMode {
         self.host
@@ -210,6 +268,25 @@ pub fn load_with(
     };
     if let Some(d) = &config.net.shared_dir {
         absolute("sharedDir", Some(d), "")?;
+    }
+    if config.vlan().is_some() && config.host_net_type() != NetType::Bridge {
+        return Err(invalid(format!(
+            "host.bridge.vlanId {}: a VLAN needs host.netType bridge (it tags the bridge port)",
+            config.vlan().unwrap_or_default()
+        )));
+    }
+    if let Some(c) = &config.net.container {
+        let mismatch = match config.iftype {
+            IfType::Vhostuser => c.memif.as_ref().and_then(|m| m.queues).map(|_| "memif"),
+            IfType::Memif => c.vhost.as_ref().and_then(|v| v.queues).map(|_| "vhost"),
+        };
+        if let Some(section) = mismatch {
+            return Err(invalid(format!(
+                "container.{section}.queues: the interface is {}, so its queues are set in container.{}",
+                config.iftype,
+                if section == "memif" { "vhost" } else { "memif" }
+            )));
+        }
     }
     if config.engine == Engine::Vpp && config.host_net_type() == NetType::Bridge {
         config.vpp_bridge_domain()?.ok_or_else(|| {

@@ -31,7 +31,12 @@ impl Node {
     }
 
     fn run(&self, verb: &str, id: &str, conf: &Value) -> (Value, i32) {
+        self.run_args(verb, id, conf, "")
+    }
+
+    fn run_args(&self, verb: &str, id: &str, conf: &Value, args: &str) -> (Value, i32) {
         let env: BTreeMap<String, String> = [
+            ("CNI_ARGS", args),
             ("CNI_COMMAND", verb),
             ("CNI_CONTAINERID", id),
             ("CNI_IFNAME", "net1"),
@@ -111,4 +116,124 @@ fn status_is_code_50_while_the_switch_is_down() {
     node.switch.state().down = true;
     let (res, code) = node.run("STATUS", "", &node.conf());
     assert_eq!((code, res["code"].as_u64()), (1, Some(50)), "{res}");
+}
+
+/// Every file left under the node's directory (state, shared directory), for "nothing left".
+fn files(node: &Node) -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(node.dir.path(), &mut out);
+    out.retain(|f| !f.ends_with(".lock"));
+    out
+}
+
+#[test]
+fn the_mac_capability_wins_over_cni_args_and_reaches_the_result_and_the_pods_files() {
+    let node = Node::new();
+    let mut conf = node.conf();
+    conf["runtimeConfig"] = json!({"mac": "02:00:00:AA:BB:01"});
+    let (res, code) = node.run_args("ADD", "abc", &conf, "MAC=02:00:00:aa:bb:02");
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(res["interfaces"][0]["mac"], "02:00:00:aa:bb:01");
+    let shared = node.dir.path().join("shared/abc");
+    let data: Value =
+        serde_json::from_slice(&std::fs::read(shared.join("configData-abc-net1.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        data["ipResult"]["interfaces"][0]["mac"],
+        "02:00:00:aa:bb:01"
+    );
+    assert_eq!(node.run("DEL", "abc", &conf).1, 0);
+
+    let (res, code) = node.run_args(
+        "ADD",
+        "def",
+        &node.conf(),
+        "IgnoreUnknown=1;MAC=02:00:00:aa:bb:02",
+    );
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(res["interfaces"][0]["mac"], "02:00:00:aa:bb:02");
+}
+
+#[test]
+fn a_multicast_or_malformed_mac_is_error_7_before_anything_is_made() {
+    let node = Node::new();
+    for (runtime, args, says) in [
+        (Some("01:00:5e:00:00:01"), "", "multicast"),
+        (None, "MAC=ff:ff:ff:ff:ff:ff", "multicast"),
+        (None, "MAC=02:00:00:00:00", "invalid MAC"),
+        (Some("00:00:00:00:00:00"), "", "all-zero"),
+        (Some("zz:00:00:00:00:01"), "", "invalid MAC"),
+    ] {
+        let mut conf = node.conf();
+        if let Some(m) = runtime {
+            conf["runtimeConfig"] = json!({ "mac": m });
+        }
+        let (res, code) = node.run_args("ADD", "abc", &conf, args);
+        assert_eq!((code, res["code"].as_u64()), (1, Some(7)), "{res}");
+        assert!(res["msg"].as_str().unwrap().contains(says), "{res}");
+        assert!(node.calls().is_empty(), "no switch call for {res}");
+        assert_eq!(files(&node), Vec::<String>::new(), "{res}");
+    }
+}
+
+#[test]
+fn queues_mtu_and_vlan_reach_the_port_and_the_result_and_bad_values_are_error_7() {
+    let node = Node::new();
+    let mut conf = node.conf();
+    conf["mtu"] = json!(9000);
+    conf["host"]["vhost"]["queues"] = json!(2);
+    conf["host"]["bridge"] = json!({"bridgeName": "br-v", "vlanId": 10});
+    let (res, code) = node.run("ADD", "abc", &conf);
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(res["interfaces"][0]["mtu"], 9000);
+    let port = node.switch.state().ports["abc-net1"].clone();
+    assert_eq!(
+        (port.vlan, port.mtu, port.bridge.as_str()),
+        (Some(10), Some(9000), "br-v")
+    );
+    let data: Value = serde_json::from_slice(
+        &std::fs::read(node.dir.path().join("shared/abc/configData-abc-net1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        data["config"]["vhost"]["queues"], 2,
+        "the pod side defaults to the host's queues"
+    );
+    assert_eq!(data["config"]["bridge"]["vlanId"], 10);
+    assert_eq!(node.run("DEL", "abc", &conf).1, 0);
+    node.calls();
+
+    for (key, value, says) in [
+        ("/host/vhost/queues", json!(17), "host.vhost.queues"),
+        ("/host/vhost/queues", json!(0), "host.vhost.queues"),
+        ("/mtu", json!(10000), "mtu"),
+        ("/mtu", json!(20), "mtu"),
+        ("/host/bridge/vlanId", json!(4095), "host.bridge.vlanId"),
+    ] {
+        let mut bad = conf.clone();
+        *bad.pointer_mut(key).unwrap() = value;
+        let (res, code) = node.run("ADD", "abc", &bad);
+        assert_eq!((code, res["code"].as_u64()), (1, Some(7)), "{res}");
+        assert!(res["msg"].as_str().unwrap().starts_with(says), "{res}");
+        assert!(node.calls().is_empty());
+        assert_eq!(files(&node), Vec::<String>::new(), "{res}");
+    }
+    let mut bad = conf.clone();
+    bad["container"] = json!({"memif": {"queues": 2}});
+    let (res, _) = node.run("ADD", "abc", &bad);
+    assert_eq!(res["code"], 7, "{res}");
+    let mut none = conf.clone();
+    none["host"]["netType"] = json!("none");
+    let (res, _) = node.run("ADD", "abc", &none);
+    assert_eq!(res["code"], 7, "a VLAN without a bridge: {res}");
 }

@@ -34,6 +34,8 @@ fn spec(bridge: &str, port: &str, create: bool) -> PortSpec {
             ("userspace-cni/network", "n1"),
         ]),
         create_bridge: create,
+        tag: None,
+        mtu_request: None,
     }
 }
 
@@ -79,6 +81,28 @@ fn add_creates_one_port_and_interface_with_type_options_and_tags() {
     let info = client(&db).get_interface("abc-net1").unwrap().unwrap();
     assert_eq!(info.interface_type, "dpdkvhostuserclient");
     assert_eq!(info.external_ids["userspace-cni/ifname"], "net1");
+}
+
+#[test]
+fn a_vlan_becomes_the_ports_tag_and_an_mtu_the_interfaces_mtu_request() {
+    let db = Ovsdb::start();
+    let mut s = spec("br0", "abc-net1", true);
+    s.tag = Some(10);
+    s.mtu_request = Some(9000);
+    client(&db).add_port(&s).unwrap();
+    assert_eq!(db.vsctl(&["get", "Port", "abc-net1", "tag"]), "10");
+    assert_eq!(
+        db.vsctl(&["get", "Interface", "abc-net1", "mtu_request"]),
+        "9000"
+    );
+    client(&db)
+        .add_port(&spec("br0", "abc-net2", false))
+        .unwrap();
+    assert_eq!(db.vsctl(&["get", "Port", "abc-net2", "tag"]), "[]");
+    assert_eq!(
+        db.vsctl(&["get", "Interface", "abc-net2", "mtu_request"]),
+        "[]"
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ use vpp_api::messages::memif::MemifRole;
 
 const ID: &str = "5e678250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
 const ID2: &str = "6f778250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
+const ID3: &str = "7a888250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
 
 struct Node {
     vpp: FakeVpp,
@@ -109,6 +110,7 @@ impl Node {
             "{what}: bridge domains left: {:?}",
             st.bridge_domains
         );
+        assert!(st.routes.is_empty(), "{what}: routes left: {:?}", st.routes);
         drop(st);
         assert_eq!(self.leases(), 0, "{what}: lease left");
         assert!(
@@ -276,45 +278,449 @@ fn a_bridge_domain_stays_while_another_attachment_uses_it() {
     node.assert_pristine("after both DELs");
 }
 
+fn l3_conf(node: &Node) -> Value {
+    node.conf(json!({"engine": "vpp", "iftype": "memif", "netType": "interface"}))
+}
+
+const GW_TAG: &str = "userspace-cni gw 10.56.217.1/24";
+
+/// The gateway loopback's `sw_if_index`, checked: tagged, the gateway address, up.
+fn gateway_loopback(st: &State) -> u32 {
+    let lbs = st.loopbacks();
+    assert_eq!(lbs.len(), 1, "one loopback per subnet: {lbs:?}");
+    let (lo, i) = lbs[0];
+    assert_eq!(i.tag, GW_TAG);
+    assert_eq!(
+        i.addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["10.56.217.1/24"]
+    );
+    assert!(i.admin_up);
+    lo
+}
+
+/// The pod's memif (by the ADD result's socket) and the address the result gave the pod.
+fn pod_of(st: &State, res: &Value) -> (u32, String) {
+    let ip = res["ips"][0]["address"].as_str().unwrap();
+    let ip = ip.split('/').next().unwrap().to_owned();
+    let sock = res["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|i| i["socketPath"].as_str().map(str::to_owned));
+    let sw = st
+        .routes
+        .iter()
+        .find(|r| r.prefix.to_string() == format!("{ip}/32"))
+        .map(|r| r.paths[0].sw_if_index)
+        .unwrap_or_else(|| panic!("no /32 route to {ip} ({sock:?}): {:?}", st.routes));
+    (sw, ip)
+}
+
+/// Every pod's memif is unnumbered to the loopback, has no address of its own, and its
+/// pod's /32 goes out of it with the pod as the attached next hop.
+fn assert_routed(st: &State, pods: &[&Value]) {
+    let lo = gateway_loopback(st);
+    let mut members = Vec::new();
+    for res in pods {
+        let (sw, ip) = pod_of(st, res);
+        let i = &st.interfaces[&sw];
+        assert!(matches!(i.kind, IfKind::Memif { .. }), "{i:?}");
+        assert_eq!(i.unnumbered, Some(lo), "{ip}'s memif borrows the gateway");
+        assert!(i.addresses.is_empty(), "{ip}'s memif has no address");
+        assert!(i.admin_up);
+        let r = st
+            .routes
+            .iter()
+            .find(|r| r.prefix.to_string() == format!("{ip}/32"))
+            .unwrap();
+        assert_eq!(r.table_id, 0);
+        assert_eq!(r.paths.len(), 1);
+        let nh: std::net::Ipv4Addr = ip.parse().unwrap();
+        assert_eq!(r.paths[0].nh.address[..4], nh.octets());
+        members.push(sw);
+    }
+    members.sort_unstable();
+    assert_eq!(st.unnumbered_to(lo), members);
+    assert_eq!(st.routes.len(), pods.len(), "{:?}", st.routes);
+}
+
+const L3_FIRST_ADD: [&str; 12] = [
+    "memif_socket_filename_dump",
+    "memif_socket_filename_add_del_v2",
+    "memif_dump",
+    "memif_create_v2",
+    "sw_interface_set_flags",
+    // No loopback for the subnet yet: make it, tag it, give it the gateway, bring it up.
+    "sw_interface_dump",
+    "create_loopback",
+    "sw_interface_tag_add_del",
+    "sw_interface_add_del_address",
+    "sw_interface_set_flags",
+    "sw_interface_set_unnumbered",
+    "ip_route_add_del",
+];
+
+const L3_NEXT_ADD: [&str; 8] = [
+    "memif_socket_filename_dump",
+    "memif_socket_filename_add_del_v2",
+    "memif_dump",
+    "memif_create_v2",
+    "sw_interface_set_flags",
+    // The subnet's loopback is found by its tag.
+    "sw_interface_dump",
+    "sw_interface_set_unnumbered",
+    "ip_route_add_del",
+];
+
+const L3_DEL: [&str; 11] = [
+    "ip_unnumbered_dump",
+    "memif_socket_filename_dump",
+    "memif_dump",
+    "ip_route_add_del",
+    "sw_interface_set_unnumbered",
+    "memif_delete",
+    "memif_socket_filename_dump",
+    "memif_dump",
+    "memif_socket_filename_add_del_v2",
+    // Is the loopback still used?
+    "sw_interface_dump",
+    "ip_unnumbered_dump",
+];
+
 #[test]
-fn memif_interface_puts_the_ipam_gateway_on_the_host_side() {
+fn three_pods_in_one_subnet_share_one_gateway_loopback_and_dels_keep_the_rest_routed() {
     let node = Node::new();
-    let conf = node.conf(json!({"engine": "vpp", "iftype": "memif", "netType": "interface"}));
-    let (res, code) = cni("ADD", ID, &conf);
+    let conf = l3_conf(&node);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    assert_eq!(node.take_log(), L3_FIRST_ADD);
+    let (b, code) = cni("ADD", ID2, &conf);
+    assert_eq!(
+        code, 0,
+        "the second pod of the subnet is no ADDRESS_IN_USE: {b}"
+    );
+    assert_eq!(node.take_log(), L3_NEXT_ADD);
+    let (c, code) = cni("ADD", ID3, &conf);
+    assert_eq!(code, 0, "{c}");
+    assert_eq!(node.take_log(), L3_NEXT_ADD);
+    {
+        let st = node.vpp.state();
+        assert_routed(&st, &[&a, &b, &c]);
+        assert_eq!(st.interfaces.len(), 5, "local0, the loopback, three memifs");
+    }
+    // The pod's gateway is the loopback's address.
+    assert_eq!(a["ips"][0]["gateway"], "10.56.217.1");
+
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    assert_eq!(
+        node.take_log(),
+        L3_DEL,
+        "the loopback stays: two pods use it"
+    );
+    assert_routed(&node.vpp.state(), &[&a, &c]);
+
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(node.take_log(), L3_DEL);
+    assert_routed(&node.vpp.state(), &[&c]);
+
+    assert_eq!(cni("DEL", ID3, &conf).1, 0);
+    let mut last = L3_DEL.to_vec();
+    last.push("delete_loopback");
+    assert_eq!(node.take_log(), last, "the last DEL removes the loopback");
+    node.assert_pristine("after the three DELs");
+
+    assert_eq!(cni("DEL", ID3, &conf).1, 0, "DEL again is a no-op");
+    assert!(
+        node.take_log().is_empty(),
+        "the journal is gone: nothing to undo"
+    );
+    node.assert_pristine("after the repeated DEL");
+}
+
+/// vhost-user takes the same L3 path: unnumbered to the subnet's loopback, routed.
+#[test]
+fn vhost_user_interfaces_share_the_gateway_loopback_too() {
+    let node = Node::new();
+    let mut conf = node.conf(
+        json!({"engine": "vpp", "iftype": "vhostuser", "netType": "interface",
+                                    "vhost": {"mode": "server"}}),
+    );
+    conf["container"] = json!({"engine": "vpp", "iftype": "vhostuser"});
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let (b, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{b}");
+    assert_eq!(
+        node.take_log()[..8],
+        [
+            "create_vhost_user_if_v2",
+            "sw_interface_vhost_user_dump",
+            "sw_interface_set_flags",
+            "sw_interface_dump",
+            "create_loopback",
+            "sw_interface_tag_add_del",
+            "sw_interface_add_del_address",
+            "sw_interface_set_flags",
+        ]
+    );
+    {
+        let st = node.vpp.state();
+        let lo = gateway_loopback(&st);
+        assert_eq!(st.unnumbered_to(lo).len(), 2);
+        assert_eq!(st.routes.len(), 2);
+    }
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(node.vpp.state().routes.len(), 1);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    node.assert_pristine("after both DELs");
+}
+
+/// IPv6: the loopback holds the v6 gateway, each pod a /128 route with itself as next hop.
+#[test]
+fn an_ipv6_subnet_gets_its_gateway_loopback_and_128_routes() {
+    let node = Node::new();
+    let mut conf = l3_conf(&node);
+    conf["ipam"]["subnet"] = json!("fd00:56::/64");
+    conf["ipam"]["gateway"] = json!("fd00:56::1");
+    conf["ipam"]["routes"] = json!([{"dst": "::/0"}]);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let (b, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{b}");
+    {
+        let st = node.vpp.state();
+        let lbs = st.loopbacks();
+        assert_eq!(lbs.len(), 1);
+        let (lo, i) = lbs[0];
+        assert_eq!(i.tag, "userspace-cni gw fd00:56::1/64");
+        assert_eq!(i.addresses[0].to_string(), "fd00:56::1/64");
+        assert_eq!(st.unnumbered_to(lo).len(), 2);
+        for res in [&a, &b] {
+            let ip = res["ips"][0]["address"].as_str().unwrap();
+            let ip: std::net::Ipv6Addr = ip.split('/').next().unwrap().parse().unwrap();
+            let r = st
+                .routes
+                .iter()
+                .find(|r| r.prefix.to_string() == format!("{ip}/128"))
+                .unwrap_or_else(|| panic!("no /128 to {ip}: {:?}", st.routes));
+            assert_eq!(r.paths[0].nh.address, ip.octets());
+            assert_eq!(st.interfaces[&r.paths[0].sw_if_index].unnumbered, Some(lo));
+        }
+    }
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    node.assert_pristine("after both DELs");
+}
+
+/// CHECK of an L3 pod: the interface, its binding to the tagged loopback and its route.
+#[test]
+fn check_of_an_l3_pod_finds_a_lost_route_binding_or_loopback() {
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let conf = with_prev(&conf, &a);
+    node.take_log();
+    let (res, code) = cni("CHECK", ID, &conf);
     assert_eq!(code, 0, "{res}");
     assert_eq!(
         node.take_log(),
         [
             "memif_socket_filename_dump",
-            "memif_socket_filename_add_del_v2",
             "memif_dump",
-            "memif_create_v2",
-            "sw_interface_set_flags",
-            "sw_interface_add_del_address",
+            "sw_interface_dump",
+            "ip_unnumbered_dump",
+            "ip_route_dump",
         ]
     );
-    let addr = node
-        .vpp
+    let routes = std::mem::take(&mut node.vpp.state().routes);
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no route to 10.56.217.2/32"),
+        "{res}"
+    );
+    node.vpp.state().routes = routes;
+    let lo = gateway_loopback(&node.vpp.state());
+    let member = node.vpp.state().unnumbered_to(lo)[0];
+    node.vpp
         .state()
-        .interface_named(&memif0())
+        .interfaces
+        .get_mut(&member)
         .unwrap()
-        .1
-        .addresses[0];
-    assert_eq!(addr.to_string(), "10.56.217.1/24");
-    assert_eq!(cni("DEL", ID, &conf).1, 0);
-    assert_eq!(
-        node.take_log(),
-        [
-            // The interface is found by its socket file; deleting it takes its address.
-            "memif_socket_filename_dump",
-            "memif_dump",
-            "memif_delete",
-            "memif_socket_filename_dump",
-            "memif_dump",
-            "memif_socket_filename_add_del_v2",
-        ]
+        .unnumbered = None;
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"].as_str().unwrap().contains("not unnumbered"),
+        "{res}"
     );
+    node.vpp
+        .state()
+        .interfaces
+        .get_mut(&member)
+        .unwrap()
+        .unnumbered = Some(lo);
+    node.vpp
+        .state()
+        .interfaces
+        .get_mut(&lo)
+        .unwrap()
+        .tag
+        .clear();
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"].as_str().unwrap().contains("no loopback tagged"),
+        "{res}"
+    );
+    node.vpp.state().interfaces.get_mut(&lo).unwrap().tag = GW_TAG.into();
+    assert_eq!(cni("CHECK", ID, &conf).1, 0);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
     node.assert_pristine("after DEL");
+}
+
+/// A loopback the plugin did not tag (the operator's) is never used or deleted.
+#[test]
+fn a_loopback_without_the_plugins_tag_is_left_alone() {
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    {
+        let mut st = node.vpp.state();
+        st.interfaces.insert(
+            7,
+            vpp_api::fake::Interface {
+                name: "loop0".into(),
+                kind: IfKind::Loopback { instance: 0 },
+                mac: [0xde, 0xad, 0, 0, 0, 0],
+                admin_up: true,
+                addresses: Vec::new(),
+                bridge: None,
+                l2: Default::default(),
+                tag: "operator".into(),
+                unnumbered: None,
+            },
+        );
+    }
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    {
+        let st = node.vpp.state();
+        let (_, made) = st.interface_named("loop1").unwrap();
+        assert_eq!(made.tag, GW_TAG, "a loopback of its own, the next instance");
+    }
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    let st = node.vpp.state();
+    assert_eq!(st.loopbacks().len(), 1);
+    assert_eq!(st.interfaces[&7].tag, "operator");
+}
+
+/// VPP refuses one step of the L3 setup: ADD rolls back every step, the loopback too when
+/// this ADD made it; a pod already there keeps its loopback and route.
+#[test]
+fn a_refused_l3_step_rolls_back_and_leaves_the_other_pods_routed() {
+    for msg in [
+        "create_loopback",
+        "sw_interface_tag_add_del",
+        "sw_interface_add_del_address",
+        "sw_interface_set_unnumbered",
+        "ip_route_add_del",
+    ] {
+        let node = Node::new();
+        let conf = l3_conf(&node);
+        node.vpp
+            .state()
+            .fail
+            .insert(msg.into(), vpp_api::Retval::InvalidValue);
+        let (res, code) = cni("ADD", ID, &conf);
+        assert_ne!(code, 0, "{msg}: {res}");
+        assert!(
+            res["msg"].as_str().unwrap().contains("INVALID_VALUE"),
+            "{msg}: {res}"
+        );
+        assert!(node.vpp.state().fail.is_empty(), "{msg} was sent");
+        let log = node.take_log();
+        if msg == "ip_route_add_del" {
+            // Unnumbered and a route attempt to undo, the loopback to delete.
+            let n = log.len();
+            assert_eq!(
+                log[n - 12..],
+                [
+                    "ip_unnumbered_dump",
+                    "memif_socket_filename_dump",
+                    "memif_dump",
+                    "ip_route_add_del",
+                    "sw_interface_set_unnumbered",
+                    "memif_delete",
+                    "memif_socket_filename_dump",
+                    "memif_dump",
+                    "memif_socket_filename_add_del_v2",
+                    "sw_interface_dump",
+                    "ip_unnumbered_dump",
+                    "delete_loopback",
+                ],
+                "{log:?}"
+            );
+        }
+        if msg != "create_loopback" {
+            assert!(
+                log.contains(&"delete_loopback".to_owned()),
+                "{msg}: the loopback this ADD made is deleted, tagged or not: {log:?}"
+            );
+        }
+        node.assert_pristine(&format!("after {msg} was refused"));
+
+        // Now with a pod routed already: the next pod's failure leaves it as it was.
+        if msg == "sw_interface_set_unnumbered" || msg == "ip_route_add_del" {
+            let (a, code) = cni("ADD", ID, &conf);
+            assert_eq!(code, 0, "{a}");
+            node.vpp
+                .state()
+                .fail
+                .insert(msg.into(), vpp_api::Retval::InvalidValue);
+            let (res, code) = cni("ADD", ID2, &conf);
+            assert_ne!(code, 0, "{msg}: {res}");
+            {
+                let st = node.vpp.state();
+                assert_routed(&st, &[&a]);
+                assert_eq!(st.interfaces.len(), 3, "local0, loopback, the first memif");
+            }
+            assert_eq!(cni("DEL", ID, &conf).1, 0);
+            node.assert_pristine(&format!("after {msg} was refused to the second pod"));
+        }
+    }
+}
+
+/// A kill at any point of an L3 ADD, then DEL: the journal's planned record has the gateway
+/// and the pod's address, enough for DEL to find and undo what was made.
+#[test]
+fn a_plugin_killed_during_an_l3_add_leaves_nothing_after_del() {
+    for phase in ["before", "after"] {
+        let node = Node::new();
+        let conf = l3_conf(&node);
+        let at = format!("port#0:{phase}");
+        let (_, code) = support::run_plugin(
+            env!("CARGO_BIN_EXE_userspace"),
+            "ADD",
+            ID,
+            "net1",
+            "IgnoreUnknown=1;K8S_POD_NAME=p",
+            &[("USERSPACE_CRASH_AT", at.as_str())],
+            conf.to_string().as_bytes(),
+        );
+        assert_ne!(code, 0, "{at}: the injected kill happened");
+        if phase == "after" {
+            assert_eq!(node.vpp.state().loopbacks().len(), 1, "{at}: ADD made it");
+        }
+        assert_eq!(cni("DEL", ID, &conf).1, 0);
+        node.assert_pristine(&at);
+    }
 }
 
 #[test]
@@ -435,14 +841,20 @@ fn a_failure_halfway_rolls_back_every_vpp_step() {
     );
     let log = node.take_log();
     assert_eq!(
-        log[log.len() - 6..],
+        log[log.len() - 10..],
         [
+            // The memif is not unnumbered yet: nothing L3 to undo on it.
+            "ip_unnumbered_dump",
             "memif_socket_filename_dump",
             "memif_dump",
             "memif_delete",
             "memif_socket_filename_dump",
             "memif_dump",
             "memif_socket_filename_add_del_v2",
+            // The loopback this ADD made is deleted.
+            "sw_interface_dump",
+            "ip_unnumbered_dump",
+            "delete_loopback",
         ],
         "{log:?}"
     );
@@ -529,6 +941,107 @@ fn a_bridge_name_that_is_not_a_bridge_domain_id_is_invalid_config() {
     assert!(
         res["msg"].as_str().unwrap().contains("bridgeName \"br0\""),
         "{res}"
+    );
+    node.assert_pristine("after the refused ADD");
+}
+
+#[test]
+fn memif_queues_reach_memif_create() {
+    let node = Node::new();
+    let mut conf = node.memif_bridge();
+    conf["host"]["memif"]["queues"] = json!(2);
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    {
+        let st = node.vpp.state();
+        let (_, memif) = st.interface_named(&memif0()).unwrap();
+        assert!(
+            matches!(memif.kind, IfKind::Memif { queues: (2, 2), .. }),
+            "{:?}",
+            memif.kind
+        );
+    }
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.assert_pristine("after DEL");
+}
+
+#[test]
+fn mtu_and_vlans_on_one_bridge_domain_send_the_exact_messages_and_del_leaves_the_other() {
+    let node = Node::new();
+    let conf = |vlan: u16| {
+        let mut c = node.memif_bridge();
+        c["mtu"] = json!(9000);
+        c["host"]["bridge"]["vlanId"] = json!(vlan);
+        c
+    };
+    let (res, code) = cni("ADD", ID, &conf(10));
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(res["interfaces"][0]["mtu"], 9000);
+    assert_eq!(
+        node.take_log(),
+        [
+            "memif_socket_filename_dump",
+            "memif_socket_filename_add_del_v2",
+            "memif_dump",
+            "memif_create_v2",
+            "sw_interface_set_mtu",
+            "sw_interface_set_flags",
+            "bridge_domain_dump",
+            "bridge_domain_add_del_v2",
+            "sw_interface_set_l2_bridge",
+            "l2_interface_vlan_tag_rewrite",
+            "l2_interface_efp_filter",
+        ]
+    );
+    assert_eq!(cni("ADD", ID2, &conf(20)).1, 0);
+    {
+        let st = node.vpp.state();
+        let members = st.members(4);
+        assert_eq!(members.len(), 2, "both VLANs share bridge domain 4");
+        let tags: Vec<_> = members
+            .iter()
+            .map(|sw| st.interfaces[sw].l2.clone())
+            .collect();
+        for (l2, vlan) in tags.iter().zip([10, 20]) {
+            assert_eq!(l2.mtu, Some([9000; 4]));
+            assert_eq!(l2.vtr, Some((1, vlan)), "push-1 of an 802.1Q tag {vlan}");
+            assert!(l2.efp_filter, "egress filter on VLAN {vlan}'s member");
+        }
+    }
+    node.take_log();
+    assert_eq!(cni("DEL", ID, &conf(10)).1, 0);
+    {
+        let st = node.vpp.state();
+        let members = st.members(4);
+        assert_eq!(members.len(), 1);
+        assert_eq!(st.interfaces[&members[0]].l2.vtr, Some((1, 20)));
+    }
+    assert_eq!(cni("DEL", ID2, &conf(20)).1, 0);
+    node.assert_pristine("after both DELs");
+}
+
+#[test]
+fn a_vpp_without_the_vlan_messages_fails_add_before_any_change() {
+    let mut state = State::default();
+    state.absent.push("l2_interface_efp_filter");
+    let node = Node::with(state);
+    let mut conf = node.memif_bridge();
+    conf["host"]["bridge"]["vlanId"] = json!(10);
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_ne!(code, 0, "{res}");
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("l2_interface_efp_filter"),
+        "{res}"
+    );
+    assert!(
+        !node
+            .take_log()
+            .iter()
+            .any(|m| m.starts_with("memif_create")),
+        "nothing created"
     );
     node.assert_pristine("after the refused ADD");
 }

@@ -380,7 +380,7 @@ pub fn network_status(
     });
     let mac = iface_index
         .and_then(|i| ifaces?.get(i)?.get("mac")?.as_str())
-        .map(str::to_owned);
+        .and_then(|m| m.parse().ok());
     let ips_of_iface =
         |ip: &&Value| match (ip.get("interface").and_then(Value::as_u64), iface_index) {
             (Some(n), Some(i)) => n as usize == i,

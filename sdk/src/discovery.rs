@@ -182,8 +182,13 @@ fn pci_names(network_status: &[NetworkStatus]) -> BTreeMap<PciAddress, String> {
 impl PodView {
     /// Reads every source.
     pub fn discover(loc: &Locations) -> Result<Self, DiscoveryError> {
-        let podinfo = PodInfo::read_dir(&loc.podinfo_dir)?;
-        let (config_data, network_status) = parse_annotations(&podinfo, &loc.podinfo_dir)?;
+        let podinfo_dir = podinfo_dir(
+            &loc.podinfo_dir,
+            Path::new(DEFAULT_PODINFO_DIR),
+            Path::new(PODNETINFO_DIR),
+        );
+        let podinfo = PodInfo::read_dir(&podinfo_dir)?;
+        let (config_data, network_status) = parse_annotations(&podinfo, &podinfo_dir)?;
 
         let mut warnings = Vec::new();
 
@@ -210,7 +215,13 @@ impl PodView {
         };
         let own_id: Option<&ContainerId> = container.as_ref().map(|d| &d.id);
 
-        let shared_dir = shared_dir(loc, podinfo.annotations.get(MAPPED_DIR_ANNOTATION));
+        let shared_dir = shared_dir(
+            loc,
+            podinfo
+                .annotations
+                .get_key_value(MAPPED_DIR_ANNOTATION)
+                .or_else(|| podinfo.annotations.get_key_value(MAPPED_DIR_GO_EXAMPLE)),
+        );
 
         let mut merger = Merger::new();
         let (r, w) = from_network_status(&network_status);
@@ -381,13 +392,33 @@ impl PodView {
     }
 }
 
-fn shared_dir(loc: &Locations, mapped: Option<&String>) -> SharedDir {
+/// The downward-API directory when none is given: `/etc/podinfo`.
+pub const DEFAULT_PODINFO_DIR: &str = "/etc/podinfo";
+/// Where app-netutil and NRI examples mount the downward API: read when the default has no
+/// `annotations` file.
+pub const PODNETINFO_DIR: &str = "/etc/podnetinfo";
+/// The Go plugin's example pods spell the mapped-dir annotation this way; read when
+/// `userspace/mapped-dir` is absent.
+pub const MAPPED_DIR_GO_EXAMPLE: &str = "userspace/mappedDir";
+
+/// `given`, unless it is the default and has no `annotations` while `alternative` has.
+fn podinfo_dir(given: &Path, default: &Path, alternative: &Path) -> PathBuf {
+    if given == default
+        && !given.join("annotations").exists()
+        && alternative.join("annotations").exists()
+    {
+        alternative.to_path_buf()
+    } else {
+        given.to_path_buf()
+    }
+}
+
+fn shared_dir(loc: &Locations, mapped: Option<(&String, &String)>) -> SharedDir {
     let (path, source) = match (&loc.shared_dir, mapped) {
         (Some(p), _) => (p.clone(), "override".to_owned()),
-        (None, Some(m)) if !m.trim().is_empty() => (
-            PathBuf::from(m.trim()),
-            format!("annotation {MAPPED_DIR_ANNOTATION}"),
-        ),
+        (None, Some((key, m))) if !m.trim().is_empty() => {
+            (PathBuf::from(m.trim()), format!("annotation {key}"))
+        }
         _ => (PathBuf::from(DEFAULT_SHARED_DIR), "default".to_owned()),
     };
     let exists = path.is_dir();
@@ -395,5 +426,49 @@ fn shared_dir(loc: &Locations, mapped: Option<&String>) -> SharedDir {
         path,
         source,
         exists,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_podinfo_falls_back_to_podnetinfo_only_when_it_has_no_annotations() {
+        let root = tempfile::tempdir().unwrap();
+        let (default, alt) = (root.path().join("podinfo"), root.path().join("podnetinfo"));
+        std::fs::create_dir_all(&alt).unwrap();
+        std::fs::write(alt.join("annotations"), "a=\"1\"").unwrap();
+        assert_eq!(podinfo_dir(&default, &default, &alt), alt);
+        std::fs::create_dir_all(&default).unwrap();
+        std::fs::write(default.join("annotations"), "a=\"1\"").unwrap();
+        assert_eq!(podinfo_dir(&default, &default, &alt), default);
+        let given = root.path().join("elsewhere");
+        assert_eq!(
+            podinfo_dir(&given, &default, &alt),
+            given,
+            "an override is kept"
+        );
+    }
+
+    #[test]
+    fn the_go_examples_mapped_dir_key_is_read_when_the_plugins_is_absent() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(
+            root.path().join("annotations"),
+            "userspace/mappedDir=\"/var/lib/cni/usrspcni/\"",
+        )
+        .unwrap();
+        let loc = Locations {
+            proc_root: root.path().join("proc"),
+            sys_root: root.path().join("sys"),
+            podinfo_dir: root.path().to_path_buf(),
+            shared_dir: None,
+            container_id: Some("ab".repeat(32)),
+            env: Vec::new(),
+        };
+        let view = PodView::discover(&loc).unwrap();
+        assert_eq!(view.shared_dir.path, Path::new("/var/lib/cni/usrspcni"));
+        assert_eq!(view.shared_dir.source, "annotation userspace/mappedDir");
     }
 }

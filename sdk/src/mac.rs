@@ -88,6 +88,37 @@ impl<'de> Deserialize<'de> for MacAddr {
     }
 }
 
+/// Serde for an optional MAC where the peers write `""` for none (Go's zero value): `""` and
+/// `null` read as `None`; `None` is not written (use with `skip_serializing_if`).
+pub mod empty_as_none {
+    use super::MacAddr;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Reads `""`/`null` as `None`, else a MAC.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MacAddr>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) if s.is_empty() => Ok(None),
+            Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+        }
+    }
+
+    /// Writes the MAC in colon form (`None` as `""`, though callers skip it).
+    pub fn serialize<S: Serializer>(mac: &Option<MacAddr>, s: S) -> Result<S::Ok, S::Error> {
+        match mac {
+            Some(m) => s.collect_str(m),
+            None => s.serialize_str(""),
+        }
+    }
+}
+
+impl MacAddr {
+    /// True for a group (multicast or broadcast) address: the I/G bit of the first octet.
+    pub const fn is_multicast(&self) -> bool {
+        self.0[0] & 0x01 != 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +152,37 @@ mod tests {
             "\"0a:00:00:00:00:01\""
         );
         assert!(mac.is_local_unicast());
+    }
+
+    #[test]
+    fn multicast_is_the_group_bit_and_empty_text_reads_as_none() {
+        assert!(
+            "01:00:5e:00:00:01"
+                .parse::<MacAddr>()
+                .unwrap()
+                .is_multicast()
+        );
+        assert!(
+            "ff:ff:ff:ff:ff:ff"
+                .parse::<MacAddr>()
+                .unwrap()
+                .is_multicast()
+        );
+        assert!(
+            !"02:00:00:00:00:01"
+                .parse::<MacAddr>()
+                .unwrap()
+                .is_multicast()
+        );
+        let c: crate::wire::VhostUserIp4Conf =
+            serde_json::from_str(r#"{"ipAddr":"10.0.0.2/24","macAddr":""}"#).unwrap();
+        assert_eq!(c.mac_addr, None);
+        let c: crate::wire::VhostUserIp4Conf =
+            serde_json::from_str(r#"{"ipAddr":"10.0.0.2/24","macAddr":"02:AA:00:00:00:01"}"#)
+                .unwrap();
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["macAddr"],
+            "02:aa:00:00:00:01"
+        );
     }
 }

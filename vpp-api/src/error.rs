@@ -125,6 +125,8 @@ pub enum Retval {
     NoSuchEntry = -6,
     /// `INVALID_VALUE`.
     InvalidValue = -7,
+    /// `INVALID_SW_IF_INDEX_2`: a message's second interface does not exist.
+    InvalidSwIfIndex2 = -10,
     /// `NO_MATCHING_INTERFACE`.
     NoMatchingInterface = -54,
     /// `ADDRESS_NOT_FOUND_FOR_INTERFACE`: deleting an address the interface lacks.
@@ -152,12 +154,13 @@ pub enum Retval {
 }
 
 impl Retval {
-    const ALL: [Self; 17] = [
+    const ALL: [Self; 18] = [
         Self::Unspecified,
         Self::InvalidSwIfIndex,
         Self::NoSuchFib,
         Self::NoSuchEntry,
         Self::InvalidValue,
+        Self::InvalidSwIfIndex2,
         Self::NoMatchingInterface,
         Self::AddressNotFoundForInterface,
         Self::NoSuchTable,
@@ -190,6 +193,7 @@ impl Retval {
             Self::NoSuchFib => "NO_SUCH_FIB",
             Self::NoSuchEntry => "NO_SUCH_ENTRY",
             Self::InvalidValue => "INVALID_VALUE",
+            Self::InvalidSwIfIndex2 => "INVALID_SW_IF_INDEX_2",
             Self::NoMatchingInterface => "NO_MATCHING_INTERFACE",
             Self::AddressNotFoundForInterface => "ADDRESS_NOT_FOUND_FOR_INTERFACE",
             Self::NoSuchTable => "NO_SUCH_TABLE",

@@ -200,3 +200,122 @@ fn a_message_the_fake_does_not_model_is_recorded_and_fails_the_test_that_sent_it
     let msg = msg.downcast_ref::<String>().unwrap();
     assert!(msg.contains("message id 4000"), "{msg}");
 }
+
+fn code(e: vpp_api::VppError) -> Option<i32> {
+    e.retval()
+}
+
+#[test]
+fn loopbacks_take_the_lowest_free_instance_and_a_new_sw_if_index_each_time() {
+    let (_d, vpp, mut c) = fake();
+    let a = c.request(&CreateLoopback::default()).unwrap().sw_if_index;
+    let b = c.request(&CreateLoopback::default()).unwrap().sw_if_index;
+    assert_eq!((a, b), (1, 2));
+    c.request(&DeleteLoopback { sw_if_index: a }).unwrap();
+    let again = c.request(&CreateLoopback::default()).unwrap().sw_if_index;
+    assert_eq!(again, 3, "a new sw_if_index");
+    {
+        let st = vpp.state();
+        assert_eq!(
+            st.interfaces[&again].name, "loop0",
+            "instance 0 is free again"
+        );
+        assert_eq!(st.interfaces[&again].mac, [0xde, 0xad, 0, 0, 0, 0]);
+        assert!(!st.interfaces[&again].admin_up);
+    }
+    // delete_loopback of something that is not a loopback (local0) is refused.
+    let e = c.request(&DeleteLoopback { sw_if_index: 0 }).unwrap_err();
+    assert_eq!(code(e), Some(Retval::InvalidSwIfIndex.code()));
+}
+
+#[test]
+fn unnumbered_borrows_an_interfaces_addresses_and_the_dump_lists_it() {
+    let (_d, vpp, mut c) = fake();
+    let lo = c.request(&CreateLoopback::default()).unwrap().sw_if_index;
+    let m = memif(&mut c, 0);
+    let set = |sw, un, is_add| SwInterfaceSetUnnumbered {
+        sw_if_index: sw,
+        unnumbered_sw_if_index: un,
+        is_add,
+    };
+    let e = c.request(&set(lo, 99, true)).unwrap_err();
+    assert_eq!(code(e), Some(Retval::InvalidSwIfIndex.code()));
+    let e = c.request(&set(99, m, true)).unwrap_err();
+    assert_eq!(code(e), Some(Retval::InvalidSwIfIndex2.code()));
+    c.request(&set(lo, m, true)).unwrap();
+    assert_eq!(vpp.state().unnumbered_to(lo), [m]);
+    let listed = c
+        .dump(&IpUnnumberedDump {
+            sw_if_index: u32::MAX,
+        })
+        .unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|d| (d.sw_if_index, d.ip_sw_if_index))
+            .collect::<Vec<_>>(),
+        [(m, lo)]
+    );
+    // A delete ignores sw_if_index, as VPP's does.
+    c.request(&set(u32::MAX, m, false)).unwrap();
+    assert!(vpp.state().unnumbered_to(lo).is_empty());
+    // Deleting the interface with the address leaves its borrowers with none.
+    c.request(&set(lo, m, true)).unwrap();
+    c.request(&DeleteLoopback { sw_if_index: lo }).unwrap();
+    assert_eq!(vpp.state().interfaces[&m].unnumbered, None);
+}
+
+#[test]
+fn tags_show_in_the_interface_dump_and_an_empty_one_is_invalid() {
+    let (_d, _vpp, mut c) = fake();
+    let lo = c.request(&CreateLoopback::default()).unwrap().sw_if_index;
+    let tag = |is_add, sw_if_index, t: &str| SwInterfaceTagAddDel {
+        is_add,
+        sw_if_index,
+        tag: vpp_api::codec::FixedStr::new(t),
+    };
+    let e = c.request(&tag(true, lo, "")).unwrap_err();
+    assert_eq!(code(e), Some(Retval::InvalidValue.code()));
+    let e = c.request(&tag(true, 99, "x")).unwrap_err();
+    assert_eq!(code(e), Some(Retval::InvalidSwIfIndex.code()));
+    c.request(&tag(true, lo, "userspace-cni gw 10.0.0.1/24"))
+        .unwrap();
+    let dump = |c: &mut Client| {
+        c.dump(&SwInterfaceDump {
+            sw_if_index: u32::MAX,
+            name_filter_valid: false,
+            name_filter: String::new(),
+        })
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.interface_name.0, d.tag.0))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        dump(&mut c),
+        [
+            ("local0".to_owned(), String::new()),
+            (
+                "loop0".to_owned(),
+                "userspace-cni gw 10.0.0.1/24".to_owned()
+            )
+        ]
+    );
+    c.request(&tag(false, lo, "")).unwrap();
+    assert_eq!(dump(&mut c)[1].1, "");
+}
+
+#[test]
+fn a_request_the_test_fails_gets_that_retval_once_and_changes_nothing() {
+    let (_d, vpp, mut c) = fake();
+    vpp.state()
+        .fail
+        .insert("create_loopback".into(), Retval::InvalidValue);
+    let e = c.request(&CreateLoopback::default()).unwrap_err();
+    assert_eq!(code(e), Some(Retval::InvalidValue.code()));
+    assert!(vpp.state().loopbacks().is_empty());
+    assert_eq!(
+        c.request(&CreateLoopback::default()).unwrap().sw_if_index,
+        1
+    );
+}

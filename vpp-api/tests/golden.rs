@@ -334,3 +334,143 @@ fn ip_route_dump_is_79_bytes_with_the_64_byte_table_name() {
     assert_eq!(IpRouteDump::name_crc(), "ip_route_dump_b9d2e09e");
     assert_eq!(IpRouteDetails::name_crc(), "ip_route_details_bda8f315");
 }
+
+#[test]
+fn set_mtu_vlan_tag_rewrite_and_efp_filter_lay_out_as_their_api_structs() {
+    // Request header: u16 id, u32 client_index, u32 context (10 bytes), then the fields.
+    let h = req_header(300, 0x01020304, 9);
+    let body = message::encode(
+        h,
+        &SwInterfaceSetMtu {
+            sw_if_index: 5,
+            mtu_l3: 9000,
+            mtu_ip4: 9000,
+            mtu_ip6: 0,
+            mtu_mpls: 1500,
+        },
+    );
+    let mut want = vec![0u8; 10 + 4 + 16];
+    put(&mut want, 0, 2, 300);
+    put(&mut want, 2, 4, 0x01020304);
+    put(&mut want, 6, 4, 9);
+    put(&mut want, 10, 4, 5);
+    put(&mut want, 14, 4, 9000); // mtu[0]: L3
+    put(&mut want, 18, 4, 9000); // mtu[1]: IPv4
+    put(&mut want, 26, 4, 1500); // mtu[3]: MPLS
+    assert_eq!(body, want);
+
+    let body = message::encode(
+        h,
+        &L2InterfaceVlanTagRewrite {
+            sw_if_index: 5,
+            vtr_op: L2VtrOp::PUSH_1,
+            push_dot1q: 1,
+            tag1: 10,
+            tag2: 0,
+        },
+    );
+    let mut want = vec![0u8; 10 + 20];
+    want[..10].copy_from_slice(&body[..10]);
+    put(&mut want, 10, 4, 5);
+    put(&mut want, 14, 4, 1);
+    put(&mut want, 18, 4, 1);
+    put(&mut want, 22, 4, 10);
+    assert_eq!(body, want);
+
+    let body = message::encode(
+        h,
+        &L2InterfaceEfpFilter {
+            sw_if_index: 5,
+            enable_disable: true,
+        },
+    );
+    assert_eq!(&body[10..], &[0, 0, 0, 5, 1]);
+    assert_eq!(
+        (
+            SwInterfaceSetMtu::CRC,
+            L2InterfaceVlanTagRewrite::CRC,
+            L2InterfaceEfpFilter::CRC
+        ),
+        ("5cbe85e5", "62cc0bbc", "5501adee")
+    );
+}
+
+#[test]
+fn loopback_unnumbered_and_tag_messages_lay_out_as_their_api_structs() {
+    let h = req_header(40, 7, 9);
+    let body = message::encode(
+        h,
+        &CreateLoopback {
+            mac_address: [0xde, 0xad, 0, 0, 0, 1],
+        },
+    );
+    assert_eq!(&body[10..], &[0xde, 0xad, 0, 0, 0, 1]);
+    let body = message::encode(h, &DeleteLoopback { sw_if_index: 3 });
+    assert_eq!(&body[10..], &[0, 0, 0, 3]);
+    // vl_api_sw_interface_set_unnumbered_t: sw_if_index (the address's), unnumbered_sw_if_index,
+    // is_add.
+    let body = message::encode(
+        h,
+        &SwInterfaceSetUnnumbered {
+            sw_if_index: 3,
+            unnumbered_sw_if_index: 4,
+            is_add: true,
+        },
+    );
+    assert_eq!(&body[10..], &[0, 0, 0, 3, 0, 0, 0, 4, 1]);
+    // vl_api_sw_interface_tag_add_del_t: is_add, sw_if_index, tag[64].
+    let body = message::encode(
+        h,
+        &SwInterfaceTagAddDel {
+            is_add: true,
+            sw_if_index: 3,
+            tag: FixedStr::new("ab"),
+        },
+    );
+    let mut want = vec![0u8; 10 + 1 + 4 + 64];
+    want[..10].copy_from_slice(&body[..10]);
+    want[10] = 1;
+    put(&mut want, 11, 4, 3);
+    want[15] = b'a';
+    want[16] = b'b';
+    assert_eq!(body, want);
+    let body = message::encode(
+        h,
+        &IpUnnumberedDump {
+            sw_if_index: u32::MAX,
+        },
+    );
+    assert_eq!(&body[10..], &[0xff; 4]);
+    let reply = message::encode(
+        Header {
+            id: 41,
+            client_index: 0,
+            context: 9,
+        },
+        &IpUnnumberedDetails {
+            sw_if_index: 4,
+            ip_sw_if_index: 3,
+        },
+    );
+    assert_eq!(&reply[6..], &[0, 0, 0, 4, 0, 0, 0, 3]);
+    assert_eq!(
+        [
+            CreateLoopback::name_crc(),
+            CreateLoopbackReply::name_crc(),
+            DeleteLoopback::name_crc(),
+            SwInterfaceSetUnnumbered::name_crc(),
+            SwInterfaceTagAddDel::name_crc(),
+            IpUnnumberedDump::name_crc(),
+            IpUnnumberedDetails::name_crc(),
+        ],
+        [
+            "create_loopback_42bb5d22",
+            "create_loopback_reply_5383d31f",
+            "delete_loopback_f9e6675e",
+            "sw_interface_set_unnumbered_154a6439",
+            "sw_interface_tag_add_del_426f8bc1",
+            "ip_unnumbered_dump_f9e6675e",
+            "ip_unnumbered_details_cc59bd42",
+        ]
+    );
+}

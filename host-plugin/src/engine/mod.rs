@@ -30,6 +30,8 @@ pub struct AttachRequest {
     pub socket: PathBuf,
     /// The host side's address for `netType: interface` (VPP).
     pub host_address: Option<IpNet>,
+    /// The pod's address, for `netType: interface` (VPP routes it to the pod).
+    pub pod_address: Option<IpNet>,
 }
 
 /// What an engine planned or made for one attachment, stored in its journal.

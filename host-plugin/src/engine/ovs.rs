@@ -63,6 +63,12 @@ pub struct OvsRecord {
     /// Whether the socket is a bind mount of OVS's own (across filesystems).
     #[serde(default)]
     pub socket_bind_mounted: bool,
+    /// The port's access VLAN (`tag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    /// The interface's `mtu_request`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
 }
 
 impl OvsRecord {
@@ -83,6 +89,8 @@ impl OvsRecord {
             run_dir: run_dir(&config.ovsdb),
             bridge_created: false,
             socket_bind_mounted: false,
+            vlan: config.vlan(),
+            mtu: config.mtu(),
         }
     }
 
@@ -223,6 +231,8 @@ impl OvsEngine {
             kind,
             external_ids: r.external_ids(),
             create_bridge: true,
+            tag: r.vlan,
+            mtu_request: r.mtu,
         }) {
             Ok(added) => made.bridge_created = added.bridge_created,
             // A replayed ADD finds its own port: nothing to make.
@@ -342,6 +352,8 @@ impl Engine for OvsEngine {
                     run_dir: PathBuf::new(),
                     bridge_created: false,
                     socket_bind_mounted: false,
+                    vlan: None,
+                    mtu: None,
                 }),
             ));
         }

@@ -1,4 +1,6 @@
-//! The VPP engine: memif and vhost-user interfaces on the host's VPP. VPP keeps no tags on
+//! The VPP engine: memif and vhost-user interfaces on the host's VPP. `netType: interface`
+//! holds each subnet's gateway once, on a loopback tagged [`crate::vpp::attach::gateway_tag`],
+//! every pod's interface unnumbered to it with a host route to the pod. VPP keeps no tags on
 //! memif interfaces and hands out the same socket ids and `sw_if_index`es again after a
 //! restart, so an interface is proven ours by the socket *file* behind it: the path is this
 //! attachment's alone (its stem is claimed).
@@ -12,9 +14,10 @@ use vpp_api::messages::memif::{MemifMode, MemifRole};
 
 use super::{AttachRequest, Engine, EngineRecord, Ownership};
 use crate::attachment::AttachmentId;
+use crate::attachment::lock::DirectoryLock;
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
-use crate::vpp::{Vpp, VppAttached, VppPlan};
+use crate::vpp::{L3, Vpp, VppAttached, VppPlan};
 
 /// One attachment's interface on VPP.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,9 +41,25 @@ pub struct VppRecord {
     /// `netType: interface`: the host side's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<IpNet>,
+    /// `netType: interface`: the pod's address, routed through the interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_address: Option<IpNet>,
+    /// memif: rx and tx queues each (journals of earlier versions: 1).
+    #[serde(default = "one")]
+    pub queues: u16,
+    /// The interface's MTU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// The access VLAN on the bridge domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
     /// What attach made (indexes, for messages; never the proof of ownership).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made: Option<VppAttached>,
+}
+
+fn one() -> u16 {
+    1
 }
 
 impl VppRecord {
@@ -68,7 +87,11 @@ impl VppRecord {
                 NetType::Bridge => config.vpp_bridge_domain()?,
                 _ => None,
             },
+            pod_address: address.and(req.pod_address),
             address,
+            queues: config.queues(),
+            mtu: config.mtu(),
+            vlan: config.vlan(),
             made: None,
         })
     }
@@ -98,6 +121,10 @@ impl VppRecord {
             vhost_server: self.vhost_server,
             bridge_domain: self.bridge_domain,
             address: self.address,
+            pod_address: self.pod_address,
+            queues: self.queues,
+            mtu: self.mtu,
+            vlan: self.vlan,
             tag: format!("userspace-cni {}", self.owner),
         }
     }
@@ -116,6 +143,7 @@ fn record(r: &EngineRecord) -> Result<&VppRecord, CniError> {
 /// A session with the host's VPP.
 pub struct VppEngine {
     vpp: Vpp,
+    state_dir: PathBuf,
 }
 
 impl VppEngine {
@@ -123,13 +151,27 @@ impl VppEngine {
     pub fn connect(config: &Config) -> Result<Self, CniError> {
         Ok(Self {
             vpp: Vpp::connect(&config.vpp_socket)?,
+            state_dir: config.state_dir.clone(),
         })
+    }
+
+    /// `netType: interface` attachments share their subnet's gateway loopback: one ADD or
+    /// DEL at a time decides whether it is there, so a DEL never deletes the loopback an
+    /// ADD is joining.
+    fn l3_lock(&self, r: &VppRecord) -> Result<Option<DirectoryLock>, CniError> {
+        if r.address.is_none() {
+            return Ok(None);
+        }
+        DirectoryLock::acquire(&self.state_dir)
+            .map(Some)
+            .map_err(|e| CniError::new(ErrorCode::Internal, e.to_string()))
     }
 }
 
 impl Engine for VppEngine {
     fn attach(&mut self, planned: &EngineRecord) -> Result<EngineRecord, CniError> {
         let r = record(planned)?;
+        let _l3 = self.l3_lock(r)?;
         let made = self.vpp.attach(&r.to_plan()).inspect_err(|_| {
             // VPP made the socket file (master / server) before the step that failed.
             let _ = std::fs::remove_file(&r.socket);
@@ -142,19 +184,32 @@ impl Engine for VppEngine {
 
     fn detach(&mut self, rec: &EngineRecord) -> Result<(), CniError> {
         let r = record(rec)?;
+        let _l3 = self.l3_lock(r)?;
+        let l3 = L3 {
+            gateway: r.address,
+            pod: r.pod_address,
+            created_loopback: None,
+        };
         self.vpp
-            .detach_by_socket(r.iftype, &r.socket, r.bridge_domain)?;
+            .detach_by_socket(r.iftype, &r.socket, r.bridge_domain, l3)?;
         let _ = std::fs::remove_file(&r.socket);
         Ok(())
     }
 
     fn check(&mut self, rec: &EngineRecord) -> Result<Ownership, CniError> {
         let r = record(rec)?;
-        Ok(if self.vpp.owns(r.iftype, &r.socket)? {
-            Ownership::Ours
-        } else {
-            Ownership::Missing
-        })
+        let Some(sw) = self.vpp.interface_on(r.iftype, &r.socket)? else {
+            return Ok(Ownership::Missing);
+        };
+        if let Some(gateway) = &r.address
+            && let Some(what) = self.vpp.l3_missing(sw, gateway, r.pod_address.as_ref())?
+        {
+            return Err(CniError::new(
+                ErrorCode::Internal,
+                format!("the attachment's L3 on VPP is incomplete: {what}"),
+            ));
+        }
+        Ok(Ownership::Ours)
     }
 
     fn untracked(&mut self, _network: &str) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {

@@ -54,6 +54,10 @@ pub struct PortSpec {
     pub external_ids: BTreeMap<String, String>,
     /// Create the bridge (netdev datapath) when absent.
     pub create_bridge: bool,
+    /// The Port's `tag` (access VLAN), if any.
+    pub tag: Option<u16>,
+    /// The Interface's `mtu_request`, if any.
+    pub mtu_request: Option<u32>,
 }
 
 /// What an add did.
@@ -191,12 +195,18 @@ impl OvsClient {
             .into();
             iface["options"] = map(&opts);
         }
+        if let Some(mtu) = spec.mtu_request {
+            iface["mtu_request"] = json!(mtu);
+        }
+        let mut port = json!({"name": spec.port, "interfaces": named("iface"), "external_ids": map(&spec.external_ids)});
+        if let Some(tag) = spec.tag {
+            port["tag"] = json!(tag);
+        }
         let mut ops = vec![
             json!({"op": "wait", "table": "Port", "where": [["name", "==", spec.port]],
                    "columns": ["name"], "until": "==", "rows": [], "timeout": 0}),
             json!({"op": "insert", "table": "Interface", "row": iface, "uuid-name": "iface"}),
-            json!({"op": "insert", "table": "Port", "uuid-name": "port",
-                   "row": {"name": spec.port, "interfaces": named("iface"), "external_ids": map(&spec.external_ids)}}),
+            json!({"op": "insert", "table": "Port", "uuid-name": "port", "row": port}),
         ];
         if create_bridge {
             let ids: BTreeMap<String, String> =

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use userspace_cni_sdk::MacAddr;
 use userspace_cni_sdk::discovery::DEFAULT_SHARED_DIR;
 use userspace_cni_sdk::shared_files;
 use userspace_cni_sdk::wire::{
@@ -45,6 +46,11 @@ struct Placement {
 pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
     let id = ctx.id()?;
     check_netns(ctx)?;
+    // A bad MAC is refused before anything is claimed, leased or made.
+    let mac = ctx
+        .config
+        .requested_mac(&ctx.cmd.args)?
+        .unwrap_or_else(|| id.mac());
     let lock = ctx.store.lock(&id)?;
     if let Some(j) = ctx.store.load(&id)? {
         if j.complete {
@@ -59,7 +65,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
     }
     let mut w = Writer::begin(&ctx.store, id.clone(), &ctx.config.net.name);
     let mut engines = Engines::default();
-    match steps(ctx, &mut w, &mut engines) {
+    match steps(ctx, &mut w, &mut engines, mac) {
         Ok(out) => Ok(out),
         Err(e) => {
             tracing::warn!("ADD failed, rolling back: {e}");
@@ -86,7 +92,12 @@ fn check_netns(ctx: &Ctx<'_>) -> Result<(), CniError> {
     }
 }
 
-fn steps(ctx: &Ctx<'_>, w: &mut Writer<'_>, engines: &mut Engines) -> Result<String, CniError> {
+fn steps(
+    ctx: &Ctx<'_>,
+    w: &mut Writer<'_>,
+    engines: &mut Engines,
+    mac: MacAddr,
+) -> Result<String, CniError> {
     let kube = crate::profile::time(crate::profile::Phase::Kube, || kube_session(ctx))?;
     let place = place(ctx, w, kube.as_ref().map(|(_, f)| f))?;
     let ipam = lease(ctx, w)?;
@@ -100,7 +111,7 @@ fn steps(ctx: &Ctx<'_>, w: &mut Writer<'_>, engines: &mut Engines) -> Result<Str
     {
         shared_dir::share_socket(&place.socket, g);
     }
-    let result = build_result(ctx, &w.journal.id, &place, ipam.as_ref());
+    let result = build_result(ctx, &w.journal.id, &place, ipam.as_ref(), mac);
     let entry = publish_files(ctx, w, &place, &result)?;
     if let Some((session, facts)) = &kube {
         let (namespace, name) = (session.pod.namespace.clone(), session.pod.name.clone());
@@ -321,6 +332,7 @@ fn attach(
         host_address: ipam
             .and_then(|r| r.ips.first())
             .and_then(|ip| host_address(&ip.address, ip.gateway)),
+        pod_address: ipam.and_then(|r| r.ips.first()).map(|ip| ip.address),
     };
     let planned = EngineRecord::plan(ctx.config, &req)?;
     let engine = crate::profile::time(crate::profile::Phase::Switch, || {
@@ -340,12 +352,13 @@ fn build_result(
     id: &AttachmentId,
     place: &Placement,
     ipam: Option<&CniResult>,
+    mac: MacAddr,
 ) -> CniResult {
     let mut result = CniResult::new("1.1.0");
     result.interfaces.push(CniInterface {
         name: id.ifname.clone(),
-        mac: Some(id.mac().to_string()),
-        mtu: None,
+        mac: Some(mac),
+        mtu: ctx.config.mtu(),
         sandbox: ctx.cmd.netns.as_ref().map(|p| p.display().to_string()),
         socket_path: Some(place.socket.display().to_string()),
         pci_id: None,
@@ -380,6 +393,11 @@ fn publish_files(
     if let Some(m) = container.memif.as_mut() {
         m.socketfile = Some(place.sockname.clone());
     }
+    // The pod sends untagged frames; the host port's VLAN is published for `inspect`.
+    if let Some(vlan) = ctx.config.vlan() {
+        let b = container.bridge.get_or_insert_with(Default::default);
+        b.vlan_id = b.vlan_id.filter(|v| *v != 0).or(Some(i64::from(vlan)));
+    }
     let entry_result = result
         .convert_to(ctx.config.version())
         .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
@@ -399,7 +417,7 @@ fn publish_files(
     if let Some(v4) = result.first_ipv4() {
         let conf = VhostUserIp4Conf {
             ip_addr: v4.address.to_string(),
-            mac_addr: id.mac().to_string(),
+            mac_addr: result.mac_of(&id.ifname),
             gateway: v4.gateway.map(|g: IpAddr| g.to_string()),
             gw_mac: None,
         };

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::MAX_SOCKET_PATH;
 use vpp_api::codec::{FixedStr, Prefix};
 use vpp_api::messages::interface::*;
+use vpp_api::messages::ip::*;
 use vpp_api::messages::l2::*;
 use vpp_api::messages::memif::*;
 use vpp_api::messages::vhost_user::*;
@@ -18,6 +19,15 @@ use crate::cni::{CniError, ErrorCode};
 
 /// `bd_tag` on bridge domains this plugin creates, so a DEL without state can tell them apart.
 pub const BD_TAG: &str = "userspace-cni";
+
+/// Tag prefix of the loopbacks that hold a `netType: interface` gateway address.
+pub const GATEWAY_TAG: &str = "userspace-cni gw";
+
+/// The tag of the loopback holding `gateway` (one per subnet; VPP tags are at most 63 bytes,
+/// the longest IPv6 prefix fits).
+pub fn gateway_tag(gateway: &IpNet) -> String {
+    format!("{GATEWAY_TAG} {gateway}")
+}
 
 /// Interface kind on VPP: the NetConf's own type.
 pub use userspace_cni_sdk::wire::IfType as VppIfType;
@@ -37,10 +47,20 @@ pub struct VppPlan {
     pub vhost_server: bool,
     /// `netType: bridge`: the bridge-domain id.
     pub bridge_domain: Option<u32>,
-    /// `netType: interface`: the host side's address.
+    /// `netType: interface`: the host side's address (the gateway, held by a loopback the
+    /// interface is unnumbered to).
     pub address: Option<IpNet>,
+    /// `netType: interface`: the pod's address, routed (/32, /128) through the interface.
+    pub pod_address: Option<IpNet>,
     /// A tag for the interface where VPP keeps one (vhost-user).
     pub tag: String,
+    /// memif: rx and tx queues each.
+    pub queues: u16,
+    /// The interface's MTU (`sw_interface_set_mtu`).
+    pub mtu: Option<u32>,
+    /// The access VLAN on the bridge-domain member: a pushed 802.1Q tag (popped on egress)
+    /// and the egress filter that keeps other VLANs' frames out.
+    pub vlan: Option<u16>,
 }
 
 /// What ADD did on VPP (kept in the state file).
@@ -69,9 +89,29 @@ pub struct VppAttached {
     /// Whether ADD created the bridge domain.
     #[serde(default)]
     pub bridge_domain_created: bool,
-    /// The address ADD put on the interface.
+    /// The gateway address the interface borrows (unnumbered to the loopback holding it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<IpNet>,
+    /// The loopback holding the gateway address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loopback: Option<u32>,
+    /// Whether ADD created that loopback.
+    #[serde(default)]
+    pub loopback_created: bool,
+    /// The host route to the pod through the interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<IpNet>,
+}
+
+/// `netType: interface` on the way out: the gateway whose loopback may go, the pod route.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct L3 {
+    /// The gateway address (its loopback is found by [`gateway_tag`]).
+    pub gateway: Option<IpNet>,
+    /// The pod's address, whose host route goes.
+    pub pod: Option<IpNet>,
+    /// A loopback this session created and may not have tagged yet (a rollback's).
+    pub created_loopback: Option<u32>,
 }
 
 fn vpp_err(e: VppError) -> CniError {
@@ -91,6 +131,51 @@ fn vpp_err(e: VppError) -> CniError {
 
 fn prefix(net: &IpNet) -> Prefix {
     Prefix::new(net.addr(), net.prefix_len())
+}
+
+/// The host route (/32 or /128) to `pod` out of `sw_if_index`, `pod` the next hop (an
+/// attached next hop: VPP resolves it by ARP or ND on that interface).
+fn host_route(pod: &IpNet, sw_if_index: u32, is_add: bool) -> IpRouteAddDel {
+    let (len, proto) = match pod.addr() {
+        IpAddr::V4(_) => (32, FibPathNhProto::IP4),
+        IpAddr::V6(_) => (128, FibPathNhProto::IP6),
+    };
+    IpRouteAddDel {
+        is_add,
+        is_multipath: false,
+        route: IpRoute {
+            table_id: 0,
+            stats_index: 0,
+            prefix: Prefix::new(pod.addr(), len),
+            paths: vec![FibPath {
+                sw_if_index,
+                weight: 1,
+                proto,
+                nh: FibPathNh {
+                    address: host_nh(pod),
+                    ..FibPathNh::default()
+                },
+                ..FibPath::default()
+            }]
+            .into(),
+        },
+    }
+}
+
+/// The host route's prefix.
+pub fn host_prefix(pod: &IpNet) -> IpNet {
+    IpNet::new(pod.addr(), if pod.addr().is_ipv4() { 32 } else { 128 }).unwrap_or(*pod)
+}
+
+fn host_nh(pod: &IpNet) -> [u8; 16] {
+    match pod.addr() {
+        IpAddr::V4(a) => {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&a.octets());
+            b
+        }
+        IpAddr::V6(a) => a.octets(),
+    }
 }
 
 /// A session with the host's VPP.
@@ -134,6 +219,54 @@ impl Vpp {
             .map_err(vpp_err)
     }
 
+    /// The messages of the optional settings a plan uses, checked before anything changes.
+    fn require_settings(&mut self, plan: &VppPlan) -> Result<(), CniError> {
+        if plan.mtu.is_some() {
+            self.client
+                .require(&[
+                    Client::id_of::<SwInterfaceSetMtu>,
+                    Client::id_of::<SwInterfaceSetMtuReply>,
+                ])
+                .map_err(vpp_err)?;
+        }
+        if plan.address.is_some() {
+            self.require_l3()?;
+        }
+        if plan.vlan.is_some() {
+            self.client
+                .require(&[
+                    Client::id_of::<L2InterfaceVlanTagRewrite>,
+                    Client::id_of::<L2InterfaceVlanTagRewriteReply>,
+                    Client::id_of::<L2InterfaceEfpFilter>,
+                    Client::id_of::<L2InterfaceEfpFilterReply>,
+                ])
+                .map_err(vpp_err)?;
+        }
+        Ok(())
+    }
+
+    /// `netType: interface`'s messages: the gateway loopback, unnumbered, host routes.
+    fn require_l3(&mut self) -> Result<(), CniError> {
+        self.client
+            .require(&[
+                Client::id_of::<SwInterfaceDump>,
+                Client::id_of::<SwInterfaceDetails>,
+                Client::id_of::<CreateLoopback>,
+                Client::id_of::<CreateLoopbackReply>,
+                Client::id_of::<DeleteLoopback>,
+                Client::id_of::<DeleteLoopbackReply>,
+                Client::id_of::<SwInterfaceTagAddDel>,
+                Client::id_of::<SwInterfaceTagAddDelReply>,
+                Client::id_of::<SwInterfaceSetUnnumbered>,
+                Client::id_of::<SwInterfaceSetUnnumberedReply>,
+                Client::id_of::<IpUnnumberedDump>,
+                Client::id_of::<IpUnnumberedDetails>,
+                Client::id_of::<IpRouteAddDel>,
+                Client::id_of::<IpRouteAddDelReply>,
+            ])
+            .map_err(vpp_err)
+    }
+
     fn require_vhost(&mut self) -> Result<(), CniError> {
         self.client
             .require(&[
@@ -153,6 +286,7 @@ impl Vpp {
         if plan.iftype == VppIfType::Vhostuser {
             self.require_vhost()?;
         }
+        self.require_settings(plan)?;
         let mut done = VppAttached {
             iftype: Some(plan.iftype),
             socket: plan.socket.clone(),
@@ -161,7 +295,13 @@ impl Vpp {
         match self.attach_steps(plan, &mut done) {
             Ok(()) => Ok(done),
             Err(e) => {
-                if let Err(u) = self.detach_by_socket(plan.iftype, &plan.socket, plan.bridge_domain)
+                let l3 = L3 {
+                    gateway: plan.address,
+                    pod: plan.pod_address,
+                    created_loopback: done.loopback.filter(|_| done.loopback_created),
+                };
+                if let Err(u) =
+                    self.detach_by_socket(plan.iftype, &plan.socket, plan.bridge_domain, l3)
                 {
                     tracing::warn!("VPP rollback incomplete: {u}");
                 }
@@ -196,8 +336,8 @@ impl Vpp {
                     .request(&MemifCreateV2 {
                         role: plan.memif_role,
                         mode: plan.memif_mode,
-                        rx_queues: 1,
-                        tx_queues: 1,
+                        rx_queues: plan.queues.clamp(1, 255) as u8,
+                        tx_queues: plan.queues.clamp(1, 255) as u8,
                         id,
                         socket_id,
                         ring_size: 1024,
@@ -242,6 +382,17 @@ impl Vpp {
         let (sw_if_index, if_name) = self.create_interface(plan, done)?;
         done.sw_if_index = Some(sw_if_index);
         done.if_name = if_name;
+        if let Some(mtu) = plan.mtu {
+            self.client
+                .request(&SwInterfaceSetMtu {
+                    sw_if_index,
+                    mtu_l3: mtu,
+                    mtu_ip4: mtu,
+                    mtu_ip6: mtu,
+                    mtu_mpls: mtu,
+                })
+                .map_err(vpp_err)?;
+        }
         self.client
             .request(&SwInterfaceSetFlags {
                 sw_if_index,
@@ -282,27 +433,194 @@ impl Vpp {
                     enable: true,
                 })
                 .map_err(vpp_err)?;
+            if let Some(vlan) = plan.vlan {
+                self.client
+                    .request(&L2InterfaceVlanTagRewrite {
+                        sw_if_index,
+                        vtr_op: L2VtrOp::PUSH_1,
+                        push_dot1q: 1,
+                        tag1: u32::from(vlan),
+                        tag2: 0,
+                    })
+                    .map_err(vpp_err)?;
+                self.client
+                    .request(&L2InterfaceEfpFilter {
+                        sw_if_index,
+                        enable_disable: true,
+                    })
+                    .map_err(vpp_err)?;
+            }
         }
         if let Some(addr) = plan.address {
+            let lo = self.gateway_loopback(&addr, done)?;
             self.client
-                .request(&SwInterfaceAddDelAddress {
-                    sw_if_index,
+                .request(&SwInterfaceSetUnnumbered {
+                    sw_if_index: lo,
+                    unnumbered_sw_if_index: sw_if_index,
                     is_add: true,
-                    del_all: false,
-                    prefix: prefix(&addr),
                 })
-                .map_err(|e| {
-                    let in_use = e.is_retval(vpp_api::Retval::AddressInUse);
-                    let mut c = vpp_err(e);
-                    if in_use {
-                        c.msg = format!(
-                            "{}: VPP has {addr}'s subnet on another interface already (netType interface gives each attachment its own subnet)",
-                            c.msg
-                        );
-                    }
-                    c
-                })?;
+                .map_err(vpp_err)?;
             done.address = Some(addr);
+            if let Some(pod) = plan.pod_address {
+                self.client
+                    .request(&host_route(&pod, sw_if_index, true))
+                    .map_err(vpp_err)?;
+                done.route = Some(host_prefix(&pod));
+            }
+        }
+        Ok(())
+    }
+
+    /// The loopback tagged for `gateway`, if VPP has one.
+    fn find_gateway_loopback(&mut self, gateway: &IpNet) -> Result<Option<u32>, CniError> {
+        let tag = gateway_tag(gateway);
+        Ok(self
+            .client
+            .dump(&SwInterfaceDump {
+                sw_if_index: ANY_SW_IF_INDEX,
+                name_filter_valid: false,
+                name_filter: String::new(),
+            })
+            .map_err(vpp_err)?
+            .into_iter()
+            .find(|d| d.tag.0 == tag)
+            .map(|d| d.sw_if_index))
+    }
+
+    /// The loopback holding `gateway`: the one tagged for it, or a new one (tagged first, so a
+    /// DEL finds it, then given the address and brought up).
+    fn gateway_loopback(
+        &mut self,
+        gateway: &IpNet,
+        done: &mut VppAttached,
+    ) -> Result<u32, CniError> {
+        if let Some(lo) = self.find_gateway_loopback(gateway)? {
+            done.loopback = Some(lo);
+            return Ok(lo);
+        }
+        let lo = self
+            .client
+            .request(&CreateLoopback::default())
+            .map_err(vpp_err)?
+            .sw_if_index;
+        done.loopback = Some(lo);
+        done.loopback_created = true;
+        self.client
+            .request(&SwInterfaceTagAddDel {
+                is_add: true,
+                sw_if_index: lo,
+                tag: FixedStr::new(gateway_tag(gateway)),
+            })
+            .map_err(vpp_err)?;
+        self.client
+            .request(&SwInterfaceAddDelAddress {
+                sw_if_index: lo,
+                is_add: true,
+                del_all: false,
+                prefix: prefix(gateway),
+            })
+            .map_err(|e| {
+                let in_use = e.is_retval(vpp_api::Retval::AddressInUse);
+                let mut c = vpp_err(e);
+                if in_use {
+                    c.msg = format!(
+                        "{}: another VPP interface has {gateway}'s subnet already (the plugin holds each gateway on a loopback of its own)",
+                        c.msg
+                    );
+                }
+                c
+            })?;
+        self.client
+            .request(&SwInterfaceSetFlags {
+                sw_if_index: lo,
+                flags: IfStatusFlags::ADMIN_UP,
+            })
+            .map_err(vpp_err)?;
+        Ok(lo)
+    }
+
+    /// Before the interface goes: its host route, and its unnumbered binding if it has one.
+    fn leave_l3(
+        &mut self,
+        sw_if_index: u32,
+        l3: &L3,
+        unnumbered: &[(u32, u32)],
+    ) -> Result<(), CniError> {
+        if l3.gateway.is_none() {
+            return Ok(());
+        }
+        // ADD makes the interface unnumbered before it routes the pod: one that is not
+        // unnumbered has no route of ours.
+        let Some((_, ip)) = unnumbered.iter().find(|(u, _)| *u == sw_if_index) else {
+            return Ok(());
+        };
+        if let Some(pod) = &l3.pod {
+            // A route that is not there (ADD stopped before it) is nothing to undo.
+            let r = self
+                .client
+                .request_raw(&host_route(pod, sw_if_index, false))
+                .map_err(vpp_err)?;
+            if r.retval != 0 && r.retval != vpp_api::Retval::NoSuchEntry.code() {
+                return Err(CniError::new(
+                    ErrorCode::Internal,
+                    format!(
+                        "VPP refused to remove the route to {pod}: {}",
+                        vpp_api::error::retval_name(r.retval)
+                    ),
+                ));
+            }
+        }
+        self.client
+            .request(&SwInterfaceSetUnnumbered {
+                sw_if_index: *ip,
+                unnumbered_sw_if_index: sw_if_index,
+                is_add: false,
+            })
+            .map_err(vpp_err)?;
+        Ok(())
+    }
+
+    /// Who is unnumbered to whom: (interface, the one whose address it uses).
+    fn unnumbered(&mut self) -> Result<Vec<(u32, u32)>, CniError> {
+        Ok(self
+            .client
+            .dump(&IpUnnumberedDump {
+                sw_if_index: ANY_SW_IF_INDEX,
+            })
+            .map_err(vpp_err)?
+            .into_iter()
+            .map(|d| (d.sw_if_index, d.ip_sw_if_index))
+            .collect())
+    }
+
+    /// Deletes the gateway's loopback once no interface is unnumbered to it (deleting it
+    /// takes its address).
+    fn remove_gateway_loopback_if_unused(&mut self, l3: &L3) -> Result<(), CniError> {
+        let Some(gateway) = &l3.gateway else {
+            return Ok(());
+        };
+        let Some(lo) = self.find_gateway_loopback(gateway)?.or(l3.created_loopback) else {
+            return Ok(());
+        };
+        if self.unnumbered()?.iter().any(|(_, ip)| *ip == lo) {
+            return Ok(());
+        }
+        let r = self
+            .client
+            .request_raw(&DeleteLoopback { sw_if_index: lo })
+            .map_err(vpp_err)?;
+        // A rollback's untagged loopback may be gone already; anything else is an error.
+        if r.retval != 0
+            && !(r.retval == vpp_api::Retval::InvalidSwIfIndex.code()
+                && l3.created_loopback == Some(lo))
+        {
+            return Err(CniError::new(
+                ErrorCode::Internal,
+                format!(
+                    "VPP refused to delete the loopback of {gateway}: {}",
+                    vpp_api::error::retval_name(r.retval)
+                ),
+            ));
         }
         Ok(())
     }
@@ -334,10 +652,14 @@ impl Vpp {
         Ok((r.socket_id, true))
     }
 
-    /// Whether an interface on `socket` exists. The socket *file name* is what proves an
-    /// interface ours: VPP reuses socket ids and `sw_if_index`es (in the same order after a
-    /// restart), the file name is this attachment's alone.
-    pub fn owns(&mut self, iftype: VppIfType, socket: &Path) -> Result<bool, CniError> {
+    /// The `sw_if_index` of the interface on `socket`, if VPP has one. The socket *file
+    /// name* is what proves an interface ours: VPP reuses socket ids and `sw_if_index`es (in
+    /// the same order after a restart), the file name is this attachment's alone.
+    pub fn interface_on(
+        &mut self,
+        iftype: VppIfType,
+        socket: &Path,
+    ) -> Result<Option<u32>, CniError> {
         let path = socket.to_string_lossy();
         Ok(match iftype {
             VppIfType::Memif => {
@@ -349,13 +671,15 @@ impl Vpp {
                     .filter(|s| s.socket_filename.0 == path)
                     .map(|s| s.socket_id)
                     .collect();
-                !ids.is_empty()
-                    && self
-                        .client
-                        .dump(&MemifDump {})
-                        .map_err(vpp_err)?
-                        .iter()
-                        .any(|m| ids.contains(&m.socket_id))
+                if ids.is_empty() {
+                    return Ok(None);
+                }
+                self.client
+                    .dump(&MemifDump {})
+                    .map_err(vpp_err)?
+                    .iter()
+                    .find(|m| ids.contains(&m.socket_id))
+                    .map(|m| m.sw_if_index)
             }
             VppIfType::Vhostuser => self
                 .client
@@ -364,8 +688,48 @@ impl Vpp {
                 })
                 .map_err(vpp_err)?
                 .iter()
-                .any(|v| v.sock_filename.0 == path),
+                .find(|v| v.sock_filename.0 == path)
+                .map(|v| v.sw_if_index),
         })
+    }
+
+    /// CHECK of `netType: interface`: what is missing of the L3 ADD made for interface `sw`
+    /// (the subnet's tagged loopback, `sw` unnumbered to it, the pod's host route out of it),
+    /// or `None` when all is there.
+    pub fn l3_missing(
+        &mut self,
+        sw: u32,
+        gateway: &IpNet,
+        pod: Option<&IpNet>,
+    ) -> Result<Option<String>, CniError> {
+        let Some(lo) = self.find_gateway_loopback(gateway)? else {
+            return Ok(Some(format!(
+                "no loopback tagged \"{}\" holds the gateway",
+                gateway_tag(gateway)
+            )));
+        };
+        if !self.unnumbered()?.contains(&(sw, lo)) {
+            return Ok(Some(format!(
+                "interface {sw} is not unnumbered to the gateway's loopback {lo}"
+            )));
+        }
+        let Some(pod) = pod else {
+            return Ok(None);
+        };
+        let want = prefix(&host_prefix(pod));
+        let routed = self
+            .client
+            .dump(&IpRouteDump {
+                table: IpTable {
+                    table_id: 0,
+                    is_ip6: pod.addr().is_ipv6(),
+                    name: FixedStr::default(),
+                },
+            })
+            .map_err(vpp_err)?
+            .iter()
+            .any(|r| r.route.prefix == want && r.route.paths.0.iter().any(|p| p.sw_if_index == sw));
+        Ok((!routed).then(|| format!("no route to {} out of interface {sw}", host_prefix(pod))))
     }
 
     /// Takes the interface out of the bridge domain before it is deleted.
@@ -451,9 +815,15 @@ impl Vpp {
         iftype: VppIfType,
         socket: &Path,
         bridge_domain: Option<u32>,
+        l3: L3,
     ) -> Result<bool, CniError> {
         let path = socket.to_string_lossy().into_owned();
         let mut found = false;
+        let unnumbered = if l3.gateway.is_some() {
+            self.unnumbered()?
+        } else {
+            Vec::new()
+        };
         match iftype {
             VppIfType::Memif => {
                 let sockets = self
@@ -463,6 +833,7 @@ impl Vpp {
                 if let Some(s) = sockets.iter().find(|s| s.socket_filename.0 == path) {
                     for m in self.client.dump(&MemifDump {}).map_err(vpp_err)? {
                         if m.socket_id == s.socket_id {
+                            self.leave_l3(m.sw_if_index, &l3, &unnumbered)?;
                             self.leave_bridge(m.sw_if_index, bridge_domain)?;
                             self.client
                                 .request(&MemifDelete {
@@ -483,6 +854,7 @@ impl Vpp {
                     })
                     .map_err(vpp_err)?;
                 for v in all.iter().filter(|v| v.sock_filename.0 == path) {
+                    self.leave_l3(v.sw_if_index, &l3, &unnumbered)?;
                     self.leave_bridge(v.sw_if_index, bridge_domain)?;
                     self.client
                         .request(&DeleteVhostUserIf {
@@ -496,6 +868,7 @@ impl Vpp {
         if let Some(bd_id) = bridge_domain {
             self.remove_bridge_domain_if_empty(bd_id)?;
         }
+        self.remove_gateway_loopback_if_unused(&l3)?;
         Ok(found)
     }
 }

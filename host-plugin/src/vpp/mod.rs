@@ -5,4 +5,4 @@
 
 pub mod attach;
 
-pub use attach::{Vpp, VppAttached, VppIfType, VppPlan};
+pub use attach::{L3, Vpp, VppAttached, VppIfType, VppPlan};

@@ -344,8 +344,10 @@ static void full(const char *pod, const char *res) {
     userspace_string_free(json);
     char *report = NULL;
     CHECK_STATUS(userspace_view_report(v, &report), USERSPACE_STATUS_OK);
-    CHECK_HAS(report, "net1 [vhost-user] (interface 0)");
-    CHECK_HAS(report, "<- annotation k8s.v1.cni.cncf.io/network-status, annotation userspace/configuration-data");
+    CHECK_HAS(report, "PORT  NAME");
+    CHECK_HAS(report, "  0     net1              vhost-user");
+    CHECK_HAS(report, "[1] annotation k8s.v1.cni.cncf.io/network-status");
+    CHECK_HAS(report, "kind,socket,role,mac,addresses,network [1+2]");
     CHECK_HAS(report, "DPDK 22.11.4 (set by the program");
     CHECK_HAS(report, "512 MiB usable");
     userspace_string_free(report);

@@ -322,6 +322,25 @@ impl<'a> EalBuilder<'a> {
         Ok(EalArgs { eal, app })
     }
 
+    /// Queue pairs per port: the most any interface asks for (testpmd opens as many on every
+    /// port), at least the options' count.
+    fn queues(&self) -> u16 {
+        self.interfaces
+            .iter()
+            .filter_map(|i| i.queues.as_ref().map(|q| q.value))
+            .fold(self.testpmd.queues, u16::max)
+            .max(1)
+    }
+
+    /// The largest MTU of the interfaces, when any has one above the Ethernet default.
+    fn mtu(&self) -> Option<u32> {
+        self.interfaces
+            .iter()
+            .filter_map(|i| i.mtu.as_ref().map(|m| m.value))
+            .max()
+            .filter(|m| *m > 1500)
+    }
+
     /// Cores: the first usable CPU is the main lcore, the rest forward. A pod with one CPU
     /// still needs a forwarding lcore, so two lcores share that CPU. Returns `--nb-cores`.
     fn cores(&self, features: &Features, eal: &mut Vec<String>) -> Result<usize, EalError> {
@@ -341,7 +360,8 @@ impl<'a> EalBuilder<'a> {
                 });
             }
             Some(n) => n.max(1),
-            None => workers.min(nb_ports).max(1),
+            // Each queue of each port is a stream testpmd can give its own core.
+            None => workers.min(nb_ports * usize::from(self.queues())).max(1),
         };
         if workers == 0 {
             eal.push(format!("--lcores=0@{main},1@{main}"));
@@ -389,7 +409,7 @@ impl<'a> EalBuilder<'a> {
                 .ok_or_else(|| EalError::UnknownKind(name.clone()))?
             {
                 InterfaceKind::VhostUser => {
-                    let dev = virtio_user_vdev(n_virtio, iface, self.testpmd.queues)?;
+                    let dev = virtio_user_vdev(n_virtio, iface, self.queues())?;
                     n_virtio += 1;
                     eal.push(format!("--vdev={dev}"));
                 }
@@ -412,7 +432,7 @@ impl<'a> EalBuilder<'a> {
                     let path = checked_path(name, &path.value)?;
                     eal.push(format!(
                         "--vdev=net_virtio_user{n_virtio},path={path},queues={}",
-                        self.testpmd.queues.max(1)
+                        self.queues()
                     ));
                     n_virtio += 1;
                 }
@@ -446,9 +466,19 @@ impl<'a> EalBuilder<'a> {
         }
         app.push(format!("--forward-mode={}", t.forward_mode));
         app.push(format!("--nb-cores={nb_cores}"));
+        let mut data_room = DEFAULT_DATA_ROOM;
+        if let Some(mtu) = self.mtu() {
+            let frame = mtu + FRAME_OVERHEAD;
+            app.push(format!("--max-pkt-len={frame}"));
+            // A frame in one mbuf, so that no PMD needs scattered rx or multi-segment tx.
+            if frame + MBUF_HEADROOM > DEFAULT_DATA_ROOM {
+                data_room = (frame + MBUF_HEADROOM).div_ceil(64) * 64;
+                app.push(format!("--mbuf-size={data_room}"));
+            }
+        }
         let mbufs = t
             .total_num_mbufs
-            .unwrap_or_else(|| default_mbufs(self.memory.mb()));
+            .unwrap_or_else(|| default_mbufs(self.memory.mb(), data_room));
         app.push(format!("--total-num-mbufs={mbufs}"));
         // What a tuned line does for vhost-user and memif (measured by
         // scripts/bench-dataplane.sh): the largest per-core mbuf cache, and 1024-descriptor
@@ -459,9 +489,10 @@ impl<'a> EalBuilder<'a> {
             app.push(format!("--rxd={TUNED_RING}"));
             app.push(format!("--txd={TUNED_RING}"));
         }
-        if t.queues > 1 {
-            app.push(format!("--rxq={}", t.queues));
-            app.push(format!("--txq={}", t.queues));
+        let queues = self.queues();
+        if queues > 1 {
+            app.push(format!("--rxq={queues}"));
+            app.push(format!("--txq={queues}"));
         }
         // No --no-lsc-interrupt: testpmd asks for link-state interrupts only from devices that
         // have them, and virtio_user in server mode takes a restarted switch's new connection
@@ -500,16 +531,23 @@ fn memif_vdev(n: usize, iface: &PodInterface, features: &Features) -> Result<Str
     Ok(dev)
 }
 
-/// About a third of the memory for the mbuf pool (≈2.5 KiB each with headroom and
-/// mempool overhead), leaving the rest to rings and the EAL.
 /// DPDK's largest per-lcore mempool cache (`RTE_MEMPOOL_CACHE_MAX_SIZE`).
 const TUNED_MBCACHE: u32 = 512;
 const TUNED_RING: u32 = 1024;
 /// Enough mbufs for 1024-descriptor rx and tx rings on several ports and queues, plus caches.
 const RINGS_NEED_MBUFS: u32 = 16_384;
+/// testpmd's default mbuf data room (2048 bytes of data behind 128 of headroom).
+const DEFAULT_DATA_ROOM: u32 = 2176;
+/// DPDK's `RTE_PKTMBUF_HEADROOM`.
+const MBUF_HEADROOM: u32 = 128;
+/// Ethernet header, CRC and one VLAN tag on top of the MTU: testpmd's `--max-pkt-len`.
+const FRAME_OVERHEAD: u32 = 18;
 
-fn default_mbufs(mb: u64) -> u32 {
-    let n = mb * 1024 / 3 / 5 * 2; // mb * 1024 KiB / 2.5 KiB / 3
+/// About a third of the memory for the mbuf pool (each mbuf is its data room plus ≈384
+/// bytes of header and mempool overhead: 2.5 KiB at the default size), leaving the rest to
+/// rings and the EAL.
+fn default_mbufs(mb: u64, data_room: u32) -> u32 {
+    let n = mb * 1024 * 1024 / 3 / (u64::from(data_room) + 384);
     u32::try_from(n.clamp(2048, 262_144)).unwrap_or(262_144)
 }
 
@@ -588,6 +626,50 @@ mod tests {
 
     fn cpus(list: &str) -> CpuSet {
         list.parse().unwrap()
+    }
+
+    #[test]
+    fn queues_mtu_and_mac_of_the_interfaces_shape_the_vdevs_and_testpmd() {
+        let mut a = vhost("net1", "/s/a-net1", SocketRole::Server);
+        a.queues = Some(Fact::new(2, Source::ConfigurationData));
+        a.mtu = Some(Fact::new(9000, Source::ConfigurationData));
+        a.mac = Some(Fact::new(
+            "02:00:00:aa:bb:01".parse().unwrap(),
+            Source::ConfigurationData,
+        ));
+        let b = memif("net2", "/s/memif-a-net2.sock", SocketRole::Client);
+        let ifaces = [a, b];
+        let args = EalBuilder::new(V22)
+            .with_interfaces(&ifaces)
+            .with_cpus(cpus("0-2"))
+            .with_memory(Memory::NoHuge(256))
+            .with_file_prefix("p")
+            .build()
+            .unwrap();
+        assert_eq!(
+            args.eal[args.eal.len() - 3..],
+            [
+                "--vdev=net_virtio_user0,path=/s/a-net1,server=1,queues=2,mac=02:00:00:aa:bb:01",
+                "--vdev=net_memif0,role=client,socket=/s/memif-a-net2.sock,socket-abstract=no,id=0",
+                "--no-pci",
+            ]
+        );
+        assert_eq!(
+            args.app,
+            [
+                "--auto-start",
+                "--stats-period=1",
+                "--tx-first",
+                "--forward-mode=io",
+                "--nb-cores=2",
+                "--max-pkt-len=9018",
+                "--mbuf-size=9152",
+                "--total-num-mbufs=9383",
+                "--mbcache=512",
+                "--rxq=2",
+                "--txq=2",
+            ]
+        );
     }
 
     #[test]

@@ -59,11 +59,11 @@ pub fn from_network_status(entries: &[NetworkStatus]) -> (Vec<Report>, Vec<Warni
                 }
             }
         }
-        if let Some(mac) = entry.mac.as_deref().filter(|m| !m.is_empty()) {
-            match mac.parse() {
-                Ok(m) => facts.push(Observation::Mac(m)),
-                Err(e) => warnings.push(warn_status(entry, format!("{e}; MAC ignored"))),
-            }
+        if let Some(mac) = entry.mac {
+            facts.push(Observation::Mac(mac));
+        }
+        if let Some(mtu) = entry.mtu {
+            facts.push(Observation::Mtu(mtu));
         }
         let mut ips = Vec::new();
         for ip in &entry.ips {
@@ -158,6 +158,9 @@ pub fn from_configuration_data(
                     if let Some(f) = v.socketfile.as_deref().filter(|f| !f.is_empty()) {
                         facts.push(Observation::SocketPath(mapped_dir.join(f)));
                     }
+                    if let Some(q) = v.queues {
+                        facts.push(Observation::Queues(q));
+                    }
                 }
             }
             Some(IfType::Memif) => {
@@ -172,12 +175,24 @@ pub fn from_configuration_data(
                     if let Some(f) = m.socketfile.as_deref().filter(|f| !f.is_empty()) {
                         facts.push(Observation::SocketPath(mapped_dir.join(f)));
                     }
+                    if let Some(q) = m.queues {
+                        facts.push(Observation::Queues(q));
+                    }
                 }
             }
             None => warnings.push(Warning {
                 source: source.to_string(),
                 message: format!("entry for {} has no iftype", entry.if_name),
             }),
+        }
+        if let Some(vlan) = conf
+            .bridge
+            .as_ref()
+            .and_then(|b| b.vlan_id)
+            .and_then(|v| u16::try_from(v).ok())
+            .filter(|v| *v != 0)
+        {
+            facts.push(Observation::Vlan(vlan));
         }
         if let Some(result) = &entry.ip_result {
             facts.extend(ip_facts(result, &entry.if_name));
@@ -195,11 +210,11 @@ pub fn from_configuration_data(
 pub(crate) fn ip_facts(result: &CniResult, ifname: &str) -> Vec<Observation> {
     let mut facts = Vec::new();
     let own_index = result.interfaces.iter().position(|i| i.name == ifname);
-    if let Some(mac) = own_index
-        .and_then(|i| result.interfaces[i].mac.as_deref())
-        .and_then(|m| m.parse().ok())
-    {
+    if let Some(mac) = own_index.and_then(|i| result.interfaces[i].mac) {
         facts.push(Observation::Mac(mac));
+    }
+    if let Some(mtu) = own_index.and_then(|i| result.interfaces[i].mtu) {
+        facts.push(Observation::Mtu(mtu));
     }
     // An ip without `interface`, or pointing at our interface, belongs to us.
     let ours: Vec<_> = result
@@ -226,4 +241,32 @@ pub(crate) fn ip_facts(result: &CniResult, ifname: &str) -> Vec<Observation> {
         ));
     }
     facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_vlan_and_the_results_mtu_and_mac_become_facts() {
+        let entries: Vec<ConfigurationData> = serde_json::from_str(
+            r#"[{"containerId":"","ifName":"net1","name":"n",
+                 "config":{"iftype":"vhostuser","vhost":{"mode":"server","socketfile":"s","queues":2},
+                           "bridge":{"vlanId":10}},
+                 "ipResult":{"cniVersion":"1.0.0","interfaces":[{"name":"net1","mac":"02:00:00:aa:bb:01","mtu":9000}]}}]"#,
+        )
+        .unwrap();
+        let (reports, warnings) =
+            from_configuration_data(&entries, Path::new("/m"), None, &Source::ConfigurationData);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let facts = &reports[0].facts;
+        for f in [
+            Observation::Queues(2),
+            Observation::Vlan(10),
+            Observation::Mtu(9000),
+            Observation::Mac("02:00:00:aa:bb:01".parse().unwrap()),
+        ] {
+            assert!(facts.contains(&f), "{f:?} missing from {facts:?}");
+        }
+    }
 }

@@ -101,9 +101,9 @@ fn scan_one(
                 match read(&path).and_then(|t| {
                     serde_json::from_str::<VhostUserCniPort>(&t).map_err(|e| e.to_string())
                 }) {
-                    Ok(port) => reports.push(vhostuser_cni_report(
-                        &port, ifname, &name, dir, &path, &mut warn,
-                    )),
+                    Ok(port) => {
+                        reports.push(vhostuser_cni_report(&port, ifname, &name, dir, &path))
+                    }
                     Err(e) => warn(format!("{e}; file ignored")),
                 }
             }
@@ -120,7 +120,7 @@ fn scan_one(
                 if let Ok(port) = read(&path)
                     .and_then(|t| serde_json::from_str::<KuryrPort>(&t).map_err(|e| e.to_string()))
                 {
-                    reports.push(kuryr_report(&port, ifname, dir, &path, &mut warn));
+                    reports.push(kuryr_report(&port, ifname, dir, &path));
                 }
             }
             None => {}
@@ -154,7 +154,6 @@ fn vhostuser_cni_report(
     file_name: &str,
     dir: &Path,
     path: &Path,
-    warn: &mut impl FnMut(String),
 ) -> Report {
     // The vhost-user CNI names the socket like its .json file; OVS created it (dpdkvhostuser),
     // so the app is the client.
@@ -164,10 +163,7 @@ fn vhostuser_cni_report(
         Observation::SocketPath(socket),
         Observation::Role(SocketRole::Client),
     ];
-    match port.ifmac.parse() {
-        Ok(mac) => facts.push(Observation::Mac(mac)),
-        Err(e) => warn(format!("ifmac: {e}")),
-    }
+    facts.push(Observation::Mac(port.ifmac));
     Report {
         interface: ifname.to_owned(),
         source: Source::VhostUserCniFile(path.to_owned()),
@@ -186,11 +182,8 @@ fn ip4conf_report(
         Ok(net) => facts.push(Observation::Ips(vec![net])),
         Err(e) => warn(format!("ipAddr {:?}: {e}", conf.ip_addr)),
     }
-    if !conf.mac_addr.is_empty() {
-        match conf.mac_addr.parse() {
-            Ok(mac) => facts.push(Observation::Mac(mac)),
-            Err(e) => warn(format!("macAddr: {e}")),
-        }
+    if let Some(mac) = conf.mac_addr {
+        facts.push(Observation::Mac(mac));
     }
     if let Some(gw) = conf.gateway.as_deref().filter(|g| !g.is_empty()) {
         match gw.parse() {
@@ -205,13 +198,7 @@ fn ip4conf_report(
     }
 }
 
-fn kuryr_report(
-    port: &KuryrPort,
-    ifname: &str,
-    dir: &Path,
-    path: &Path,
-    warn: &mut impl FnMut(String),
-) -> Report {
+fn kuryr_report(port: &KuryrPort, ifname: &str, dir: &Path, path: &Path) -> Report {
     let mut facts = vec![
         Observation::Kind(InterfaceKind::VhostUser),
         Observation::SocketPath(dir.join(&port.vhostname)),
@@ -220,10 +207,7 @@ fn kuryr_report(
             VhostMode::Client => SocketRole::Client,
         }),
     ];
-    match port.vhostmac.parse() {
-        Ok(mac) => facts.push(Observation::Mac(mac)),
-        Err(e) => warn(format!("vhostmac: {e}")),
-    }
+    facts.push(Observation::Mac(port.vhostmac));
     Report {
         interface: ifname.to_owned(),
         source: Source::KuryrFile(path.to_owned()),

@@ -67,6 +67,11 @@ impl Merger {
                         observe(&mut iface.vdpa_path, v, src, &name, "vdpa_path", c)
                     }
                     Observation::Mac(v) => observe(&mut iface.mac, v, src, &name, "mac", c),
+                    Observation::Queues(v) => {
+                        observe(&mut iface.queues, v, src, &name, "queues", c)
+                    }
+                    Observation::Mtu(v) => observe(&mut iface.mtu, v, src, &name, "mtu", c),
+                    Observation::Vlan(v) => observe(&mut iface.vlan, v, src, &name, "vlan", c),
                     Observation::Ips(v) => observe_ips(&mut iface.ips, v, src, &name, c),
                     Observation::Gateway(v) => {
                         observe(&mut iface.gateway, v, src, &name, "gateway", c)

@@ -187,6 +187,15 @@ pub struct PodInterface {
     /// The MAC the app should use on this interface.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<Fact<MacAddr>>,
+    /// Queue pairs the app should open on it (the pod side's `vhost`/`memif` `queues`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queues: Option<Fact<u16>>,
+    /// The interface's MTU (the CNI result's, from the NetConf's `mtu`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<Fact<u32>>,
+    /// The host port's access VLAN (the host side's `bridge.vlanId`; the pod sends untagged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<Fact<u16>>,
     /// Addresses IPAM gave this interface.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ips: Option<Fact<Vec<IpNet>>>,
@@ -211,6 +220,9 @@ impl PodInterface {
             pci_address: None,
             vdpa_path: None,
             mac: None,
+            queues: None,
+            mtu: None,
+            vlan: None,
             ips: None,
             gateway: None,
             routes: None,
@@ -242,7 +254,15 @@ impl Conflict {
     pub fn affects_dataplane(&self) -> bool {
         matches!(
             self.field,
-            "kind" | "socket_path" | "role" | "memif_mode" | "pci_address" | "vdpa_path" | "mac"
+            "kind"
+                | "socket_path"
+                | "role"
+                | "memif_mode"
+                | "pci_address"
+                | "vdpa_path"
+                | "mac"
+                | "queues"
+                | "mtu"
         )
     }
 }
@@ -276,6 +296,12 @@ pub enum Observation {
     VdpaPath(PathBuf),
     /// See [`PodInterface::mac`].
     Mac(MacAddr),
+    /// See [`PodInterface::queues`].
+    Queues(u16),
+    /// See [`PodInterface::mtu`].
+    Mtu(u32),
+    /// See [`PodInterface::vlan`].
+    Vlan(u16),
     /// See [`PodInterface::ips`].
     Ips(Vec<IpNet>),
     /// See [`PodInterface::gateway`].

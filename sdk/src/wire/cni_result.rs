@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::mac::MacAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -39,9 +40,13 @@ pub struct CniResult {
 pub struct CniInterface {
     /// Name.
     pub name: String,
-    /// MAC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
+    /// MAC (`""` reads as none).
+    #[serde(
+        default,
+        with = "crate::mac::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mac: Option<MacAddr>,
     /// MTU (1.0+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
@@ -170,12 +175,8 @@ impl CniResult {
     }
 
     /// The MAC of the named interface.
-    pub fn mac_of(&self, ifname: &str) -> Option<&str> {
-        self.interfaces
-            .iter()
-            .find(|i| i.name == ifname)?
-            .mac
-            .as_deref()
+    pub fn mac_of(&self, ifname: &str) -> Option<MacAddr> {
+        self.interfaces.iter().find(|i| i.name == ifname)?.mac
     }
 
     /// The first IPv4 address.

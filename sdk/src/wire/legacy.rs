@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::netconf::VhostMode;
+use crate::mac::{self, MacAddr};
 
 /// vhost-user CNI `<id12>-<ifname>.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,11 +12,11 @@ pub struct VhostUserCniPort {
     /// The switch's port name.
     pub vhostname: String,
     /// The switch port's MAC.
-    pub vhostmac: String,
+    pub vhostmac: MacAddr,
     /// Interface name in the pod.
     pub ifname: String,
     /// MAC the app should use.
-    pub ifmac: String,
+    pub ifmac: MacAddr,
     /// The helper that configured the switch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vhost_tool: Option<String>,
@@ -27,15 +28,23 @@ pub struct VhostUserCniPort {
 pub struct VhostUserIp4Conf {
     /// Address with prefix.
     pub ip_addr: String,
-    /// MAC the app should use.
-    #[serde(default)]
-    pub mac_addr: String,
+    /// MAC the app should use (`""` in the file reads as none).
+    #[serde(
+        default,
+        with = "mac::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mac_addr: Option<MacAddr>,
     /// Gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
     /// The gateway's (switch port's) MAC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gw_mac: Option<String>,
+    #[serde(
+        default,
+        with = "mac::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gw_mac: Option<MacAddr>,
 }
 
 /// kuryr-kubernetes per-port file; `mode` is the app's side.
@@ -44,7 +53,7 @@ pub struct KuryrPort {
     /// Socket (port) name, relative to the mount point.
     pub vhostname: String,
     /// MAC of the port.
-    pub vhostmac: String,
+    pub vhostmac: MacAddr,
     /// client (OVS made the socket) or server (the app makes it).
     pub mode: VhostMode,
 }

@@ -7,6 +7,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use crate::mac::MacAddr;
+
 /// Declares a string enum with its wire names, `FromStr`/`Display`, and serde that treats `""`
 /// as absent (the Go plugin writes empty strings for unset fields).
 macro_rules! wire_enum {
@@ -197,7 +199,19 @@ pub struct MemifConf {
     /// Socket file name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socketfile: Option<String>,
+    /// Queue pairs (rx and tx queues each), 1 to [`MAX_QUEUES`]; the container side defaults
+    /// to the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queues: Option<u16>,
 }
+
+/// Most queue pairs a `vhost` or `memif` section may ask for.
+pub const MAX_QUEUES: u16 = 16;
+/// Smallest MTU accepted (IPv4's minimum).
+pub const MIN_MTU: u32 = 68;
+/// Largest MTU accepted: the usual jumbo limit (OVS-DPDK takes up to 9710, VPP's interfaces
+/// and DPDK's virtio/memif PMDs take 9216).
+pub const MAX_MTU: u32 = 9216;
 
 /// `vhost` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,6 +229,10 @@ pub struct VhostConf {
     /// Socket file name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socketfile: Option<String>,
+    /// Queue pairs (virtqueue pairs), 1 to [`MAX_QUEUES`]; the container side defaults to the
+    /// host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queues: Option<u16>,
 }
 
 /// `bridge` section.
@@ -278,6 +296,13 @@ pub struct RuntimeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub cni_device_info_file: Option<String>,
+    /// The `mac` capability: the MAC the pod's interface must have.
+    #[serde(
+        default,
+        with = "crate::mac::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mac: Option<MacAddr>,
     /// Other capabilities, kept as they are.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -313,6 +338,9 @@ pub struct NetConf {
     /// Log file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
+    /// MTU of the pod's interface and its switch port ([`MIN_MTU`] to [`MAX_MTU`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
     /// Log level.
     #[serde(
         default,
@@ -419,6 +447,7 @@ impl NetConf {
                 if m.socketfile.is_none() {
                     m.socketfile = h.socketfile;
                 }
+                m.queues = m.queues.or(h.queues);
             }
             Some(IfType::Vhostuser) => {
                 let h = host.vhost.unwrap_or_default();
@@ -430,6 +459,7 @@ impl NetConf {
                 if v.socketfile.is_none() {
                     v.socketfile = h.socketfile;
                 }
+                v.queues = v.queues.or(h.queues);
             }
             None => {}
         }
@@ -521,6 +551,27 @@ mod tests {
         assert_eq!(m.role, Some(MemifRole::Slave));
         assert_eq!(m.mode, Some(MemifMode::Ethernet));
         assert_eq!(m.socketfile.as_deref(), Some("memif-net.sock"));
+    }
+
+    #[test]
+    fn container_queues_default_to_the_hosts_and_mtu_and_mac_are_read() {
+        let c = NetConf::from_slice(
+            br#"{"cniVersion":"1.0.0","mtu":9000,"runtimeConfig":{"mac":"02:00:00:aa:bb:01"},
+                "host":{"engine":"ovs-dpdk","iftype":"vhostuser","vhost":{"queues":2}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.mtu, Some(9000));
+        assert_eq!(
+            c.runtime_config.as_ref().unwrap().mac.unwrap().to_string(),
+            "02:00:00:aa:bb:01"
+        );
+        assert_eq!(c.container_conf(true).vhost.unwrap().queues, Some(2));
+        let c = NetConf::from_slice(
+            br#"{"cniVersion":"1.0.0","host":{"engine":"vpp","iftype":"memif","memif":{"queues":4}},
+                "container":{"memif":{"queues":1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.container_conf(true).memif.unwrap().queues, Some(1));
     }
 
     #[test]

@@ -5,7 +5,10 @@
 
 use serde_json::{Map, Value};
 
-use super::netconf::{Engine, IfType, LogLevel, MemifMode, MemifRole, NetType, VhostMode};
+use super::netconf::{
+    Engine, IfType, LogLevel, MAX_MTU, MAX_QUEUES, MIN_MTU, MemifMode, MemifRole, NetType,
+    VhostMode,
+};
 
 /// What a key must hold.
 #[derive(Debug, Clone, Copy)]
@@ -53,10 +56,24 @@ const SIDE: &[(&str, Rule)] = &[
     ("memif.role", Rule::OneOf(MemifRole::ALLOWED)),
     ("memif.mode", Rule::OneOf(MemifMode::ALLOWED)),
     ("memif.socketfile", Rule::String),
+    (
+        "memif.queues",
+        Rule::Integer {
+            min: 1,
+            max: MAX_QUEUES as i64,
+        },
+    ),
     ("vhost", Rule::Object),
     ("vhost.mode", Rule::OneOf(VhostMode::ALLOWED)),
     ("vhost.group", Rule::String),
     ("vhost.socketfile", Rule::String),
+    (
+        "vhost.queues",
+        Rule::Integer {
+            min: 1,
+            max: MAX_QUEUES as i64,
+        },
+    ),
     ("bridge", Rule::Object),
     ("bridge.bridgeName", Rule::String),
     (
@@ -81,9 +98,17 @@ const TOP: &[(&str, Rule)] = &[
     ("prevResult", Rule::Object),
     ("runtimeConfig", Rule::Object),
     ("runtimeConfig.CNIDeviceInfoFile", Rule::String),
+    ("runtimeConfig.mac", Rule::String),
     ("kubeconfig", Rule::String),
     ("sharedDir", Rule::String),
     ("logFile", Rule::String),
+    (
+        "mtu",
+        Rule::Integer {
+            min: MIN_MTU as i64,
+            max: MAX_MTU as i64,
+        },
+    ),
     ("logLevel", Rule::OneOf(LogLevel::ALLOWED)),
     ("disableCheck", Rule::Bool),
     ("disableGC", Rule::Bool),
@@ -251,6 +276,40 @@ mod tests {
             e.to_string(),
             "container.bridge.vlanId: a number 5000 is not an integer from 0 to 4094"
         );
+    }
+
+    #[test]
+    fn queues_mtu_and_the_mac_capability_are_typed_and_bounded() {
+        for (bad, msg) in [
+            (
+                json!({"host": {"vhost": {"queues": 17}}}),
+                "host.vhost.queues: a number 17 is not an integer from 1 to 16",
+            ),
+            (
+                json!({"container": {"memif": {"queues": 0}}}),
+                "container.memif.queues: a number 0 is not an integer from 1 to 16",
+            ),
+            (
+                json!({"host": {"vhost": {"queues": "2"}}}),
+                "host.vhost.queues: the string \"2\" is not an integer from 1 to 16",
+            ),
+            (
+                json!({"mtu": 9217}),
+                "mtu: a number 9217 is not an integer from 68 to 9216",
+            ),
+            (
+                json!({"mtu": 1500.5}),
+                "mtu: a number 1500.5 is not an integer from 68 to 9216",
+            ),
+            (
+                json!({"runtimeConfig": {"mac": 1}}),
+                "runtimeConfig.mac: a number 1 is not a string",
+            ),
+        ] {
+            assert_eq!(err(bad).to_string(), msg);
+        }
+        let ok = json!({"mtu": 9000, "host": {"vhost": {"queues": 16}, "memif": {"queues": 1}}});
+        assert_eq!(check(ok.as_object().unwrap()), Ok(()));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Multus' `k8s.v1.cni.cncf.io/network-status` annotation.
 
+use crate::mac::MacAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -21,9 +22,13 @@ pub struct NetworkStatus {
     /// Addresses, without prefix length.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ips: Vec<String>,
-    /// MAC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
+    /// MAC (`""` reads as none).
+    #[serde(
+        default,
+        with = "crate::mac::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mac: Option<MacAddr>,
     /// MTU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,

@@ -57,6 +57,12 @@ pub(super) fn catalogue() -> Vec<(&'static str, &'static str)> {
         BridgeDomainDetails,
         SwInterfaceSetL2Bridge,
         SwInterfaceSetL2BridgeReply,
+        SwInterfaceSetMtu,
+        SwInterfaceSetMtuReply,
+        L2InterfaceVlanTagRewrite,
+        L2InterfaceVlanTagRewriteReply,
+        L2InterfaceEfpFilter,
+        L2InterfaceEfpFilterReply,
         CreateVhostUserIfV2,
         CreateVhostUserIfV2Reply,
         DeleteVhostUserIf,
@@ -69,6 +75,16 @@ pub(super) fn catalogue() -> Vec<(&'static str, &'static str)> {
         IpAddressDetails,
         IpRouteDump,
         IpRouteDetails,
+        CreateLoopback,
+        CreateLoopbackReply,
+        DeleteLoopback,
+        DeleteLoopbackReply,
+        SwInterfaceSetUnnumbered,
+        SwInterfaceSetUnnumberedReply,
+        SwInterfaceTagAddDel,
+        SwInterfaceTagAddDelReply,
+        IpUnnumberedDump,
+        IpUnnumberedDetails,
     ]
 }
 
@@ -109,6 +125,29 @@ pub(super) fn dispatch(st: &mut State, name: &str, body: &[u8], ids: &Ids) -> Op
                 retval: set_l2_bridge(st, &req),
             })
         }
+        SwInterfaceSetMtu::NAME => answer(st, body, ids, |st, req: SwInterfaceSetMtu| {
+            SwInterfaceSetMtuReply {
+                retval: set_mtu(st, &req),
+            }
+        }),
+        L2InterfaceVlanTagRewrite::NAME => {
+            answer(st, body, ids, |st, req: L2InterfaceVlanTagRewrite| {
+                L2InterfaceVlanTagRewriteReply {
+                    retval: vlan_tag_rewrite(st, &req),
+                }
+            })
+        }
+        L2InterfaceEfpFilter::NAME => answer(st, body, ids, |st, req: L2InterfaceEfpFilter| {
+            L2InterfaceEfpFilterReply {
+                retval: match st.interfaces.get_mut(&req.sw_if_index) {
+                    Some(i) => {
+                        i.l2.efp_filter = req.enable_disable;
+                        0
+                    }
+                    None => Retval::InvalidSwIfIndex.code(),
+                },
+            }
+        }),
         CreateVhostUserIfV2::NAME => answer(st, body, ids, vhost_create),
         DeleteVhostUserIf::NAME => answer(st, body, ids, |st, req: DeleteVhostUserIf| {
             DeleteVhostUserIfReply {
@@ -121,6 +160,23 @@ pub(super) fn dispatch(st: &mut State, name: &str, body: &[u8], ids: &Ids) -> Op
         IpRouteAddDel::NAME => answer(st, body, ids, route_add_del),
         IpAddressDump::NAME => list(st, body, ids, address_details),
         IpRouteDump::NAME => list(st, body, ids, route_details),
+        CreateLoopback::NAME => answer(st, body, ids, create_loopback),
+        DeleteLoopback::NAME => answer(st, body, ids, |st, req: DeleteLoopback| {
+            DeleteLoopbackReply {
+                retval: delete_if(st, req.sw_if_index, |k| {
+                    matches!(k, IfKind::Loopback { .. })
+                }),
+            }
+        }),
+        SwInterfaceSetUnnumbered::NAME => {
+            answer(st, body, ids, |st, req| SwInterfaceSetUnnumberedReply {
+                retval: set_unnumbered(st, &req),
+            })
+        }
+        SwInterfaceTagAddDel::NAME => answer(st, body, ids, |st, req| SwInterfaceTagAddDelReply {
+            retval: tag_add_del(st, req),
+        }),
+        IpUnnumberedDump::NAME => list(st, body, ids, unnumbered_details),
         _ => return None,
     };
     Some(replies)
@@ -132,11 +188,21 @@ fn answer<R: Request>(
     body: &[u8],
     ids: &Ids,
     f: impl FnOnce(&mut State, R) -> R::Reply,
-) -> Vec<Vec<u8>> {
+) -> Vec<Vec<u8>>
+where
+    R::Reply: Default,
+{
     // A message shorter than its definition is dropped without a reply, as VPP does.
     let Ok((h, req)) = message::decode::<R>(body) else {
         return Vec::new();
     };
+    if let Some(rv) = st.fail.remove(R::NAME) {
+        // A refused request: the reply's other fields as VPP leaves them (zero), retval
+        // right after the context.
+        let mut reply = encode_reply(h.context, ids, &R::Reply::default());
+        reply[6..10].copy_from_slice(&rv.code().to_be_bytes());
+        return vec![reply];
+    }
     let reply = f(st, req);
     vec![encode_reply(h.context, ids, &reply)]
 }
@@ -289,11 +355,15 @@ fn memif_create(st: &mut State, req: MemifCreateV2) -> MemifCreateV2Reply {
                 id: req.id,
                 role: req.role,
                 mode: req.mode,
+                queues: (req.rx_queues.max(1), req.tx_queues.max(1)),
             },
             mac,
             admin_up: false,
             addresses: Vec::new(),
             bridge: None,
+            l2: Default::default(),
+            tag: String::new(),
+            unnumbered: None,
         },
     );
     MemifCreateV2Reply {
@@ -311,6 +381,7 @@ fn memif_details(st: &State, _: MemifDump) -> Vec<MemifDetails> {
                 id,
                 role,
                 mode,
+                ..
             } => Some(MemifDetails {
                 sw_if_index: *sw,
                 hw_addr: i.mac,
@@ -350,6 +421,7 @@ fn interface_details(st: &State, _: SwInterfaceDump) -> Vec<SwInterfaceDetails> 
             l2_address: i.mac,
             flags: IfStatusFlags(u32::from(i.admin_up)),
             interface_name: FixedStr::new(i.name.clone()),
+            tag: FixedStr::new(i.tag.clone()),
             ..SwInterfaceDetails::default()
         })
         .collect()
@@ -389,6 +461,9 @@ fn vhost_create(st: &mut State, req: CreateVhostUserIfV2) -> CreateVhostUserIfV2
             admin_up: false,
             addresses: Vec::new(),
             bridge: None,
+            l2: Default::default(),
+            tag: String::new(),
+            unnumbered: None,
         },
     );
     CreateVhostUserIfV2Reply {
@@ -417,6 +492,12 @@ fn delete_if(st: &mut State, sw: u32, kind: impl Fn(&IfKind) -> bool) -> i32 {
     match st.interfaces.get(&sw) {
         Some(i) if kind(&i.kind) => {
             st.interfaces.remove(&sw);
+            // What borrowed its addresses has none now.
+            for i in st.interfaces.values_mut() {
+                if i.unnumbered == Some(sw) {
+                    i.unnumbered = None;
+                }
+            }
             st.routes
                 .retain(|r| !r.paths.iter().any(|p| p.sw_if_index == sw));
             0
@@ -650,6 +731,45 @@ fn bd_details(st: &State, req: BridgeDomainDump) -> Vec<BridgeDomainDetails> {
         .collect()
 }
 
+/// VPP refuses an MTU above the interface's maximum frame (9216 here, memif's and
+/// vhost-user's); entries of 0 are left as they are (9000 before any is set).
+fn set_mtu(st: &mut State, req: &SwInterfaceSetMtu) -> i32 {
+    let Some(i) = st.interfaces.get_mut(&req.sw_if_index) else {
+        return Retval::InvalidSwIfIndex.code();
+    };
+    let mtu = [req.mtu_l3, req.mtu_ip4, req.mtu_ip6, req.mtu_mpls];
+    if mtu.iter().any(|m| *m > 9216) {
+        return Retval::InvalidValue.code();
+    }
+    let mut now = i.l2.mtu.unwrap_or([9000; 4]);
+    for (n, m) in now.iter_mut().zip(mtu) {
+        if m != 0 {
+            *n = m;
+        }
+    }
+    i.l2.mtu = Some(now);
+    0
+}
+
+/// Only what the plugin uses is modelled: disable, and push-1 of an 802.1Q tag 1-4094 on a
+/// bridged interface (VPP refuses a tag rewrite on an L3 interface).
+fn vlan_tag_rewrite(st: &mut State, req: &L2InterfaceVlanTagRewrite) -> i32 {
+    let Some(i) = st.interfaces.get_mut(&req.sw_if_index) else {
+        return Retval::InvalidSwIfIndex.code();
+    };
+    match req.vtr_op {
+        L2VtrOp::DISABLED => i.l2.vtr = None,
+        L2VtrOp::PUSH_1
+            if i.bridge.is_some() && (1..=4094).contains(&req.tag1) && req.push_dot1q == 1 =>
+        {
+            i.l2.vtr = Some((req.vtr_op, req.tag1));
+        }
+        L2VtrOp::PUSH_1 => return Retval::InvalidValue.code(),
+        op => panic!("the fake VPP does not model l2_interface_vlan_tag_rewrite vtr_op {op}"),
+    }
+    0
+}
+
 fn set_l2_bridge(st: &mut State, req: &SwInterfaceSetL2Bridge) -> i32 {
     if !st.interfaces.contains_key(&req.rx_sw_if_index) {
         return Retval::InvalidSwIfIndex.code();
@@ -666,4 +786,86 @@ fn set_l2_bridge(st: &mut State, req: &SwInterfaceSetL2Bridge) -> i32 {
         i.bridge = req.enable.then_some(req.bd_id);
     }
     0
+}
+
+/// As VPP's `create_loopback`: `loop<n>` with the lowest free instance, a new `sw_if_index`
+/// each time, admin down, and a MAC of VPP's making (`de:ad:00:00:00:<n>`) when none is given.
+fn create_loopback(st: &mut State, req: CreateLoopback) -> CreateLoopbackReply {
+    let instance = (0u32..)
+        .find(|n| {
+            !st.interfaces
+                .values()
+                .any(|i| i.kind == IfKind::Loopback { instance: *n })
+        })
+        .unwrap_or(0);
+    let sw = st.new_sw_if_index();
+    st.interfaces.insert(
+        sw,
+        Interface {
+            name: format!("loop{instance}"),
+            kind: IfKind::Loopback { instance },
+            mac: if req.mac_address == [0; 6] {
+                [0xde, 0xad, 0, 0, 0, instance as u8]
+            } else {
+                req.mac_address
+            },
+            admin_up: false,
+            addresses: Vec::new(),
+            bridge: None,
+            l2: Default::default(),
+            tag: String::new(),
+            unnumbered: None,
+        },
+    );
+    CreateLoopbackReply {
+        retval: 0,
+        sw_if_index: sw,
+    }
+}
+
+/// As VPP's handler: `unnumbered_sw_if_index` must exist (`INVALID_SW_IF_INDEX`), and on add
+/// `sw_if_index` too (`INVALID_SW_IF_INDEX_2`); an add replaces what it borrowed before, a
+/// delete ends it whatever `sw_if_index` says.
+fn set_unnumbered(st: &mut State, req: &SwInterfaceSetUnnumbered) -> i32 {
+    if !st.interfaces.contains_key(&req.unnumbered_sw_if_index) {
+        return Retval::InvalidSwIfIndex.code();
+    }
+    if req.is_add && !st.interfaces.contains_key(&req.sw_if_index) {
+        return Retval::InvalidSwIfIndex2.code();
+    }
+    if let Some(i) = st.interfaces.get_mut(&req.unnumbered_sw_if_index) {
+        i.unnumbered = req.is_add.then_some(req.sw_if_index);
+    }
+    0
+}
+
+/// As VPP's handler: an unknown interface is `INVALID_SW_IF_INDEX`, an empty tag on add
+/// `INVALID_VALUE`; delete clears the tag.
+fn tag_add_del(st: &mut State, req: SwInterfaceTagAddDel) -> i32 {
+    let Some(i) = st.interfaces.get_mut(&req.sw_if_index) else {
+        return Retval::InvalidSwIfIndex.code();
+    };
+    if req.is_add {
+        if req.tag.0.is_empty() {
+            return Retval::InvalidValue.code();
+        }
+        i.tag = req.tag.0;
+    } else {
+        i.tag.clear();
+    }
+    0
+}
+
+/// As VPP's: ~0 lists every unnumbered interface; one that is not unnumbered lists nothing.
+fn unnumbered_details(st: &State, req: IpUnnumberedDump) -> Vec<IpUnnumberedDetails> {
+    st.interfaces
+        .iter()
+        .filter(|(sw, _)| req.sw_if_index == u32::MAX || **sw == req.sw_if_index)
+        .filter_map(|(sw, i)| {
+            i.unnumbered.map(|ip| IpUnnumberedDetails {
+                sw_if_index: *sw,
+                ip_sw_if_index: ip,
+            })
+        })
+        .collect()
 }

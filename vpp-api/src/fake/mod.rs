@@ -56,6 +56,13 @@ pub enum IfKind {
         role: MemifRole,
         /// Mode.
         mode: MemifMode,
+        /// rx and tx queues as created.
+        queues: (u8, u8),
+    },
+    /// A loopback (`loop<instance>`).
+    Loopback {
+        /// Instance: the lowest free one at creation.
+        instance: u32,
     },
     /// A vhost-user interface.
     VhostUser {
@@ -81,6 +88,24 @@ pub struct Interface {
     pub addresses: Vec<Prefix>,
     /// Bridge domain it is a member of.
     pub bridge: Option<u32>,
+    /// MTU and VLAN settings.
+    pub l2: IfSettings,
+    /// Tag (`sw_interface_tag_add_del`); empty: none.
+    pub tag: String,
+    /// Unnumbered: the interface whose addresses this one uses.
+    pub unnumbered: Option<u32>,
+}
+
+/// What `sw_interface_set_mtu`, `l2_interface_vlan_tag_rewrite` and `l2_interface_efp_filter`
+/// set on an interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IfSettings {
+    /// Per-protocol MTUs (L3, IPv4, IPv6, MPLS) as last set; `None`: never set.
+    pub mtu: Option<[u32; 4]>,
+    /// VLAN tag rewrite: (`vtr_op`, `tag1`); `None`: disabled.
+    pub vtr: Option<(u32, u32)>,
+    /// Egress filter on.
+    pub efp_filter: bool,
 }
 
 /// A bridge domain of the fake VPP.
@@ -126,6 +151,9 @@ pub struct State {
     pub log: Vec<String>,
     /// Requests the fake does not model, by name (or id): each one fails the test.
     pub unmodelled: Vec<String>,
+    /// Requests to fail, by name: the next one of that name gets this return value and
+    /// changes nothing (a test's way to make VPP refuse one step); the entry is then gone.
+    pub fail: BTreeMap<String, crate::error::Retval>,
     next_sw_if_index: u32,
     vhost_instance: u32,
     next_client: u32,
@@ -150,6 +178,9 @@ impl Default for State {
                     admin_up: false,
                     addresses: Vec::new(),
                     bridge: None,
+                    l2: Default::default(),
+                    tag: String::new(),
+                    unnumbered: None,
                 },
             )]
             .into(),
@@ -157,6 +188,7 @@ impl Default for State {
             routes: Vec::new(),
             log: Vec::new(),
             unmodelled: Vec::new(),
+            fail: BTreeMap::new(),
             next_sw_if_index: 1,
             vhost_instance: 0,
             next_client: 0,
@@ -185,6 +217,24 @@ impl State {
             .collect()
     }
 
+    /// The interfaces unnumbered to `sw_if_index` (using its addresses).
+    pub fn unnumbered_to(&self, sw_if_index: u32) -> Vec<u32> {
+        self.interfaces
+            .iter()
+            .filter(|(_, i)| i.unnumbered == Some(sw_if_index))
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// The loopbacks, by `sw_if_index`.
+    pub fn loopbacks(&self) -> Vec<(u32, &Interface)> {
+        self.interfaces
+            .iter()
+            .filter(|(_, i)| matches!(i.kind, IfKind::Loopback { .. }))
+            .map(|(k, i)| (*k, i))
+            .collect()
+    }
+
     /// The interface with this name.
     pub fn interface_named(&self, name: &str) -> Option<(u32, &Interface)> {
         self.interfaces
@@ -202,6 +252,7 @@ impl State {
             absent: std::mem::take(&mut self.absent),
             log: std::mem::take(&mut self.log),
             unmodelled: std::mem::take(&mut self.unmodelled),
+            fail: std::mem::take(&mut self.fail),
             generation: self.generation + 1,
             ..Self::default()
         }

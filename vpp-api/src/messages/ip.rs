@@ -142,4 +142,13 @@ messages! {
     details IpRouteDetails = "ip_route_details", "bda8f315" {
         route: IpRoute,
     }
+    /// Lists unnumbered interfaces (`sw_if_index` ~0: all of them).
+    dump IpUnnumberedDump = "ip_unnumbered_dump", "f9e6675e" -> IpUnnumberedDetails {
+        sw_if_index: u32,
+    }
+    /// An unnumbered interface and the one whose addresses it uses.
+    details IpUnnumberedDetails = "ip_unnumbered_details", "cc59bd42" {
+        sw_if_index: u32,
+        ip_sw_if_index: u32,
+    }
 }

@@ -66,4 +66,31 @@ messages! {
         enable: bool,
     }
     reply SwInterfaceSetL2BridgeReply = "sw_interface_set_l2_bridge_reply", "e8d4e804" {}
+    /// VLAN tag rewrite on an L2 interface: `vtr_op` [`L2VtrOp`]; a push on ingress is a pop
+    /// on egress. `push_dot1q` 1 pushes 802.1Q (0: 802.1ad); `tag1`/`tag2` the VLAN ids.
+    request L2InterfaceVlanTagRewrite = "l2_interface_vlan_tag_rewrite", "62cc0bbc" -> L2InterfaceVlanTagRewriteReply {
+        sw_if_index: u32,
+        vtr_op: u32,
+        push_dot1q: u32,
+        tag1: u32,
+        tag2: u32,
+    }
+    reply L2InterfaceVlanTagRewriteReply = "l2_interface_vlan_tag_rewrite_reply", "e8d4e804" {}
+    /// Egress filter: a frame leaves the interface only if its tags match the interface's
+    /// tag rewrite (what keeps two VLANs of one bridge domain apart).
+    request L2InterfaceEfpFilter = "l2_interface_efp_filter", "5501adee" -> L2InterfaceEfpFilterReply {
+        sw_if_index: u32,
+        enable_disable: bool,
+    }
+    reply L2InterfaceEfpFilterReply = "l2_interface_efp_filter_reply", "e8d4e804" {}
+}
+
+/// `l2_vtr_op` values (`vnet/l2/l2_vtr.h`).
+pub struct L2VtrOp;
+
+impl L2VtrOp {
+    /// No rewrite.
+    pub const DISABLED: u32 = 0;
+    /// Push one tag on ingress (pop it on egress): an access port.
+    pub const PUSH_1: u32 = 1;
 }

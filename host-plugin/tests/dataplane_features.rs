@@ -1,0 +1,543 @@
+//! End to end on a private OVS-DPDK with real testpmd pods: the plugin's ADD (in-process, real
+//! OVSDB) makes `dpdkvhostuserclient` ports from NetConfs with `mtu: 9000`, two queues, a
+//! VLAN and a chosen MAC; each pod's testpmd is the one `userspace-agent testpmd` builds from
+//! what the plugin published. Then, counted:
+//!
+//! - pod A (VLAN 10, MAC from `runtimeConfig.mac`) shows that MAC in `show port info`;
+//! - A sends 9000-byte frames on both of its queues (testpmd's per-queue xstats), OVS polls
+//!   both of A's rx queues (`dpif-netdev/pmd-rxq-show`);
+//! - pod B (VLAN 10) receives every one of them, 9000 bytes each; pod C (VLAN 20, same
+//!   bridge) receives none;
+//! - DEL removes the ports and the bridge the plugin made.
+//!
+//! Needs root, 2 MiB hugepages for OVS, Debian's `dpdk-dev` and `openvswitch-switch-dpdk`
+//! (`scripts/setup-host.sh`) and `cargo build --workspace` (for the agent); fails, never skips,
+//! unless `USERSPACE_TESTS_NO_DPDK=1`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Bursts of 32 per tx queue: 256 frames in all, what the receiver's 1024-descriptor ring
+/// holds while it shares CPU 0 with the sender.
+const BURSTS: u64 = 4;
+const FRAME: u64 = 9000;
+
+fn require_dpdk() -> bool {
+    if std::env::var_os("USERSPACE_TESTS_NO_DPDK").is_some_and(|v| v == "1") {
+        eprintln!("USERSPACE_TESTS_NO_DPDK=1: skipping a test that runs DPDK");
+        return false;
+    }
+    for (bin, pkg) in [
+        ("dpdk-testpmd", "dpdk-dev"),
+        ("taskset", "util-linux"),
+        ("stdbuf", "coreutils"),
+        ("ovs-vswitchd", "openvswitch-switch-dpdk"),
+        ("ovsdb-server", "openvswitch-switch-dpdk"),
+        ("ovs-vsctl", "openvswitch-switch-dpdk"),
+        ("ovs-appctl", "openvswitch-switch-dpdk"),
+    ] {
+        assert!(
+            Command::new("sh")
+                .args(["-c", &format!("command -v {bin}")])
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "{bin} is not installed: run `bash scripts/setup-host.sh` (apt-get install {pkg})"
+        );
+    }
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test runs DPDK and must run as root"
+    );
+    let free = std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(
+        free >= 256,
+        "needs >= 256 free 2 MiB hugepages for OVS (have {free}): run `bash scripts/setup-host.sh`"
+    );
+    true
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Removes what DPDK leaves for a file prefix under `/dev/hugepages` and `/var/run/dpdk`.
+fn remove_runtime_files(prefix: &str) {
+    for dir in ["/dev/hugepages", "/var/run/dpdk"] {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with(prefix) {
+                let p = e.path();
+                let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
+            }
+        }
+    }
+}
+
+/// A private OVS-DPDK under a temporary directory: main thread on CPU 0, one PMD on CPU 1.
+struct Ovs {
+    dir: tempfile::TempDir,
+    prefix: String,
+}
+
+impl Ovs {
+    fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("ovsfeat")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let ovs = Self {
+            dir,
+            prefix: format!("ovsfeat{}", std::process::id()),
+        };
+        let d = ovs.dir.path().display().to_string();
+        run_ok(Command::new("update-alternatives").args([
+            "--set",
+            "ovs-vswitchd",
+            "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk",
+        ]));
+        run_ok(ovs.cmd("ovsdb-tool").args([
+            "create",
+            &format!("{d}/conf.db"),
+            "/usr/share/openvswitch/vswitch.ovsschema",
+        ]));
+        run_ok(ovs.cmd("ovsdb-server").args([
+            &format!("{d}/conf.db"),
+            &format!("--remote=punix:{d}/db.sock"),
+            &format!("--pidfile={d}/ovsdb-server.pid"),
+            &format!("--unixctl={d}/ovsdb-server.ctl"),
+            &format!("--log-file={d}/ovsdb-server.log"),
+            "--detach",
+        ]));
+        run_ok(&mut ovs.vsctl(&["--no-wait", "init"]));
+        run_ok(&mut ovs.vsctl(&[
+            "--no-wait",
+            "set",
+            "Open_vSwitch",
+            ".",
+            "other_config:dpdk-init=true",
+            "other_config:dpdk-socket-mem=512",
+            "other_config:dpdk-lcore-mask=0x1",
+            "other_config:pmd-cpu-mask=0x2",
+            &format!(
+                "other_config:dpdk-extra=--no-pci --file-prefix={}",
+                ovs.prefix
+            ),
+        ]));
+        run_ok(ovs.cmd("ovs-vswitchd").args([
+            &format!("unix:{d}/db.sock"),
+            &format!("--pidfile={d}/ovs-vswitchd.pid"),
+            &format!("--unixctl={d}/ovs-vswitchd.ctl"),
+            &format!("--log-file={d}/ovs-vswitchd.log"),
+            "--detach",
+        ]));
+        let start = Instant::now();
+        while ovs
+            .vsctl(&["--no-wait", "get", "Open_vSwitch", ".", "dpdk_initialized"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() != "true")
+            .unwrap_or(true)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "ovs-vswitchd did not initialise DPDK:\n{}",
+                ovs.log()
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
+        ovs
+    }
+
+    fn endpoint(&self) -> String {
+        format!("unix:{}/db.sock", self.dir.path().display())
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        let d = self.dir.path();
+        c.env("OVS_RUNDIR", d)
+            .env("OVS_LOGDIR", d)
+            .env("OVS_DBDIR", d);
+        c
+    }
+
+    fn vsctl(&self, args: &[&str]) -> Command {
+        let mut c = self.cmd("ovs-vsctl");
+        c.arg(format!("--db={}", self.endpoint())).args(args);
+        c
+    }
+
+    fn appctl(&self, args: &[&str]) -> String {
+        let ctl = self.dir.path().join("ovs-vswitchd.ctl");
+        run_ok(
+            self.cmd("ovs-appctl")
+                .arg(format!("--target={}", ctl.display()))
+                .args(args),
+        )
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ovs-vswitchd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        for p in ["ovs-vswitchd", "ovsdb-server"] {
+            let pid = std::fs::read_to_string(self.dir.path().join(format!("{p}.pid")))
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok());
+            if let Some(pid) = pid {
+                let pid = nix::unistd::Pid::from_raw(pid);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+                for _ in 0..100 {
+                    if nix::sys::signal::kill(pid, None).is_err() {
+                        break;
+                    }
+                    thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        remove_runtime_files(&self.prefix);
+    }
+}
+
+/// An interactive testpmd (run by the agent) whose output is collected.
+struct Pmd {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: Arc<Mutex<String>>,
+    prefix: String,
+}
+
+impl Pmd {
+    fn spawn(name: &str, cmd: &mut Command, prefix: &str) -> Self {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        eprintln!("[{name}] {cmd:?}");
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let out = Arc::new(Mutex::new(String::new()));
+        let streams: [Box<dyn Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for mut s in streams {
+            let out = out.clone();
+            thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Self {
+            name: name.to_owned(),
+            stdin: child.stdin.take(),
+            child,
+            out,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    fn output(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    fn wait_for(&mut self, needle: &str, count: usize, timeout: Duration) {
+        let start = Instant::now();
+        while self.output().matches(needle).count() < count {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                thread::sleep(Duration::from_millis(200));
+                panic!(
+                    "[{}] exited ({status}) before printing {needle:?}:\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "[{}] did not print {needle:?} within {timeout:?}:\n{}",
+                self.name,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A prompt command; returns what it printed.
+    fn cmd(&mut self, line: &str) -> String {
+        let before = self.output();
+        let prompts = before.matches("testpmd> ").count();
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        self.wait_for("testpmd> ", prompts + 1, Duration::from_secs(30));
+        self.output()[before.len()..].to_owned()
+    }
+
+    /// One counter of `show port xstats 0` (`rx_good_packets`, `tx_q1_packets`, …).
+    fn xstat(&mut self, key: &str) -> u64 {
+        let text = self.cmd("show port xstats 0");
+        text.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k.trim() == key).then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or_else(|| panic!("[{}] no xstat {key} in:\n{text}", self.name))
+    }
+
+    fn wait_link_up(&mut self) {
+        let start = Instant::now();
+        while !self.cmd("show port info 0").contains("Link status: up") {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "[{}] link did not come up:\n{}",
+                self.name,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Pmd {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = writeln!(stdin, "quit");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        remove_runtime_files(&self.prefix);
+    }
+}
+
+fn agent() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("userspace-agent");
+    assert!(
+        bin.exists(),
+        "no {}: run `cargo build --workspace` first (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+struct Node {
+    dir: tempfile::TempDir,
+    ovsdb: String,
+}
+
+impl Node {
+    fn conf(&self, vlan: u16, mac: Option<&str>) -> Value {
+        let d = self.dir.path();
+        let mut c = json!({
+            "cniVersion": "1.0.0", "name": "feat-net", "type": "userspace",
+            "ovsdbSocket": self.ovsdb, "mtu": 9000,
+            "sharedDir": d.join("shared"), "stateDir": d.join("state"), "socketAliasRoot": d.join("vs"),
+            "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
+                     "vhost": {"mode": "client", "queues": 2},
+                     "bridge": {"bridgeName": "br-feat", "vlanId": vlan}}
+        });
+        if let Some(m) = mac {
+            c["runtimeConfig"] = json!({ "mac": m });
+        }
+        c
+    }
+
+    fn cni(&self, verb: &str, id: &str, conf: &Value) -> (Value, i32) {
+        let env: BTreeMap<String, String> = [
+            ("CNI_COMMAND", verb),
+            ("CNI_CONTAINERID", id),
+            ("CNI_IFNAME", "net1"),
+            ("CNI_NETNS", "/proc/self/ns/net"),
+            ("CNI_PATH", "/usr/lib/cni"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let out = userspace_plugin::run(&env, conf.to_string().as_bytes());
+        (
+            serde_json::from_str(&out.stdout).unwrap_or(Value::Null),
+            out.code,
+        )
+    }
+
+    /// The pod's testpmd as the agent builds it from the published files, on CPU 0.
+    fn pod(&self, name: &str, id: &str) -> Pmd {
+        let prefix = format!("feat{name}{}", std::process::id());
+        let podinfo = self.dir.path().join(format!("podinfo-{name}"));
+        std::fs::create_dir_all(&podinfo).unwrap();
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", "0", "stdbuf", "-oL"])
+            .arg(agent())
+            .env("USERSPACE_PODINFO", &podinfo)
+            .env("USERSPACE_CONTAINER_ID", id)
+            .env(
+                "USERSPACE_SHARED_DIR",
+                self.dir.path().join("shared").join(&id[..12]),
+            )
+            .env_remove("USERSPACE_DPDK_VERSION")
+            .env_remove("USERSPACE_PROC_ROOT")
+            .env_remove("USERSPACE_SYS_ROOT")
+            .args([
+                "-v",
+                "testpmd",
+                "-i",
+                "--forward-mode",
+                "rxonly",
+                "--huge",
+                "no",
+                "--memory-mb",
+                "256",
+            ])
+            .arg(format!("--file-prefix={prefix}"))
+            .args(["--", "--rxd=1024", "--txd=1024"]);
+        let mut p = Pmd::spawn(name, &mut cmd, &prefix);
+        p.wait_for("testpmd> ", 1, Duration::from_secs(60));
+        p
+    }
+}
+
+#[test]
+fn vlan_isolation_jumbo_frames_two_queues_and_the_chosen_mac_through_ovs_dpdk() {
+    if !require_dpdk() {
+        return;
+    }
+    let ovs = Ovs::start();
+    let node = Node {
+        dir: tempfile::Builder::new()
+            .prefix("feat")
+            .tempdir_in("/tmp")
+            .unwrap(),
+        ovsdb: ovs.endpoint(),
+    };
+    let ids = [
+        ("a", "a1".repeat(32), 10, Some("02:00:00:aa:bb:01")),
+        ("b", "b2".repeat(32), 10, None),
+        ("c", "c3".repeat(32), 20, None),
+    ];
+    for (name, id, vlan, mac) in &ids {
+        let (res, code) = node.cni("ADD", id, &node.conf(*vlan, *mac));
+        assert_eq!(code, 0, "ADD {name}: {res}");
+        assert_eq!(res["interfaces"][0]["mtu"], 9000, "{res}");
+        let port = format!("{}-net1", &id[..12]);
+        let get = |table: &str, col: &str| run_ok(&mut ovs.vsctl(&["get", table, &port, col]));
+        assert_eq!(get("Port", "tag"), vlan.to_string());
+        assert_eq!(get("Interface", "mtu_request"), "9000");
+    }
+    let mut a = node.pod("a", &ids[0].1);
+    let mut b = node.pod("b", &ids[1].1);
+    let mut c = node.pod("c", &ids[2].1);
+    for (p, mac) in [(&a, Some("02:00:00:aa:bb:01")), (&b, None), (&c, None)] {
+        let out = p.output();
+        assert!(out.contains(",queues=2"), "[{}] {out}", p.name);
+        for arg in [
+            "--max-pkt-len=9018",
+            "--mbuf-size=9152",
+            "--rxq=2",
+            "--txq=2",
+        ] {
+            assert!(out.contains(arg), "[{}] no {arg} in {out}", p.name);
+        }
+        if let Some(m) = mac {
+            assert!(out.contains(&format!(",mac={m}")), "[{}] {out}", p.name);
+        }
+    }
+    for p in [&mut a, &mut b, &mut c] {
+        p.wait_link_up();
+    }
+    let info = a.cmd("show port info 0");
+    assert!(
+        info.to_ascii_lowercase()
+            .contains("mac address: 02:00:00:aa:bb:01"),
+        "{info}"
+    );
+    let rxq = ovs.appctl(&["dpif-netdev/pmd-rxq-show"]);
+    let a_port = format!("{}-net1", &ids[0].1[..12]);
+    for q in ["queue-id:  0", "queue-id:  1"] {
+        assert!(
+            rxq.lines().any(|l| l.contains(&a_port) && l.contains(q)),
+            "OVS does not poll {q} of {a_port}:\n{rxq}"
+        );
+    }
+
+    for p in [&mut b, &mut c] {
+        p.cmd("start");
+    }
+    a.cmd(&format!("set txpkts {FRAME}"));
+    a.cmd(&format!("start tx_first {BURSTS}"));
+    let sent = BURSTS * 32 * 2; // every burst on each of A's two tx queues
+    let start = Instant::now();
+    while b.xstat("rx_good_packets") < sent && start.elapsed() < Duration::from_secs(15) {
+        thread::sleep(Duration::from_millis(200));
+    }
+    a.cmd("stop");
+    for q in 0..2 {
+        assert_eq!(
+            a.xstat(&format!("tx_q{q}_good_packets")),
+            BURSTS * 32,
+            "A's tx queue {q}"
+        );
+    }
+    assert_eq!(a.xstat("tx_good_packets"), sent);
+    assert_eq!(
+        b.xstat("rx_good_packets"),
+        sent,
+        "B (VLAN 10) gets all of A's frames\nOVS:\n{}",
+        ovs.log()
+    );
+    assert_eq!(b.xstat("rx_good_bytes"), sent * FRAME, "9000 bytes each");
+    assert_eq!(c.xstat("rx_good_packets"), 0, "C (VLAN 20) gets none");
+
+    drop((a, b, c));
+    for (name, id, vlan, mac) in &ids {
+        let (res, code) = node.cni("DEL", id, &node.conf(*vlan, *mac));
+        assert_eq!(code, 0, "DEL {name}: {res}");
+    }
+    assert_eq!(
+        run_ok(&mut ovs.vsctl(&["list-br"])),
+        "",
+        "the last DEL removes the plugin-made bridge"
+    );
+    assert_eq!(
+        run_ok(&mut ovs.vsctl(&["--columns=name", "list", "Interface"])),
+        ""
+    );
+}
