@@ -36,6 +36,7 @@ fn spec(bridge: &str, port: &str, create: bool) -> PortSpec {
         create_bridge: create,
         tag: None,
         mtu_request: None,
+        tx_steering_hash: false,
     }
 }
 
@@ -102,6 +103,25 @@ fn a_vlan_becomes_the_ports_tag_and_an_mtu_the_interfaces_mtu_request() {
     assert_eq!(
         db.vsctl(&["get", "Interface", "abc-net2", "mtu_request"]),
         "[]"
+    );
+}
+
+#[test]
+fn a_multi_queue_port_spreads_what_ovs_sends_by_hash() {
+    let db = Ovsdb::start();
+    let mut s = spec("br0", "abc-net1", true);
+    s.tx_steering_hash = true;
+    client(&db).add_port(&s).unwrap();
+    assert_eq!(
+        db.vsctl(&["get", "Interface", "abc-net1", "other_config:tx-steering"]),
+        "hash"
+    );
+    client(&db)
+        .add_port(&spec("br0", "abc-net2", false))
+        .unwrap();
+    assert_eq!(
+        db.vsctl(&["get", "Interface", "abc-net2", "other_config"]),
+        "{}"
     );
 }
 

@@ -69,6 +69,13 @@ pub struct OvsRecord {
     /// The interface's `mtu_request`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
+    /// Queue pairs the pod's port has (journals of earlier versions: 1).
+    #[serde(default = "one_queue")]
+    pub queues: u16,
+}
+
+fn one_queue() -> u16 {
+    1
 }
 
 impl OvsRecord {
@@ -91,6 +98,7 @@ impl OvsRecord {
             socket_bind_mounted: false,
             vlan: config.vlan(),
             mtu: config.mtu(),
+            queues: config.queues(),
         }
     }
 
@@ -233,6 +241,7 @@ impl OvsEngine {
             create_bridge: true,
             tag: r.vlan,
             mtu_request: r.mtu,
+            tx_steering_hash: r.queues > 1,
         }) {
             Ok(added) => made.bridge_created = added.bridge_created,
             // A replayed ADD finds its own port: nothing to make.
@@ -354,6 +363,7 @@ impl Engine for OvsEngine {
                     socket_bind_mounted: false,
                     vlan: None,
                     mtu: None,
+                    queues: 1,
                 }),
             ));
         }

@@ -58,6 +58,10 @@ pub struct PortSpec {
     pub tag: Option<u16>,
     /// The Interface's `mtu_request`, if any.
     pub mtu_request: Option<u32>,
+    /// Spread what OVS sends to the pod over all its rx queues by 5-tuple hash
+    /// (`other_config:tx-steering=hash`, OVS 3.1+). Without it a PMD thread transmits on
+    /// one queue only, so with fewer PMDs than queues the pod's other queues stay idle.
+    pub tx_steering_hash: bool,
 }
 
 /// What an add did.
@@ -197,6 +201,11 @@ impl OvsClient {
         }
         if let Some(mtu) = spec.mtu_request {
             iface["mtu_request"] = json!(mtu);
+        }
+        if spec.tx_steering_hash {
+            let other: BTreeMap<String, String> =
+                [("tx-steering".to_owned(), "hash".to_owned())].into();
+            iface["other_config"] = map(&other);
         }
         let mut port = json!({"name": spec.port, "interfaces": named("iface"), "external_ids": map(&spec.external_ids)});
         if let Some(tag) = spec.tag {
