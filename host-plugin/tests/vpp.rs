@@ -723,6 +723,67 @@ fn a_plugin_killed_during_an_l3_add_leaves_nothing_after_del() {
     }
 }
 
+/// A kill between VPP's `create_loopback` and the tag that marks it: the loopback carries the
+/// gateway's MAC, so the killed attachment's DEL (or its retried ADD, which undoes the killed
+/// attempt first) removes it, and another pod's ADD in the meantime finishes it (tag,
+/// address, up) instead of making a second one.
+#[test]
+fn a_loopback_a_killed_add_made_but_did_not_tag_is_removed_or_finished() {
+    let kill = |node: &Node, conf: &Value| {
+        let (_, code) = support::run_plugin(
+            env!("CARGO_BIN_EXE_userspace"),
+            "ADD",
+            ID,
+            "net1",
+            "IgnoreUnknown=1;K8S_POD_NAME=p",
+            &[("USERSPACE_CRASH_AT", "vpp-loopback#0:created")],
+            conf.to_string().as_bytes(),
+        );
+        assert_ne!(code, 0, "the injected kill happened");
+        let st = node.vpp.state();
+        let lbs = st.loopbacks();
+        assert_eq!(lbs.len(), 1, "the killed ADD made one: {lbs:?}");
+        assert_eq!(lbs[0].1.tag, "", "and did not tag it");
+        assert_eq!(
+            lbs[0].1.mac[0], 0x02,
+            "a locally administered MAC of the plugin's"
+        );
+        lbs[0].0
+    };
+
+    for retry in [false, true] {
+        let node = Node::new();
+        let conf = l3_conf(&node);
+        kill(&node, &conf);
+        if retry {
+            let (res, code) = cni("ADD", ID, &conf);
+            assert_eq!(code, 0, "{res}");
+            assert_routed(&node.vpp.state(), &[&res]);
+        }
+        assert_eq!(cni("DEL", ID, &conf).1, 0);
+        node.assert_pristine(&format!(
+            "kill between create_loopback and its tag, retry {retry}"
+        ));
+    }
+
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    let half_made = kill(&node, &conf);
+    node.take_log();
+    let (other, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{other}");
+    let log = node.take_log();
+    assert!(
+        !log.contains(&"create_loopback".to_owned()),
+        "another pod's ADD finishes the loopback it finds: {log:?}"
+    );
+    assert_eq!(gateway_loopback(&node.vpp.state()), half_made);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_routed(&node.vpp.state(), &[&other]);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    node.assert_pristine("after both DELs");
+}
+
 #[test]
 fn vhost_user_server_on_vpp_creates_the_socket_and_del_removes_it() {
     let node = Node::new();

@@ -29,6 +29,15 @@ pub fn gateway_tag(gateway: &IpNet) -> String {
     format!("{GATEWAY_TAG} {gateway}")
 }
 
+/// The MAC the plugin gives the loopback of `gateway`: locally administered, unicast, from
+/// the tag's hash. VPP creates a loopback and tags it in two messages; one whose tagging a
+/// kill cut short is still known as ours by this MAC, so DEL removes it and the next ADD
+/// finishes it instead of leaving it behind.
+pub fn gateway_mac(gateway: &IpNet) -> [u8; 6] {
+    let h = crate::attachment::fnv1a64(gateway_tag(gateway).as_bytes()).to_be_bytes();
+    [0x02, 0x75, h[0], h[1], h[2], h[3]]
+}
+
 /// Interface kind on VPP: the NetConf's own type.
 pub use userspace_cni_sdk::wire::IfType as VppIfType;
 
@@ -473,7 +482,17 @@ impl Vpp {
 
     /// The loopback tagged for `gateway`, if VPP has one.
     fn find_gateway_loopback(&mut self, gateway: &IpNet) -> Result<Option<u32>, CniError> {
+        Ok(self
+            .gateway_loopbacks(gateway)?
+            .into_iter()
+            .find_map(|(sw, tagged)| tagged.then_some(sw)))
+    }
+
+    /// The loopbacks of `gateway`: the tagged one, and any untagged one with the gateway's MAC
+    /// (made by an ADD killed before it tagged it), each with whether it is tagged.
+    fn gateway_loopbacks(&mut self, gateway: &IpNet) -> Result<Vec<(u32, bool)>, CniError> {
         let tag = gateway_tag(gateway);
+        let mac = gateway_mac(gateway);
         Ok(self
             .client
             .dump(&SwInterfaceDump {
@@ -483,26 +502,40 @@ impl Vpp {
             })
             .map_err(vpp_err)?
             .into_iter()
-            .find(|d| d.tag.0 == tag)
-            .map(|d| d.sw_if_index))
+            .filter_map(|d| {
+                let half_made = d.tag.0.is_empty()
+                    && d.l2_address == mac
+                    && d.interface_name.0.starts_with("loop");
+                (d.tag.0 == tag || half_made).then_some((d.sw_if_index, d.tag.0 == tag))
+            })
+            .collect())
     }
 
-    /// The loopback holding `gateway`: the one tagged for it, or a new one (tagged first, so a
-    /// DEL finds it, then given the address and brought up).
+    /// The loopback holding `gateway`: the one tagged for it, or one a killed ADD made and did
+    /// not tag, or a new one (with the gateway's MAC; tagged first, so a DEL finds it, then
+    /// given the address and brought up).
     fn gateway_loopback(
         &mut self,
         gateway: &IpNet,
         done: &mut VppAttached,
     ) -> Result<u32, CniError> {
-        if let Some(lo) = self.find_gateway_loopback(gateway)? {
+        let found = self.gateway_loopbacks(gateway)?;
+        if let Some(lo) = found.iter().find_map(|&(sw, tagged)| tagged.then_some(sw)) {
             done.loopback = Some(lo);
             return Ok(lo);
         }
-        let lo = self
-            .client
-            .request(&CreateLoopback::default())
-            .map_err(vpp_err)?
-            .sw_if_index;
+        let lo = match found.first() {
+            Some(&(half_made, _)) => half_made,
+            None => {
+                self.client
+                    .request(&CreateLoopback {
+                        mac_address: gateway_mac(gateway),
+                    })
+                    .map_err(vpp_err)?
+                    .sw_if_index
+            }
+        };
+        crate::attachment::journal::crash_point("vpp-loopback", 0, "created");
         done.loopback = Some(lo);
         done.loopback_created = true;
         self.client
@@ -599,7 +632,10 @@ impl Vpp {
         let Some(gateway) = &l3.gateway else {
             return Ok(());
         };
-        let Some(lo) = self.find_gateway_loopback(gateway)?.or(l3.created_loopback) else {
+        // The tagged one first; else one a killed ADD left untagged (known by its MAC).
+        let mut found = self.gateway_loopbacks(gateway)?;
+        found.sort_by_key(|&(_, tagged)| !tagged);
+        let Some(lo) = found.first().map(|&(sw, _)| sw).or(l3.created_loopback) else {
             return Ok(());
         };
         if self.unnumbered()?.iter().any(|(_, ip)| *ip == lo) {
