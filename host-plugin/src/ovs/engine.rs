@@ -253,39 +253,35 @@ impl OvsClient {
     }
 
     /// Removes port `name` if `ours` accepts its `external_ids`, and the bridge with it when the
-    /// plugin made the bridge and the port was its last: two round trips (read, then one
-    /// transaction whose `wait` aborts the bridge's removal if a port was added meanwhile).
+    /// plugin made the bridge and the port was its last. Two round trips (read; remove the
+    /// port and ask whether the bridge is empty now), a third only for the last port of a
+    /// plugin-made bridge (its `wait` leaves the bridge if a port joined meanwhile). No reply
+    /// carries the bridge's port set, so a DEL costs the same with 10 ports or 2,000.
     pub fn remove_port_if(
         &mut self,
         name: &str,
         bridge: &str,
         ours: impl Fn(&BTreeMap<String, String>) -> bool,
     ) -> Result<Removal, OvsError> {
+        let empty = json!(["set", []]);
         let r = transact(
             &mut self.conn,
             vec![
                 json!({"op": "select", "table": "Port", "where": [["name", "==", name]], "columns": ["_uuid", "external_ids"]}),
-                json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge]], "columns": ["_uuid", "ports", "external_ids"]}),
+                json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge]], "columns": ["_uuid", "external_ids"]}),
+                json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge], ["ports", "==", empty]], "columns": ["_uuid"]}),
             ],
         )?;
-        let rows = |i: usize| {
+        let rows = |r: &[Value], i: usize| {
             r.get(i)
                 .and_then(|v| v["rows"].as_array().cloned())
                 .unwrap_or_default()
         };
-        let port = rows(0).first().cloned();
-        let bridge_row = rows(1).first().cloned();
+        let port = rows(&r, 0).first().cloned();
+        let bridge_row = rows(&r, 1).first().cloned();
+        let mut bridge_empty = !rows(&r, 2).is_empty();
         let mut removal = Removal::default();
-        let mut ops = Vec::new();
-        let mut remaining: Vec<String> = bridge_row
-            .as_ref()
-            .map(|b| {
-                decode_set(&b["ports"])
-                    .iter()
-                    .filter_map(decode_uuid)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let bridge_uuid = bridge_row.as_ref().and_then(|b| decode_uuid(&b["_uuid"]));
         if let Some(p) = &port {
             if !ours(&decode_map(&p["external_ids"])) {
                 removal.owned_by_other = true;
@@ -294,9 +290,15 @@ impl OvsClient {
             let Some(u) = decode_uuid(&p["_uuid"]) else {
                 return Err(OvsError::Unexpected(format!("port {name} without _uuid")));
             };
-            ops.push(json!({"op": "mutate", "table": "Bridge", "where": [["ports", "includes", uuid(&u)]],
-                            "mutations": [["ports", "delete", ["set", [uuid(&u)]]]]}));
-            remaining.retain(|x| x != &u);
+            let mut ops = vec![
+                json!({"op": "mutate", "table": "Bridge", "where": [["ports", "includes", uuid(&u)]],
+                       "mutations": [["ports", "delete", ["set", [uuid(&u)]]]]}),
+            ];
+            if let Some(b) = &bridge_uuid {
+                ops.push(json!({"op": "select", "table": "Bridge", "where": [["_uuid", "==", uuid(b)], ["ports", "==", empty]], "columns": ["_uuid"]}));
+            }
+            let r = transact(&mut self.conn, ops)?;
+            bridge_empty = bridge_uuid.is_some() && !rows(&r, 1).is_empty();
             removal.port_deleted = true;
         }
         let bridge_ours = bridge_row.as_ref().is_some_and(|b| {
@@ -305,33 +307,21 @@ impl OvsClient {
                 .map(String::as_str)
                 == Some(CREATED_BY)
         });
-        let bridge_uuid = bridge_row.as_ref().and_then(|b| decode_uuid(&b["_uuid"]));
-        let mut with_bridge = ops.clone();
-        if let (true, true, Some(b)) = (bridge_ours, remaining.is_empty(), &bridge_uuid) {
-            let before: Vec<Value> = port
-                .as_ref()
-                .and_then(|p| decode_uuid(&p["_uuid"]))
-                .map(|u| vec![uuid(&u)])
-                .unwrap_or_default();
-            with_bridge.insert(
-                0,
-                json!({"op": "wait", "table": "Bridge", "where": [["_uuid", "==", uuid(b)]], "columns": ["ports"],
-                       "until": "==", "rows": [{"ports": ["set", before]}], "timeout": 0}),
-            );
-            with_bridge.push(json!({"op": "mutate", "table": "Open_vSwitch", "where": [],
-                                    "mutations": [["bridges", "delete", ["set", [uuid(b)]]]]}));
-            match transact(&mut self.conn, with_bridge) {
-                Ok(_) => {
-                    removal.bridge_deleted = true;
-                    return Ok(removal);
-                }
-                // A port joined the bridge meanwhile: it stays; remove only ours.
+        if let (true, true, Some(b)) = (bridge_ours, bridge_empty, &bridge_uuid) {
+            match transact(
+                &mut self.conn,
+                vec![
+                    json!({"op": "wait", "table": "Bridge", "where": [["_uuid", "==", uuid(b)]], "columns": ["ports"],
+                           "until": "==", "rows": [{"ports": empty}], "timeout": 0}),
+                    json!({"op": "mutate", "table": "Open_vSwitch", "where": [],
+                           "mutations": [["bridges", "delete", ["set", [uuid(b)]]]]}),
+                ],
+            ) {
+                Ok(_) => removal.bridge_deleted = true,
+                // A port joined the bridge meanwhile: it stays.
                 Err(OvsError::OpFailed { index: 0, .. }) => {}
                 Err(e) => return Err(e),
             }
-        }
-        if !ops.is_empty() {
-            transact(&mut self.conn, ops)?;
         }
         Ok(removal)
     }
