@@ -98,10 +98,21 @@ fn cost() -> (u128, i64) {
         .get()
         .map(|t| t.elapsed().as_micros())
         .unwrap_or(0);
-    let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
-        .map(|u| u.max_rss())
-        .unwrap_or(0);
-    (elapsed, rss)
+    (elapsed, peak_rss_kib())
+}
+
+/// The agent's own peak RSS: `VmHWM` of this process image. Not `getrusage`'s `ru_maxrss`,
+/// which Linux carries across `execve`, so in a container it reports the runtime's `runc
+/// init` (a Go program of ~10 MiB) that exec'd the agent.
+fn peak_rss_kib() -> i64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn memory(view: &PodView, args: &TestpmdArgs) -> anyhow::Result<Memory> {
