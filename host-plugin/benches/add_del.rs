@@ -96,6 +96,12 @@ fn main() {
         t.entry("ipam del")
             .or_default()
             .push(cni(HOST_LOCAL, "DEL", &id, &ipam_conf));
+        t.entry("exec floor")
+            .or_default()
+            .push(cni("/bin/true", "VERSION", &id, ""));
+        t.entry("fsync floor")
+            .or_default()
+            .push(fsync_append(&d.join("fsync-floor")));
         let (add, del) = go_sequence(&db, d, &id, &ipam_conf);
         t.entry("go add").or_default().push(add);
         t.entry("go del").or_default().push(del);
@@ -133,6 +139,16 @@ fn main() {
         ("host-local ADD alone", "ipam add", None),
         ("host-local DEL alone", "ipam del", None),
         ("process start: userspace VERSION", "version", None),
+        (
+            "floor: spawn of /bin/true (what any exec'd plugin pays)",
+            "exec floor",
+            None,
+        ),
+        (
+            "floor: one fdatasync of a 100-byte append, state dir's filesystem",
+            "fsync floor",
+            None,
+        ),
     ] {
         let v: Vec<Duration> = t[key].iter().map(|r| r.wall).collect();
         let ratio = base.map_or("-".to_owned(), |b| {
@@ -179,6 +195,12 @@ fn main() {
         "\ninstructions per invocation (callgrind, the plugin's process only, host-local not traced): ADD {ia}, DEL {id_}"
     );
     println!("ports left in br0 after the run: {residue}");
+    // What no exec'd plugin with a durable journal and a switch can go below on this machine.
+    let switch = phase_median(&t["add"], "switch");
+    println!(
+        "floor of an ADD's own cost here (spawn of /bin/true + one fdatasync + the one OVSDB transaction): {}",
+        ms(m("exec floor") + m("fsync floor") + switch)
+    );
     println!(
         "own cost beyond host-local (median): ADD {:.2} ms, DEL {:.2} ms",
         m("add").saturating_sub(m("ipam add")).as_secs_f64() * 1e3,
@@ -222,6 +244,22 @@ fn go_sequence(db: &support::Ovsdb, d: &std::path::Path, id: &str, ipam: &str) -
         phases: BTreeMap::new(),
     };
     (run(add), run(del))
+}
+
+/// One append and `fdatasync`, as the journal's commit does.
+fn fsync_append(path: &std::path::Path) -> Run {
+    let t = Instant::now();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("fsync floor file");
+    f.write_all(&[b'x'; 100]).expect("append");
+    f.sync_data().expect("fdatasync");
+    Run {
+        wall: t.elapsed(),
+        phases: BTreeMap::new(),
+    }
 }
 
 /// Runs one CNI invocation with the profile on; its wall time and reported phases.
