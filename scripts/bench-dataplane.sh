@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/ovs-dpdk.sh
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 ROUNDS=${ROUNDS:-5}
+IN_FLIGHT=${IN_FLIGHT:-4096}
 RUN=$(mktemp -d /tmp/usbench.XXXX)
 SHARED=/var/lib/cni/usrspcni-bench
 BIN=target/release
@@ -63,13 +64,15 @@ flows() { # port-to-port flows, as for a service chain (NORMAL learning would fl
 flows
 
 strip() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
-# measure CMD...: runs an interactive testpmd, starts io forwarding with a first burst, and after
-# SECONDS_PER_RUN reads the Rx-pps and Tx-pps of every port ("throughput since last show");
+# measure CMD...: runs an interactive testpmd, starts io forwarding with IN_FLIGHT frames put
+# into the loop (`start tx_first N`, N = IN_FLIGHT / the line's burst: a loop's rate depends on
+# how many frames circulate, so every line gets the same number), and after SECONDS_PER_RUN reads the Rx-pps and Tx-pps of every port ("throughput since last show");
 # prints the Mpps received summed over the ports (with RX_TX=1: received + sent, for a process
 # that holds one end of a two-process loop).
 measure() {
-  local out=$RUN/m.out
-  ( sleep 4; echo "start tx_first 64"; sleep 2; echo "show port stats all"; sleep "$SECONDS_PER_RUN";
+  local out=$RUN/m.out burst=32 a
+  for a in "$@"; do case $a in --burst=*) burst=${a#--burst=} ;; esac; done
+  ( sleep 4; echo "start tx_first $((IN_FLIGHT / burst))"; sleep 2; echo "show port stats all"; sleep "$SECONDS_PER_RUN";
     echo "show port stats all"; echo stop; echo quit ) | stdbuf -oL "$@" >"$out" 2>&1 || true
   strip <"$out" | awk -v both="${RX_TX:-0}" '
     /Rx-pps:/ {n++; rx[n]=$2}
@@ -148,6 +151,10 @@ for r in $(seq 1 "$ROUNDS"); do
   FLAG[r]=$(awk -v a="${A[r]}" -v b="${B[r]}" -v c="${C[r]}" 'BEGIN{ if (c < a || c < b) print "ceiling below the switched path"; else print "" }')
   printf '  round %d: agent %s, hand-tuned %s, ceiling %s, memif pair %s Mpps %s\n' \
     "$r" "${A[r]}" "${B[r]}" "${C[r]}" "${D[r]}" "${FLAG[r]:+(flagged: ${FLAG[r]})}" >&2
+  # A line that moved nothing did not run (no hugepages, a socket left over): no verdict from it.
+  for v in "${A[r]}" "${B[r]}" "${C[r]}" "${D[r]}"; do
+    awk -v v="$v" 'BEGIN{ exit !(v > 0) }' || { echo "round $r: a line measured 0 Mpps (it did not run): no verdict" >&2; exit 1; }
+  done
 done
 
 cni DEL net1; cni DEL net2
@@ -157,7 +164,7 @@ stats() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2
 read -r AM AL AH <<<"$(stats "${A[@]}")"; read -r BM BL BH <<<"$(stats "${B[@]}")"
 read -r CM CL CH <<<"$(stats "${C[@]}")"; read -r DM DL DH <<<"$(stats "${D[@]}")"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "n/a" }'; }
-echo "Data plane, $(date -u +%F), $(nproc) cores, $ROUNDS rounds alternating A B C D, ${SECONDS_PER_RUN}s per run, 64-byte frames (testpmd io, tx_first 64)"
+echo "Data plane, $(date -u +%F), $(nproc) cores, $ROUNDS rounds alternating A B C D, ${SECONDS_PER_RUN}s per run, 64-byte frames (testpmd io, $IN_FLIGHT in flight)"
 echo "| line | median Mpps | min–max | median vs. hand-tuned |"
 echo "|---|---|---|---|"
 echo "| A agent-built, pod <-> OVS-DPDK <-> pod (one process, 2 ports) | $AM | $AL–$AH | $(ratio "$AM" "$BM") |"
