@@ -264,41 +264,8 @@ fn fsync_append(path: &std::path::Path) -> Run {
 
 /// Runs one CNI invocation with the profile on; its wall time and reported phases.
 fn cni(bin: &str, verb: &str, id: &str, stdin: &str) -> Run {
-    let t = Instant::now();
-    let mut child = command(bin, verb, id)
-        .env("USERSPACE_PROFILE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    if let Some(mut i) = child.stdin.take() {
-        i.write_all(stdin.as_bytes()).expect("stdin");
-    }
-    let out = child.wait_with_output().expect("wait");
-    let wall = t.elapsed();
-    assert!(
-        out.status.success(),
-        "{bin} {verb}: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let phases = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<BTreeMap<String, u64>>(l).ok())
-        .unwrap_or_default();
+    let (wall, phases) = support::run_profiled(bin, verb, id, stdin);
     Run { wall, phases }
-}
-
-fn command(bin: &str, verb: &str, id: &str) -> Command {
-    let mut c = Command::new(bin);
-    c.env_clear()
-        .env("CNI_COMMAND", verb)
-        .env("CNI_CONTAINERID", id)
-        .env("CNI_IFNAME", "net1")
-        .env("CNI_NETNS", "/proc/self/ns/net")
-        .env("CNI_PATH", "/usr/lib/cni");
-    c
 }
 
 /// Instructions of one plugin invocation under callgrind (children not traced).

@@ -12,10 +12,8 @@
 #[allow(clippy::unwrap_used)]
 mod support;
 
-use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -156,35 +154,10 @@ fn run_all(ids: &[String], f: impl Fn(&str) + Sync) -> Duration {
 /// at once host-local's own lock serialises its runs, so "plugin minus host-local alone" is
 /// not the plugin's part.
 fn own_part(bin: &str, verb: &str, id: &str, stdin: &str) -> Duration {
-    let t = Instant::now();
-    let mut child = Command::new(bin)
-        .env_clear()
-        .env("CNI_COMMAND", verb)
-        .env("CNI_CONTAINERID", id)
-        .env("CNI_IFNAME", "net1")
-        .env("CNI_NETNS", "/proc/self/ns/net")
-        .env("CNI_PATH", "/usr/lib/cni")
-        .env("USERSPACE_PROFILE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    if let Some(mut i) = child.stdin.take() {
-        i.write_all(stdin.as_bytes()).expect("stdin");
-    }
-    let out = child.wait_with_output().expect("wait");
-    let wall = t.elapsed();
-    assert!(
-        out.status.success(),
-        "{bin} {verb} {id}: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let ipam = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<BTreeMap<String, u64>>(l).ok())
-        .and_then(|p| p.get("ipam").copied())
+    let (wall, phases) = support::run_profiled(bin, verb, id, stdin);
+    let ipam = phases
+        .get("ipam")
+        .copied()
         .expect("the plugin's USERSPACE_PROFILE line");
     wall.saturating_sub(Duration::from_micros(ipam))
 }

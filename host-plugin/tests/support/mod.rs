@@ -27,6 +27,35 @@ pub fn run_plugin(
     finish(start(&mut cmd, stdin, true))
 }
 
+/// One profiled invocation (`USERSPACE_PROFILE=1`, for the benches): its wall time, whether
+/// it exited 0 with stdout, and the phases (µs) of the JSON line it printed last on stderr
+/// (empty for a program that prints none).
+pub fn run_profiled(
+    bin: &str,
+    verb: &str,
+    id: &str,
+    stdin: &str,
+) -> (Duration, std::collections::BTreeMap<String, u64>) {
+    let t = Instant::now();
+    let mut cmd = Command::new(bin);
+    cni_env(&mut cmd, verb, id, "net1").env("USERSPACE_PROFILE", "1");
+    let out = start(&mut cmd, stdin.as_bytes(), true)
+        .wait_with_output()
+        .unwrap();
+    let wall = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{bin} {verb} {id}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let phases = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default();
+    (wall, phases)
+}
+
 /// Starts the plugin binary for `verb` with `stdin` written and closed; the caller waits or
 /// kills it.
 pub fn spawn_plugin(bin: &str, verb: &str, id: &str, ifname: &str, stdin: &str) -> Child {
