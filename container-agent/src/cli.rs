@@ -2,7 +2,7 @@
 //! tests and users can point the agent at fixtures.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use userspace_cni_sdk::dpdk::ForwardMode;
@@ -203,8 +203,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         s.to_owned()
     };
-    humantime::parse_duration(&with_unit)
-        .map_err(|e| format!("bad duration {s:?}: {e} (e.g. 30s, 500ms, 2m)"))
+    let d = humantime::parse_duration(&with_unit)
+        .map_err(|e| format!("bad duration {s:?}: {e} (e.g. 30s, 500ms, 2m)"))?;
+    // Every wait computes `now + d`; a duration no deadline can hold would panic there.
+    if Instant::now().checked_add(d).is_none() {
+        return Err(format!("duration {s:?} is too large for a timeout"));
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -236,6 +241,12 @@ mod tests {
     fn a_duration_too_large_to_hold_is_an_error_not_a_panic() {
         let e = parse_duration("99999999999999999999m").unwrap_err();
         assert!(e.contains("99999999999999999999m"), "{e}");
+    }
+
+    #[test]
+    fn a_duration_that_fits_but_no_deadline_can_hold_is_an_error() {
+        let e = parse_duration("10000000000000000000").unwrap_err();
+        assert!(e.contains("too large for a timeout"), "{e}");
     }
 
     #[test]

@@ -66,11 +66,12 @@ impl Client {
         timeout: Duration,
         wait: Duration,
     ) -> Result<Self, VppError> {
-        let deadline = Instant::now() + wait;
+        // A wait too long for a deadline is a wait without end.
+        let deadline = Instant::now().checked_add(wait);
         loop {
             match Self::connect(path.as_ref(), name, timeout) {
                 Ok(c) => return Ok(c),
-                Err(e) if e.is_transient() && Instant::now() < deadline => {
+                Err(e) if e.is_transient() && deadline.is_none_or(|d| Instant::now() < d) => {
                     tracing::debug!("VPP not ready yet: {e}");
                     std::thread::sleep(Duration::from_millis(100));
                 }
