@@ -16,6 +16,10 @@ use crate::terminal::RawMode;
 
 /// Exit code of a remote process that could not be told.
 const UNKNOWN_EXIT: u8 = 1;
+/// Found but not executable, as a shell reports it.
+const NOT_EXECUTABLE: u8 = 126;
+/// Not found, as a shell reports it.
+const NOT_FOUND: u8 = 127;
 
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let (client, default_ns) = client(&cli).await?;
@@ -88,29 +92,35 @@ pub fn interpret(status: Option<Status>, agent: &str, container: &str) -> anyhow
     }
     let message = st.message.clone().unwrap_or_default();
     let reason = st.reason.clone().unwrap_or_default();
-    let missing = ["executable file not found", "no such file or directory"];
-    if missing.iter().any(|m| message.contains(m)) {
-        bail!(
-            "container {container} has no {agent}: use an image with the userspace agent (images/testpmd), or pass --agent PATH\n  ({message})"
-        );
+    let could_not_start = |why: &str| {
+        anyhow!(
+            "container {container} could not start {agent}: use an image with the userspace agent (images/testpmd), or pass --agent PATH\n  ({why})"
+        )
+    };
+    // Anything but an exit code means the process never ran: containerd reports a
+    // missing executable as a failed exec (InternalError), whatever its wording.
+    if reason != "NonZeroExitCode" {
+        return Err(could_not_start(&format!("{message}; {reason}")));
     }
-    if reason == "NonZeroExitCode" {
-        let code = st
-            .details
-            .as_ref()
-            .and_then(|d| d.causes.as_ref())
-            .and_then(|c| c.iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
-            .and_then(|c| c.message.as_deref())
-            .and_then(|m| m.parse::<u8>().ok())
-            .unwrap_or(UNKNOWN_EXIT);
-        if code == EXIT_NO_INTERFACES {
+    let code = st
+        .details
+        .as_ref()
+        .and_then(|d| d.causes.as_ref())
+        .and_then(|c| c.iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
+        .and_then(|c| c.message.as_deref())
+        .and_then(|m| m.parse::<u8>().ok())
+        .unwrap_or(UNKNOWN_EXIT);
+    match code {
+        // The shell's codes, which runtimes that exec through one (CRI-O) report instead.
+        NOT_EXECUTABLE | NOT_FOUND => Err(could_not_start(&format!("exit code {code}"))),
+        EXIT_NO_INTERFACES => {
             eprintln!(
                 "kubectl-testpmd: the pod has no userspace interfaces: attach it to a userspace network (k8s.v1.cni.cncf.io/networks) and mount the podinfo and shared-dir volumes (see the README's contract)"
             );
+            Ok(code)
         }
-        return Ok(code);
+        _ => Ok(code),
     }
-    bail!("exec failed: {message} ({reason})")
 }
 
 fn api_error(e: kube::Error, ns: &str, pod: &str, verb: &str, resource: &str) -> anyhow::Error {

@@ -137,7 +137,29 @@ fn an_image_without_the_agent_says_so() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        err.contains("container dpdk has no userspace-agent") && err.contains("--agent PATH"),
+        err.contains("container dpdk could not start userspace-agent")
+            && err.contains("--agent PATH"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_runtime_that_reports_a_missing_agent_as_exit_code_127_gets_the_same_hint() {
+    let api = FakeApi::start(
+        vec![pod("web-0", &["dpdk"])],
+        ExecReply::Run {
+            stdout: String::new(),
+            stderr: "sh: userspace-agent: not found\n".into(),
+            exit: 127,
+        },
+        "v4.channel.k8s.io",
+    );
+    let out = run(&api, &["web-0"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("container dpdk could not start userspace-agent")
+            && err.contains("(exit code 127)"),
         "{err}"
     );
 }
