@@ -437,10 +437,11 @@ pub fn exec(inv: &Invocation<'_>, verb: &str, d: &Delegate) -> Result<Value, Mul
         .get("type")
         .and_then(Value::as_str)
         .ok_or_else(|| err("the config has no type".into()))?;
-    let bin = std::env::split_paths(inv.cni_path)
-        .map(|p| p.join(ty))
-        .find(|p| p.is_file())
-        .ok_or_else(|| err(format!("no plugin {ty} in {}", inv.cni_path)))?;
+    if ty.is_empty() || ty.contains('/') || ty.starts_with('.') {
+        return Err(err(format!("type {ty:?} is not a plugin name")));
+    }
+    let bin = which::which_in(ty, Some(inv.cni_path), "/")
+        .map_err(|_| err(format!("no plugin {ty} in {}", inv.cni_path)))?;
     let stdin = serde_json::to_vec(&d.config).map_err(|e| err(e.to_string()))?;
     let mut child = Command::new(&bin)
         .env_clear()
