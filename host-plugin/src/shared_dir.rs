@@ -142,17 +142,19 @@ pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
         .mode(0o750)
         .create(dir)
         .map_err(io)?;
-    if let Some(gid) = gid {
-        let r = nix::unistd::chown(dir, None, Some(gid))
+    // The mode is set again after creation: DirBuilder's is narrowed by the runtime's umask.
+    let r = match gid {
+        Some(gid) => nix::unistd::chown(dir, None, Some(gid))
             .map_err(|e| {
                 CniError::new(ErrorCode::Io, format!("chown {}", dir.display()))
                     .with_details(e.to_string())
             })
-            .and_then(|()| fs::set_permissions(dir, fs::Permissions::from_mode(0o770)).map_err(io));
-        if let Err(e) = r {
-            let _ = fs::remove_dir(dir);
-            return Err(e);
-        }
+            .and_then(|()| fs::set_permissions(dir, fs::Permissions::from_mode(0o770)).map_err(io)),
+        None => fs::set_permissions(dir, fs::Permissions::from_mode(0o750)).map_err(io),
+    };
+    if let Err(e) = r {
+        let _ = fs::remove_dir(dir);
+        return Err(e);
     }
     Ok(true)
 }

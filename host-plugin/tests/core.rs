@@ -296,8 +296,21 @@ fn what_the_pod_reads_is_readable_whatever_the_runtimes_umask() {
     let conf = node.conf("1.0.0");
     let (res, code) = support::run_plugin_with_umask(0o077, "ADD", ID, "net1", &conf.to_string());
     assert_eq!(code, 0, "{res}");
-    let f = node.path("shared/4d578250ad8d/configData-4d578250ad8d-net1.json");
-    let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o644, "{}", f.display());
+    let mode = |p: &str| {
+        let f = node.path(p);
+        (
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            f,
+        )
+    };
+    let (m, f) = mode("shared/4d578250ad8d");
+    assert_eq!(m, 0o750, "{}", f.display());
+    for file in [
+        "shared/4d578250ad8d/configData-4d578250ad8d-net1.json",
+        "shared/4d578250ad8d/4d578250ad8d-net1-ip4.conf",
+    ] {
+        let (m, f) = mode(file);
+        assert_eq!(m, 0o644, "{}", f.display());
+    }
     assert_eq!(cni("DEL", ID, "net1", &conf).1, 0);
 }
