@@ -12,20 +12,7 @@ use userspace_cni_sdk::wire::{
 use crate::cni::{CniError, ErrorCode, SUPPORTED_VERSIONS};
 
 /// Keys this plugin adds to the Go plugin's NetConf (documented in the README).
-pub mod keys {
-    /// OVSDB endpoint, default `unix:/var/run/openvswitch/db.sock`.
-    pub const OVSDB: &str = "ovsdbSocket";
-    /// Host directories under which a pod's hostPath `shared-dir` may point.
-    pub const ALLOWED_SHARED_ROOTS: &str = "allowedSharedDirRoots";
-    /// Where per-attachment state is kept, default `/var/lib/cni/usrspcni/state`.
-    pub const STATE_DIR: &str = "stateDir";
-    /// VPP's API socket, default `/run/vpp/api.sock`.
-    pub const VPP_SOCKET: &str = "vppApiSocket";
-    /// The kubelet's root directory (where pods' emptyDir volumes are), default `/var/lib/kubelet`.
-    pub const KUBELET_ROOT: &str = "kubeletRoot";
-    /// Where the short aliases of long shared directories are mounted, default `/var/lib/vhost_sockets`.
-    pub const ALIAS_ROOT: &str = "socketAliasRoot";
-}
+pub use userspace_cni_sdk::wire::netconf::keys;
 
 /// Environment variable that overrides VPP's API socket.
 pub const VPP_SOCKET_ENV: &str = "USERSPACE_VPP_API_SOCKET";
@@ -36,8 +23,7 @@ pub const MAX_BRIDGE_DOMAIN: u32 = 0x00ff_ffff;
 pub const OVSDB_ENV: &str = "USERSPACE_OVSDB_SOCKET";
 /// Default OVSDB endpoint (Debian's OVS).
 pub const DEFAULT_OVSDB: &str = "unix:/var/run/openvswitch/db.sock";
-/// Default state directory.
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/cni/usrspcni/state";
+pub use userspace_cni_sdk::discovery::DEFAULT_STATE_DIR;
 /// Default kubelet root.
 pub const DEFAULT_KUBELET_ROOT: &str = "/var/lib/kubelet";
 /// Default bridge, as in the Go plugin.

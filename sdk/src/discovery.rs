@@ -24,6 +24,10 @@ use crate::wire::{
 /// `mountPath`).
 pub const DEFAULT_SHARED_DIR: &str = "/var/lib/cni/usrspcni";
 
+/// Where the host plugin keeps per-attachment state when the NetConf does not say: beside
+/// the default shared directory, so one host path holds everything the plugin owns.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/cni/usrspcni/state";
+
 /// Where the inputs are. Every field can be pointed at a fixture.
 #[derive(Debug, Clone)]
 pub struct Locations {
@@ -432,6 +436,14 @@ fn shared_dir(loc: &Locations, mapped: Option<(&String, &String)>) -> SharedDir 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_dir_lives_under_the_default_shared_dir() {
+        assert_eq!(
+            Path::new(DEFAULT_STATE_DIR).parent(),
+            Some(Path::new(DEFAULT_SHARED_DIR))
+        );
+    }
 
     #[test]
     fn the_default_podinfo_falls_back_to_podnetinfo_only_when_it_has_no_annotations() {

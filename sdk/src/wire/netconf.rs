@@ -9,6 +9,32 @@ use serde_json::{Map, Value};
 
 use crate::mac::MacAddr;
 
+/// The wire names of this plugin's own NetConf keys (beyond the Go plugin's), for the
+/// messages that name them.
+pub mod keys {
+    /// OVSDB endpoint, default `unix:/var/run/openvswitch/db.sock`.
+    pub const OVSDB: &str = "ovsdbSocket";
+    /// Host directories under which a pod's hostPath `shared-dir` may point.
+    pub const ALLOWED_SHARED_ROOTS: &str = "allowedSharedDirRoots";
+    /// Where per-attachment state is kept, default [`crate::discovery::DEFAULT_STATE_DIR`].
+    pub const STATE_DIR: &str = "stateDir";
+    /// VPP's API socket, default `/run/vpp/api.sock`.
+    pub const VPP_SOCKET: &str = "vppApiSocket";
+    /// The kubelet's root directory (where pods' emptyDir volumes are), default `/var/lib/kubelet`.
+    pub const KUBELET_ROOT: &str = "kubeletRoot";
+    /// Where the short aliases of long shared directories are mounted, default `/var/lib/vhost_sockets`.
+    pub const ALIAS_ROOT: &str = "socketAliasRoot";
+    /// All of them.
+    pub const ALL: [&str; 6] = [
+        OVSDB,
+        ALLOWED_SHARED_ROOTS,
+        STATE_DIR,
+        VPP_SOCKET,
+        KUBELET_ROOT,
+        ALIAS_ROOT,
+    ];
+}
+
 /// Declares a string enum with its wire names, `FromStr`/`Display`, and serde that treats `""`
 /// as absent (the Go plugin writes empty strings for unset fields).
 macro_rules! wire_enum {
@@ -470,6 +496,26 @@ impl NetConf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_names_are_the_fields_wire_names() {
+        let conf = NetConf {
+            ovsdb_socket: Some("unix:/x".into()),
+            vpp_api_socket: Some("/x".into()),
+            state_dir: Some("/x".into()),
+            allowed_shared_dir_roots: Some(vec!["/x".into()]),
+            kubelet_root: Some("/x".into()),
+            socket_alias_root: Some("/x".into()),
+            ..NetConf::from_slice(br#"{"cniVersion":"1.0.0"}"#).expect("minimal NetConf")
+        };
+        let v = serde_json::to_value(&conf).expect("serialise");
+        for key in keys::ALL {
+            assert!(
+                v.get(key).is_some(),
+                "{key} is not a field's wire name: {v}"
+            );
+        }
+    }
 
     const OVS_CLIENT: &str =
         include_str!("../../tests/fixtures/wire/netconf-ovs-vhostuser-client.json");

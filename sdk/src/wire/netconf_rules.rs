@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::netconf::{
     Engine, IfType, LogLevel, MAX_MTU, MAX_QUEUES, MIN_MTU, MemifMode, MemifRole, NetType,
-    VhostMode,
+    VhostMode, keys,
 };
 
 /// What a key must hold.
@@ -114,12 +114,12 @@ const TOP: &[(&str, Rule)] = &[
     ("disableGC", Rule::Bool),
     ("cni.dev/valid-attachments", Rule::Objects),
     ("cni.dev/attachments", Rule::Objects),
-    ("ovsdbSocket", Rule::String),
-    ("vppApiSocket", Rule::String),
-    ("stateDir", Rule::String),
-    ("allowedSharedDirRoots", Rule::Strings),
-    ("kubeletRoot", Rule::String),
-    ("socketAliasRoot", Rule::String),
+    (keys::OVSDB, Rule::String),
+    (keys::VPP_SOCKET, Rule::String),
+    (keys::STATE_DIR, Rule::String),
+    (keys::ALLOWED_SHARED_ROOTS, Rule::Strings),
+    (keys::KUBELET_ROOT, Rule::String),
+    (keys::ALIAS_ROOT, Rule::String),
 ];
 
 /// Checks every known key of a NetConf that is a JSON object; the first broken rule is the
