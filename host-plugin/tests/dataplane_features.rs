@@ -231,6 +231,8 @@ struct Pmd {
     child: Child,
     stdin: Option<ChildStdin>,
     out: Arc<Mutex<String>>,
+    /// The threads copying stdout and stderr into `out`; they end at the pipes' EOF.
+    readers: Vec<thread::JoinHandle<()>>,
     prefix: String,
 }
 
@@ -248,9 +250,10 @@ impl Pmd {
             Box::new(child.stdout.take().unwrap()),
             Box::new(child.stderr.take().unwrap()),
         ];
+        let mut readers = Vec::new();
         for mut s in streams {
             let out = out.clone();
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = s.read(&mut buf) {
                     if n == 0 {
@@ -260,13 +263,14 @@ impl Pmd {
                         .unwrap()
                         .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-            });
+            }));
         }
         Self {
             name: name.to_owned(),
             stdin: child.stdin.take(),
             child,
             out,
+            readers,
             prefix: prefix.to_owned(),
         }
     }
@@ -279,7 +283,10 @@ impl Pmd {
         let start = Instant::now();
         while self.output().matches(needle).count() < count {
             if let Ok(Some(status)) = self.child.try_wait() {
-                thread::sleep(Duration::from_millis(200));
+                // All it printed, up to the pipes' end.
+                for r in self.readers.drain(..) {
+                    let _ = r.join();
+                }
                 panic!(
                     "[{}] exited ({status}) before printing {needle:?}:\n{}",
                     self.name,
