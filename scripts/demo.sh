@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${1:-}" = containerd ] && exec bash scripts/lib/containerd-demo.sh
 source scripts/lib/ovs-dpdk.sh
+source scripts/lib/testpmd-ctl.sh
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 spin() { # spin "message" cmd... : runs a long step with a progress indicator
@@ -99,6 +100,7 @@ pod_start() {
   eval "ID_$1=$id"
 }
 send() { local v="FD_$1"; echo "$2" >&"${!v}"; }
+out_file() { echo "$RUN/$1.out"; }
 last() { # last NAME RX|TX: the latest port-0 counter printed by `show port stats all`
   strip "$RUN/$1.out" | awk -v k="$2-packets:" '/NIC statistics for port 0/{f=1} f&&$1==k{v=$2; f=0} END{print v}'
 }
@@ -110,22 +112,23 @@ ports_up() { # waits (up to 30 s) until OVS reports both pods' vhost-user ports 
     for p in "${ID_a:0:12}-eth0" "${ID_b:0:12}-eth0"; do
       [ "$(vsctl get Interface "$p" link_state 2>/dev/null)" = up ] || ok=no
     done
-    [ $ok = yes ] && { sleep 0.5; return 0; }
+    [ $ok = yes ] && { links_up a; links_up b; return 0; }
     sleep 0.2
   done
   echo "  (the switch did not report both ports up within 30 s)"
 }
+counters() { cmd a "show port stats all"; cmd b "show port stats all"; echo "$(last a TX) $(last b RX)"; }
 round() { # one counted burst from A to B; sets SENT and RECV
-  send a "clear port stats all"; send b "clear port stats all"; sleep 0.5
-  send a "start tx_first 8"; sleep 3
-  send a "show port stats all"; send b "show port stats all"; sleep 1
-  send a "stop"; sleep 0.5
+  cmd a "clear port stats all"; cmd b "clear port stats all"
+  cmd a "start tx_first 8"
+  until_settled counters
+  cmd a "stop"
   SENT=$(last a TX); RECV=$(last b RX)
 }
 
 step "podman starts pod B and pod A on network demo-net (CNI ADD by podman, agent as entrypoint)"
 pod_start b rxonly
-send b start
+cmd b start
 pod_start a io
 for p in a b; do
   id_var=ID_$p; id=${!id_var}
@@ -150,20 +153,19 @@ if [ "$HOST_VHOST_MODE" = client ]; then
   ports_up # the restarted switch reconnects to the pods' sockets (virtio_user on its LSC interrupt)
   # Link up comes before every queue is enabled again: count bursts until one arrives whole.
   for try in 1 2 3 4 5; do
-    sleep 1
     round
     [ "${RECV:-0}" = 256 ] && break
-    sleep 2
+    sleep 2 # the interval between tries, not a wait for a condition
   done
   echo "  after the restart: pod A sent ${SENT:-?}, pod B received ${RECV:-?} (burst $try)"
   [ "${SENT:-0}" = 256 ] && [ "${RECV:-0}" = 256 ] || OK=no
 fi
 
 step "Throughput: pod A txonly for 5 s, pod B counts"
-send a "set fwd txonly"; send a start; sleep 1
-send a "show port stats all"; send b "show port stats all"; sleep 5
-send a "show port stats all"; send b "show port stats all"; sleep 1
-send a stop
+cmd a "set fwd txonly"; cmd a start; sleep 1 # warm-up
+cmd a "show port stats all"; cmd b "show port stats all"; sleep 5 # the measured window
+cmd a "show port stats all"; cmd b "show port stats all"
+cmd a stop
 RX_PPS=$(last_pps b Rx); TX_PPS=$(last_pps a Tx)
 mpps() { awk -v p="${1:-0}" 'BEGIN{printf "%.2f", p/1e6}'; }
 echo "  pod A offered $(mpps "$TX_PPS") Mpps, pod B received $(mpps "$RX_PPS") Mpps (64-byte frames)"

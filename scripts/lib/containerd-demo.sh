@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/ovs-dpdk.sh
 source scripts/lib/containerd.sh
+source scripts/lib/testpmd-ctl.sh
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 spin() { # spin "message" cmd... : runs a long step, its output in $RUN/step.log
@@ -158,6 +159,7 @@ pod_run() { # pod_run NAME: kubelet-like start, then wait for testpmd's prompt
   eval "SB_$1=$(jq -r .sandbox "$RUN/$1.started")"
 }
 send() { local v="FD_$1"; echo "$2" >&"${!v}"; }
+out_file() { echo "$RUN/ctl/$1/out"; }
 close() { local v="FD_$1"; eval "exec ${!v}>&-"; }
 stat_of() { # stat_of NAME PORT RX|TX: the latest counter printed by `show port stats all`
   strip "$RUN/ctl/$1/out" | awk -v p="NIC statistics for port $2 " -v k="$3-packets:" 'index($0,p){f=1} f&&$1==k{v=$2; f=0} END{print v}'
@@ -170,23 +172,27 @@ ports_up() { # ports_up NAME...: waits (up to 30 s) until OVS reports the pods' 
       sb="SB_$p"
       for n in net1 net2; do [ "$(vsctl get Interface "${!sb:0:12}-$n" link_state 2>/dev/null)" = up ] || ok=no; done
     done
-    [ $ok = yes ] && { sleep 0.5; return 0; }
+    if [ $ok = yes ]; then for p in "$@"; do links_up "$p"; done; return 0; fi
     sleep 0.2
   done
   echo "  (the switch did not report every port up within 30 s)"
 }
+counters() { # counters SENDER: shows and prints the sender's four counters
+  cmd "$1" "show port stats all"
+  echo "$(stat_of "$1" 0 TX) $(stat_of "$1" 1 RX) $(stat_of "$1" 1 TX) $(stat_of "$1" 0 RX)"
+}
 round() { # round SENDER: counted bursts both ways through FWD; sets A_TX A_RX B_TX B_RX
-  send "$1" "clear port stats all"; send fwd "clear port stats all"; sleep 0.5
-  send "$1" "start tx_first 8"; sleep 3
-  send "$1" "show port stats all"; sleep 1
-  send "$1" "stop"; sleep 0.5
+  cmd "$1" "clear port stats all"; cmd fwd "clear port stats all"
+  cmd "$1" "start tx_first 8"
+  until_settled counters "$1"
+  cmd "$1" "stop"
   A_TX=$(stat_of "$1" 0 TX); B_RX=$(stat_of "$1" 1 RX); B_TX=$(stat_of "$1" 1 TX); A_RX=$(stat_of "$1" 0 RX)
 }
 exact() { [ "${A_TX:-0}" = 256 ] && [ "${B_RX:-0}" = 256 ] && [ "${B_TX:-0}" = 256 ] && [ "${A_RX:-0}" = 256 ]; }
 report() { echo "  $1: net1 sent ${A_TX:-?} -> net2 received ${B_RX:-?}; net2 sent ${B_TX:-?} -> net1 received ${A_RX:-?}"; }
 round_until_whole() { # after a restart, link up precedes every queue being enabled again
   local try
-  for try in 1 2 3 4 5; do sleep 1; round "$1"; exact && break; sleep 2; done
+  for try in 1 2 3 4 5; do round "$1"; exact && break; sleep 2; done # 2 s between tries
   TRIES=$try
 }
 
@@ -206,7 +212,7 @@ echo "  dpdk-b created; kubelet's retry:"
 
 step "Pod FWD (two interfaces, testpmd io net1<->net2) and pod SND (sender, rxonly)"
 pod_run fwd
-send fwd start
+cmd fwd start
 pod_manifest snd rxonly
 pod_run snd
 for p in fwd snd; do

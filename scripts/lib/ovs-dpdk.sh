@@ -49,12 +49,16 @@ ovs_vswitchd_restart() {
 }
 
 ovs_stop() {
-  local dir=$1 p
+  local dir=$1 p pid pids="" i
   for p in ovs-vswitchd ovsdb-server; do
     if [ -f "$dir/$p.pid" ]; then
-      kill "$(cat "$dir/$p.pid")" 2>/dev/null || true
+      pid=$(cat "$dir/$p.pid")
+      kill "$pid" 2>/dev/null && pids="$pids $pid"
     fi
   done
-  sleep 0.5
+  # Their hugepage files go only once they are gone (up to 10 s).
+  for pid in $pids; do
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
   rm -rf /dev/hugepages/ovsdemo* /var/run/dpdk/ovsdemo
 }
