@@ -22,8 +22,10 @@ IN_FLIGHT=${IN_FLIGHT:-4096}
 RUN=$(mktemp -d /tmp/usbench.XXXX)
 SHARED=/var/lib/cni/usrspcni-bench
 BIN=target/release
-cleanup() {
-  set +e; pkill -f 'file-prefix=bench-'; ovs_stop "$RUN/ovs"
+cleanup() { # also when a run fails or is interrupted: the attachments' DELs (idempotent) go first
+  set +e; pkill -f 'file-prefix=bench-'
+  if [ -n "${ID:-}" ]; then cni DEL net1; cni DEL net2; fi
+  ovs_stop "$RUN/ovs"
   rm -rf "$RUN" /var/run/dpdk/bench-* /dev/hugepages/bench-*; rmdir "$SHARED" 2>/dev/null
 }
 trap cleanup EXIT
@@ -173,7 +175,7 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 
-cni DEL net1; cni DEL net2
+cni DEL net1; cni DEL net2; ID=
 ovs_stop "$RUN/ovs" >/dev/null 2>&1
 
 stats() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f %.3f %.3f", m, v[1], v[NR]}'; }
