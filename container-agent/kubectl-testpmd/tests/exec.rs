@@ -33,6 +33,19 @@ fn ok(stdout: &str) -> ExecReply {
     }
 }
 
+/// A pod `web-0` whose agent prints `stderr` and exits with `exit`.
+fn agent_exits(stderr: &str, exit: u8) -> FakeApi {
+    FakeApi::start(
+        vec![pod("web-0", &["dpdk"])],
+        ExecReply::Run {
+            stdout: String::new(),
+            stderr: stderr.into(),
+            exit,
+        },
+        "v4.channel.k8s.io",
+    )
+}
+
 #[test]
 fn dry_run_execs_the_agent_in_the_pod_and_prints_its_line() {
     for protocol in ["v4.channel.k8s.io", "v5.channel.k8s.io"] {
@@ -145,15 +158,7 @@ fn an_image_without_the_agent_says_so() {
 
 #[test]
 fn a_runtime_that_reports_a_missing_agent_as_exit_code_127_gets_the_same_hint() {
-    let api = FakeApi::start(
-        vec![pod("web-0", &["dpdk"])],
-        ExecReply::Run {
-            stdout: String::new(),
-            stderr: "sh: userspace-agent: not found\n".into(),
-            exit: 127,
-        },
-        "v4.channel.k8s.io",
-    );
+    let api = agent_exits("sh: userspace-agent: not found\n", 127);
     let out = run(&api, &["web-0"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
@@ -169,15 +174,7 @@ fn a_pod_without_userspace_interfaces_gets_a_hint_from_the_agents_exit_code() {
     // What the real agent prints when its wait times out: no fixed phrase to look for.
     let stderr =
         "userspace-agent: error: gave up after 30s waiting for the pod's userspace interfaces\n";
-    let api = FakeApi::start(
-        vec![pod("web-0", &["dpdk"])],
-        ExecReply::Run {
-            stdout: String::new(),
-            stderr: stderr.into(),
-            exit: EXIT_NO_INTERFACES,
-        },
-        "v4.channel.k8s.io",
-    );
+    let api = agent_exits(stderr, EXIT_NO_INTERFACES);
     let out = run(&api, &["web-0"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(i32::from(EXIT_NO_INTERFACES)));
@@ -189,15 +186,7 @@ fn a_pod_without_userspace_interfaces_gets_a_hint_from_the_agents_exit_code() {
 
 #[test]
 fn another_agent_failure_gets_no_interfaces_hint() {
-    let api = FakeApi::start(
-        vec![pod("web-0", &["dpdk"])],
-        ExecReply::Run {
-            stdout: String::new(),
-            stderr: "userspace-agent: error: no userspace interfaces\n".into(),
-            exit: 2,
-        },
-        "v4.channel.k8s.io",
-    );
+    let api = agent_exits("userspace-agent: error: no userspace interfaces\n", 2);
     let out = run(&api, &["web-0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!text(&out.stderr).contains("attach it to a userspace network"));
