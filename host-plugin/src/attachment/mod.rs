@@ -34,12 +34,8 @@ impl AttachmentId {
     /// A validated identity: the container ID as the CNI spec allows it, the interface name as
     /// Linux allows it (no `/`, no whitespace, 1-15 bytes).
     pub fn new(container_id: &str, ifname: &str) -> Result<Self, CniError> {
-        let container_id = ContainerId::from_str(container_id).map_err(|e| {
-            CniError::new(
-                ErrorCode::InvalidEnv,
-                format!("CNI_CONTAINERID: {e} (no leading '.')"),
-            )
-        })?;
+        let container_id = ContainerId::from_str(container_id)
+            .map_err(|e| CniError::new(ErrorCode::InvalidEnv, format!("CNI_CONTAINERID: {e}")))?;
         crate::cni::validate_ifname(ifname)?;
         Ok(Self {
             container_id,

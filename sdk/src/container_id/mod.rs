@@ -23,7 +23,7 @@ pub struct ContainerId(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContainerIdError {
     /// Not a valid ID.
-    #[error("{0:?} is not a container ID (1-128 of A-Z a-z 0-9 _ . -)")]
+    #[error("{0:?} is not a container ID (1-128 of A-Z a-z 0-9 _ . -, the first alphanumeric)")]
     Invalid(String),
     /// mountinfo is malformed.
     #[error(transparent)]
@@ -58,11 +58,11 @@ impl ContainerId {
 impl FromStr for ContainerId {
     type Err = ContainerIdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ok = !s.is_empty()
-            && s.len() <= 128
+        // The CNI spec: an alphanumeric first character, then alphanumerics, `_`, `.`, `-`.
+        let ok = s.len() <= 128
+            && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
             && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-            && !s.starts_with('.');
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -342,6 +342,20 @@ mod tests {
             from_mountinfo_text(include_str!("../../tests/fixtures/mountinfo/host")).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn an_id_must_begin_with_an_alphanumeric() {
+        for bad in ["-abc123", "_abc123", ".abc123", ""] {
+            assert_eq!(
+                bad.parse::<ContainerId>(),
+                Err(ContainerIdError::Invalid(bad.into())),
+                "{bad:?}"
+            );
+        }
+        for good in ["abc-123", "a_b.c", "0", "A"] {
+            assert!(good.parse::<ContainerId>().is_ok(), "{good:?}");
+        }
     }
 
     #[test]
