@@ -9,7 +9,7 @@ use userspace_cni_sdk::wire::{
     Engine, IfType, NetConf, NetType, UserspaceConf, VhostMode, netconf_rules,
 };
 
-use crate::cni::{CniError, ErrorCode, SUPPORTED_VERSIONS};
+use crate::cni::{CniError, ErrorCode, SUPPORTED_VERSIONS, Verb};
 
 /// Keys this plugin adds to the Go plugin's NetConf (documented in the README).
 pub use userspace_cni_sdk::wire::netconf::keys;
@@ -195,17 +195,19 @@ pub fn peek_version(stdin: &[u8]) -> Option<String> {
     v.get("cniVersion")?.as_str().map(str::to_owned)
 }
 
-/// Parses and validates stdin.
+/// Parses and validates stdin (as for ADD: every key checked).
 pub fn load(stdin: &[u8], env_ovsdb: Option<String>) -> Result<Config, CniError> {
-    load_with(stdin, env_ovsdb, None)
+    load_with(stdin, Verb::Add, env_ovsdb, None)
 }
 
-/// Parses and validates stdin, with the endpoint overrides from the environment.
+/// Parses and validates stdin for `verb`, with the endpoint overrides from the environment.
 pub fn load_with(
     stdin: &[u8],
+    verb: Verb,
     env_ovsdb: Option<String>,
     env_vpp: Option<String>,
 ) -> Result<Config, CniError> {
+    let stdin = &without_unread_prev_result(stdin, verb);
     let net = parse(stdin)?;
     let (host, engine, iftype) = host_side(&net)?;
     let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
@@ -300,6 +302,34 @@ fn absolute(key: &str, given: Option<&String>, default: &str) -> Result<PathBuf,
             ErrorCode::InvalidConfig,
             format!("{key}: {p:?} is not an absolute path"),
         )),
+    }
+}
+
+/// The spec's key of the previous result.
+const PREV_RESULT: &str = "prevResult";
+
+/// Only ADD and CHECK read `prevResult`. A DEL (or GC, STATUS) whose `prevResult` is not an
+/// object would otherwise fail on every retry and the pod could never go: such a value is
+/// dropped, from what IPAM is handed too (host-local's DEL would refuse it as well).
+fn without_unread_prev_result(stdin: &[u8], verb: Verb) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    if matches!(verb, Verb::Add | Verb::Check) {
+        return Cow::Borrowed(stdin);
+    }
+    let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_slice(stdin) else {
+        return Cow::Borrowed(stdin);
+    };
+    match obj.get(PREV_RESULT) {
+        Some(v) if !v.is_object() && !v.is_null() => {
+            tracing::warn!(
+                "{}: {} is not an object; {verb} does not read it, so it is ignored",
+                PREV_RESULT,
+                netconf_rules::describe(v)
+            );
+            obj.remove(PREV_RESULT);
+            serde_json::to_vec(&obj).map_or(Cow::Borrowed(stdin), Cow::Owned)
+        }
+        _ => Cow::Borrowed(stdin),
     }
 }
 

@@ -66,6 +66,7 @@ fn dispatch(
     let cmd = CniCommand::from_env(env)?;
     let config = config::load_with(
         stdin,
+        cmd.verb,
         env.get(config::OVSDB_ENV).cloned(),
         env.get(config::VPP_SOCKET_ENV).cloned(),
     )?;

@@ -194,7 +194,8 @@ fn check_value(v: &Value, rule: Rule) -> Result<(), String> {
     })
 }
 
-fn describe(v: &Value) -> String {
+/// A value as the messages name it: its kind and its text, cut at 40 bytes.
+pub fn describe(v: &Value) -> String {
     let kind = match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
