@@ -1,9 +1,14 @@
 //! The host directory that holds an attachment's socket and files, and that the pod mounts.
 
+use std::ffi::OsStr;
 use std::fs;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{Mode, SFlag};
 use userspace_cni_sdk::MAX_SOCKET_PATH;
 
 use crate::cni::{CniError, ErrorCode};
@@ -164,9 +169,20 @@ pub const DEFAULT_ALIAS_ROOT: &str = "/var/lib/vhost_sockets";
 
 /// Bind-mounts `dir` at `mount` (an attachment's own alias under the alias root), so that
 /// socket paths through it fit in `sun_path` (kubelet's emptyDir paths alone take ~100 bytes).
+///
+/// The alias root and the mount point are the plugin's: they are opened without following
+/// symlinks, and the bind mount is made on the opened directory, never on a path that could
+/// be redirected. A symlink at the mount point (the attachment's claimed name) is replaced;
+/// one at the alias root is refused. The alias root's parent is the operator's.
 pub fn mount_alias(dir: &Path, mount: &Path) -> Result<(), CniError> {
     let io = |what: &str, e: String| {
         CniError::new(ErrorCode::Io, format!("{what} {}", mount.display())).with_details(e)
+    };
+    let (Some(root), Some(name)) = (mount.parent(), mount.file_name()) else {
+        return Err(io("no alias root above", String::new()));
+    };
+    let (Some(base), Some(root_name)) = (root.parent(), root.file_name()) else {
+        return Err(io("no alias root above", String::new()));
     };
     // An alias left by an ADD that died midway (possibly of a directory that is gone) goes:
     // the name is this attachment's (its stem is claimed).
@@ -176,17 +192,31 @@ pub fn mount_alias(dir: &Path, mount: &Path) -> Result<(), CniError> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o750)
-        .create(mount)
-        .map_err(|e| io("cannot create", e.to_string()))?;
+        .create(base)
+        .map_err(|e| io("cannot create the parent of", e.to_string()))?;
+    let base_fd = nix::fcntl::open(
+        base,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| io("cannot open the parent of", e.to_string()))?;
+    let root_fd = own_dir_at(&base_fd, root_name, false).map_err(|e| {
+        CniError::new(
+            ErrorCode::Io,
+            format!("socket alias root {}: {e}", root.display()),
+        )
+    })?;
+    let mount_fd = own_dir_at(&root_fd, name, true).map_err(|e| io("alias", e))?;
+    let target = format!("/proc/self/fd/{}", mount_fd.as_raw_fd());
     nix::mount::mount(
         Some(dir),
-        mount,
+        target.as_str(),
         None::<&str>,
         nix::mount::MsFlags::MS_BIND,
         None::<&str>,
     )
     .map_err(|e| {
-        let _ = fs::remove_dir(mount);
+        let _ = nix::unistd::unlinkat(&root_fd, name, nix::unistd::UnlinkatFlags::RemoveDir);
         io(
             &format!("cannot bind-mount {} on", dir.display()),
             e.to_string(),
@@ -194,8 +224,45 @@ pub fn mount_alias(dir: &Path, mount: &Path) -> Result<(), CniError> {
     })
 }
 
-/// Unmounts and removes an alias made by [`mount_alias`]; what is not there is fine.
+/// `name` under `parent` as a directory of the plugin's own (0750), made if missing, opened
+/// without following a symlink. A symlink there is removed and replaced when `replace`, else
+/// refused; anything else that is not a directory is refused.
+fn own_dir_at(parent: &OwnedFd, name: &OsStr, replace: bool) -> Result<OwnedFd, String> {
+    let mode = Mode::from_bits_truncate(0o750);
+    let make = || match nix::sys::stat::mkdirat(parent, name, mode) {
+        Ok(()) | Err(Errno::EEXIST) => Ok(()),
+        Err(e) => Err(format!("cannot create: {e}")),
+    };
+    make()?;
+    let st = nix::sys::stat::fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(|e| format!("cannot stat: {e}"))?;
+    match SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) {
+        SFlag::S_IFDIR => {}
+        SFlag::S_IFLNK if replace => {
+            tracing::warn!("a symlink is where the alias {name:?} goes: replaced, not followed");
+            nix::unistd::unlinkat(parent, name, nix::unistd::UnlinkatFlags::NoRemoveDir)
+                .map_err(|e| format!("cannot remove the symlink there: {e}"))?;
+            make()?;
+        }
+        SFlag::S_IFLNK => return Err("is a symlink: refusing to follow it".into()),
+        _ => return Err("exists and is not a directory".into()),
+    }
+    nix::fcntl::openat(
+        parent,
+        name,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("cannot open without following links: {e}"))
+}
+
+/// Unmounts and removes an alias made by [`mount_alias`]; what is not there is fine. A
+/// symlink planted at the mount point is removed, not followed.
 pub fn remove_alias(alias: &Path) {
+    if fs::symlink_metadata(alias).is_ok_and(|m| m.file_type().is_symlink()) {
+        let _ = fs::remove_file(alias);
+        return;
+    }
     let _ = nix::mount::umount2(
         alias,
         nix::mount::MntFlags::MNT_DETACH | nix::mount::MntFlags::UMOUNT_NOFOLLOW,
@@ -307,5 +374,54 @@ mod tests {
         let real = d.path().join("pod2");
         assert!(ensure(&real, None).unwrap());
         assert!(!ensure(&real, None).unwrap());
+    }
+
+    fn mounted_at(p: &Path) -> bool {
+        let want = p.display().to_string();
+        fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+    }
+
+    #[test]
+    fn a_symlink_at_the_alias_mount_point_is_replaced_never_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let (dir, victim, root) = (
+            d.path().join("pod"),
+            d.path().join("victim"),
+            d.path().join("vs"),
+        );
+        for p in [&dir, &victim, &root] {
+            fs::create_dir_all(p).unwrap();
+        }
+        fs::write(dir.join("sock"), "").unwrap();
+        let mount = root.join("stem");
+        std::os::unix::fs::symlink(&victim, &mount).unwrap();
+        mount_alias(&dir, &mount).unwrap();
+        let followed = mounted_at(&victim);
+        let at_mount = mounted_at(&mount);
+        remove_alias(&mount);
+        assert!(!followed, "the symlink's target was mounted over");
+        assert!(at_mount, "the alias is not mounted at its own path");
+        assert!(fs::symlink_metadata(&mount).is_err(), "alias left");
+        assert!(fs::read_dir(&victim).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn a_symlink_at_the_alias_root_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let (dir, victim) = (d.path().join("pod"), d.path().join("victim"));
+        fs::create_dir_all(&dir).unwrap();
+        fs::create_dir_all(&victim).unwrap();
+        let root = d.path().join("vs");
+        std::os::unix::fs::symlink(&victim, &root).unwrap();
+        let e = mount_alias(&dir, &root.join("stem")).unwrap_err();
+        assert!(e.msg.contains("symlink"), "{}", e.msg);
+        assert!(!mounted_at(&victim.join("stem")));
+        assert!(
+            fs::read_dir(&victim).unwrap().next().is_none(),
+            "nothing made through the link"
+        );
     }
 }
