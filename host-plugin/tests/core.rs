@@ -314,3 +314,73 @@ fn what_the_pod_reads_is_readable_whatever_the_runtimes_umask() {
     }
     assert_eq!(cni("DEL", ID, "net1", &conf).1, 0);
 }
+
+/// What a power cut or a full disk leaves: the journal and every claim of a real ADD emptied.
+/// DEL still removes the OVS port (by its `external_ids`), the lease (IPAM's DEL), the files,
+/// the alias and the claims.
+#[test]
+fn a_journal_and_claims_emptied_by_a_power_cut_are_deleted_by_the_port_tags() {
+    let node = Node::new();
+    let conf = hostile_conf(&node);
+    assert_eq!(cni("ADD", ID, "net1", &conf).1, 0);
+    let state = node.path("state");
+    std::fs::write(state.join(format!("{ID}@net1.json")), b"").unwrap();
+    for c in std::fs::read_dir(state.join("claims")).unwrap().flatten() {
+        std::fs::write(c.path(), b"").unwrap();
+    }
+    let (res, code) = cni("DEL", ID, "net1", &conf);
+    assert_eq!(code, 0, "{res}");
+    assert_clean(&node, "journal and claims emptied");
+}
+
+/// A real ADD's journal cut at each line boundary and every 61st byte (the every-byte sweep
+/// runs against the fake switch in `recovery.rs`).
+#[test]
+fn a_journal_cut_anywhere_on_a_real_switch_is_deleted_whole() {
+    let node = Node::new();
+    let conf = hostile_conf(&node);
+    let journal = node.path(&format!("state/{ID}@net1.json"));
+    assert_eq!(cni("ADD", ID, "net1", &conf).1, 0);
+    let text = std::fs::read(&journal).unwrap();
+    assert_eq!(cni("DEL", ID, "net1", &conf).1, 0);
+    let mut cuts: Vec<usize> = (0..text.len()).step_by(61).collect();
+    cuts.extend(
+        text.iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i + 1),
+    );
+    for cut in cuts {
+        assert_eq!(cni("ADD", ID, "net1", &conf).1, 0);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&journal)
+            .unwrap();
+        f.set_len(cut as u64).unwrap();
+        let (res, code) = cni("DEL", ID, "net1", &conf);
+        assert_eq!(code, 0, "cut at {cut}: {res}");
+        assert_clean(&node, &format!("journal cut at {cut}"));
+    }
+}
+
+/// GC killed at every step of its undo, and between removing a journal and its lock: the next
+/// GC leaves no file, port or lease.
+#[test]
+fn gc_killed_at_every_step_leaves_nothing_after_the_next_gc() {
+    let node = Node::new();
+    let mut conf = hostile_conf(&node);
+    conf["cniVersion"] = json!("1.1.0");
+    conf["cni.dev/valid-attachments"] = json!([]);
+    let mut points = crash_points_with("undo-");
+    points.push("gc-journal#0:after".into());
+    let mut hit = 0;
+    for at in points {
+        assert_eq!(cni("ADD", ID, "net1", &conf).1, 0);
+        let (_, code) = cni_env("GC", ID, "net1", &conf, &[("USERSPACE_CRASH_AT", &at)]);
+        hit += usize::from(code != 0);
+        let (res, code) = cni("GC", ID, "net1", &conf);
+        assert_eq!(code, 0, "GC after a kill at {at}: {res}");
+        assert_clean(&node, &format!("GC killed at {at}"));
+    }
+    assert!(hit >= 16, "only {hit} crash points were reached");
+}

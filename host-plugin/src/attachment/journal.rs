@@ -207,6 +207,11 @@ pub struct Journal {
     pub result: Option<serde_json::Value>,
     /// The steps, in the order they were begun.
     pub entries: Vec<Entry>,
+    /// Why the file could not be read whole (a power cut, a full disk, garbage), when it
+    /// could not: `entries` then holds the steps read before the damage, and what came after
+    /// is found by the switch's tags and the claims instead.
+    #[serde(skip)]
+    pub damage: Option<String>,
 }
 
 /// The current journal format: a header line and event lines.
@@ -261,7 +266,27 @@ impl Journal {
             complete: false,
             result: None,
             entries: Vec::new(),
+            damage: None,
         }
+    }
+
+    /// Whether the journal alone names everything this attachment made: ADD committed it
+    /// (durably: the commit fsyncs every line before it) and it was read whole. Otherwise a
+    /// power cut may have lost lines whose effects happened.
+    pub fn is_whole(&self) -> bool {
+        self.complete && self.damage.is_none()
+    }
+
+    /// The claim names its steps hold.
+    pub fn claim_names(&self) -> impl Iterator<Item = ClaimName> + '_ {
+        self.entries.iter().filter_map(|e| match &e.step {
+            Step::Claim { name } => Some(name.clone()),
+            Step::Dir {
+                path,
+                managed: true,
+            } => Some(ClaimName::Dir(path.clone())),
+            _ => None,
+        })
     }
 
     /// The engine record, if a port step was begun.
@@ -322,9 +347,12 @@ impl Store {
         DirectoryLock::acquire(&self.dir)
     }
 
-    /// Reads an attachment's journal, `None` when there is none.
+    /// Reads an attachment's journal, `None` when there is none. A file that cannot be read
+    /// whole is still this attachment's journal: what could be read, with its
+    /// [`Journal::damage`].
     pub fn load(&self, id: &AttachmentId) -> Result<Option<Journal>, StoreError> {
-        read_journal(&self.path(id))
+        let path = self.path(id);
+        Ok(read_bytes(&path)?.map(|b| parse_journal(id.clone(), &b)))
     }
 
     /// Removes an attachment's journal and the temp file a format-1 plugin may have left;
@@ -340,65 +368,87 @@ impl Store {
         Ok(())
     }
 
-    /// Every journal (for GC), with the identities of unreadable ones skipped.
-    pub fn list(&self) -> Result<Vec<Journal>, StoreError> {
+    /// Whether the attachment has a journal file, readable or not.
+    pub fn exists(&self, id: &AttachmentId) -> bool {
+        fs::symlink_metadata(self.path(id)).is_ok()
+    }
+
+    fn keys_with_suffix(&self, suffix: &str) -> Result<Vec<AttachmentId>, StoreError> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => return Err(StoreError::io("cannot list", &self.dir, source)),
         };
+        let mut v: Vec<AttachmentId> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name();
+                AttachmentId::from_key(name.to_str()?.strip_suffix(suffix)?)
+            })
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Every journal (for GC), damaged ones included (named by their file). A file in the
+    /// directory whose name is no attachment's is not a journal.
+    pub fn list(&self) -> Result<Vec<Journal>, StoreError> {
         let mut v = Vec::new();
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "json")
-                && let Some(j) = read_journal(&p)?
-            {
+        for id in self.keys_with_suffix(".json")? {
+            if let Some(j) = self.load(&id)? {
                 v.push(j);
             }
         }
         Ok(v)
     }
-}
 
-fn read_journal(path: &Path) -> Result<Option<Journal>, StoreError> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StoreError::io("cannot read state file", path, source)),
-    };
-    let corrupt = |source| StoreError::Corrupt {
-        path: path.to_owned(),
-        source,
-    };
-    let mut lines = bytes.split_inclusive(|b| *b == b'\n').peekable();
-    let Some(first) = lines.next() else {
-        return Ok(None);
-    };
-    let mut journal: Journal = match serde_json::from_slice(first) {
-        Ok(j) => j,
-        // A header cut short: nothing was begun after it.
-        Err(_) if !first.ends_with(b"\n") => {
-            return Ok(key_of(path).map(|id| Journal::new(id, "")));
-        }
-        Err(e) => return Err(corrupt(e)),
-    };
-    while let Some(line) = lines.next() {
-        let event: Event = match serde_json::from_slice(line) {
-            Ok(ev) => ev,
-            Err(_) if lines.peek().is_none() && !line.ends_with(b"\n") => break,
-            Err(e) => return Err(corrupt(e)),
-        };
-        journal
-            .apply(event)
-            .map_err(|m| corrupt(<serde_json::Error as serde::de::Error>::custom(m)))?;
+    /// Attachments with a lock file but no journal: left by a process killed between
+    /// removing the one and the other.
+    pub fn stray_locks(&self) -> Result<Vec<AttachmentId>, StoreError> {
+        Ok(self
+            .keys_with_suffix(".lock")?
+            .into_iter()
+            .filter(|id| !self.exists(id))
+            .collect())
     }
-    Ok(Some(journal))
 }
 
-/// The identity a journal file is named for.
-fn key_of(path: &Path) -> Option<AttachmentId> {
-    let name = path.file_name()?.to_str()?;
-    AttachmentId::from_key(name.strip_suffix(".json")?)
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::io("cannot read state file", path, source)),
+    }
+}
+
+/// Reads a log as far as it is readable. The header must name the attachment the file is
+/// named for; the first line that does not read (cut short, NUL bytes, garbage, an event for
+/// an entry never intended) ends the reading, and the journal says so.
+fn parse_journal(id: AttachmentId, bytes: &[u8]) -> Journal {
+    let damaged = |why: String| Journal {
+        damage: Some(why),
+        ..Journal::new(id.clone(), "")
+    };
+    let mut lines = bytes.split_inclusive(|b| *b == b'\n');
+    let Some(first) = lines.next() else {
+        return damaged("the file is empty".into());
+    };
+    let mut journal: Journal = match serde_json::from_slice::<Journal>(first) {
+        Ok(j) if j.id == id => j,
+        Ok(j) => return damaged(format!("its header names another attachment, {}", j.id)),
+        Err(e) => return damaged(format!("its header does not read: {e}")),
+    };
+    for (n, line) in lines.enumerate() {
+        let event = serde_json::from_slice::<Event>(line).map_err(|e| e.to_string());
+        if let Err(why) = event.and_then(|ev| journal.apply(ev)) {
+            journal.damage = Some(format!("line {} does not read: {why}", n + 2));
+            break;
+        }
+    }
+    if journal.damage.is_none() && !bytes.ends_with(b"\n") {
+        journal.damage = Some("its last line is cut short".into());
+    }
+    journal
 }
 
 /// Replaces `path` atomically through `<path>.tmp` (a fixed name, so a replay after a kill
@@ -618,7 +668,22 @@ mod tests {
     }
 
     #[test]
-    fn a_last_line_cut_short_is_ignored() {
+    fn a_committed_journal_read_whole_is_whole() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = AttachmentId::new(CID, "net1").unwrap();
+        let mut w = Writer::begin(&store, id.clone(), "net");
+        w.intend(Step::File {
+            path: "/tmp/x".into(),
+        })
+        .unwrap();
+        w.commit(serde_json::json!({})).unwrap();
+        let j = store.load(&id).unwrap().unwrap();
+        assert!(j.is_whole(), "{:?}", j.damage);
+    }
+
+    #[test]
+    fn a_last_line_cut_short_keeps_the_lines_before_and_is_damage() {
         let d = tempfile::tempdir().unwrap();
         let store = Store::new(d.path());
         let id = writer_with_two_steps(&store);
@@ -627,11 +692,13 @@ mod tests {
             .open(store.path(&id))
             .unwrap();
         f.write_all(br#"{"intend":{"step":"fi"#).unwrap();
-        assert_eq!(store.load(&id).unwrap().unwrap().entries.len(), 2);
+        let j = store.load(&id).unwrap().unwrap();
+        assert_eq!(j.entries.len(), 2);
+        assert!(j.damage.is_some());
     }
 
     #[test]
-    fn a_header_cut_short_is_an_empty_journal_of_the_file_s_attachment() {
+    fn a_header_cut_short_is_a_damaged_journal_of_the_file_s_attachment() {
         let d = tempfile::tempdir().unwrap();
         let store = Store::new(d.path());
         let id = AttachmentId::new(CID, "net1").unwrap();
@@ -639,34 +706,56 @@ mod tests {
         let j = store.load(&id).unwrap().unwrap();
         assert_eq!(j.id, id);
         assert!(j.entries.is_empty());
+        assert!(j.damage.is_some() && !j.is_whole());
     }
 
     #[test]
-    fn a_broken_line_in_the_middle_is_corrupt() {
+    fn an_empty_file_nul_bytes_or_garbage_are_damaged_journals_not_errors() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = AttachmentId::new(CID, "net1").unwrap();
+        for bytes in [&b""[..], &[0u8; 300][..], b"garbage", b"garbage\n{}\n"] {
+            fs::write(store.path(&id), bytes).unwrap();
+            let j = store.load(&id).unwrap().unwrap();
+            assert!(j.damage.is_some(), "{bytes:?}");
+            assert_eq!(j.id, id);
+            assert_eq!(store.list().unwrap().len(), 1);
+        }
+    }
+
+    #[test]
+    fn a_broken_line_in_the_middle_ends_the_reading_there() {
         let d = tempfile::tempdir().unwrap();
         let store = Store::new(d.path());
         let id = writer_with_two_steps(&store);
         let text = fs::read_to_string(store.path(&id)).unwrap();
         let mut lines: Vec<&str> = text.lines().collect();
-        lines[1] = "{not json";
+        lines[2] = "{not json";
         fs::write(store.path(&id), lines.join("\n") + "\n").unwrap();
-        assert!(matches!(store.load(&id), Err(StoreError::Corrupt { .. })));
+        let j = store.load(&id).unwrap().unwrap();
+        assert_eq!(j.entries.len(), 1, "the intent before the broken line");
+        assert!(j.damage.as_deref().unwrap().contains("line 3"));
     }
 
     #[test]
-    fn a_format_1_journal_is_read_whole_from_its_one_document() {
+    fn a_header_naming_another_attachment_yields_no_steps() {
         let d = tempfile::tempdir().unwrap();
         let store = Store::new(d.path());
-        let id = AttachmentId::new(CID, "net1").unwrap();
-        let mut old = Journal::new(id.clone(), "net");
-        old.version = 1;
-        old.entries.push(Entry {
-            step: Step::Lease {
-                plugin: "host-local".into(),
-            },
-            done: true,
-        });
-        fs::write(store.path(&id), serde_json::to_vec(&old).unwrap()).unwrap();
-        assert_eq!(store.load(&id).unwrap().unwrap(), old);
+        let id = writer_with_two_steps(&store);
+        let other = AttachmentId::new(CID, "net2").unwrap();
+        fs::copy(store.path(&id), store.path(&other)).unwrap();
+        let j = store.load(&other).unwrap().unwrap();
+        assert!(j.entries.is_empty() && j.damage.is_some());
+    }
+
+    #[test]
+    fn a_lock_without_its_journal_is_stray() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = writer_with_two_steps(&store);
+        let other = AttachmentId::new(CID, "net2").unwrap();
+        drop(store.lock(&id).unwrap());
+        drop(store.lock(&other).unwrap());
+        assert_eq!(store.stray_locks().unwrap(), vec![other]);
     }
 }

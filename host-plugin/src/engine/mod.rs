@@ -62,6 +62,14 @@ impl EngineRecord {
         }
     }
 
+    /// The socket path the switch was given.
+    pub fn socket(&self) -> &std::path::Path {
+        match self {
+            Self::OvsDpdk(r) => &r.socket,
+            Self::Vpp(r) => &r.socket,
+        }
+    }
+
     /// The switch's name of the port or interface, for messages.
     pub fn name(&self) -> String {
         match self {

@@ -13,7 +13,7 @@ use userspace_cni_sdk::wire::{
     MemifRole, VhostMode, VhostUserDevice, VhostUserIp4Conf,
 };
 
-use super::undo::{Engines, rollback_wants, undo_journal};
+use super::undo::{Engines, rollback_wants, undo_attachment, undo_journal};
 use super::{Ctx, store_err};
 use crate::attachment::AttachmentId;
 use crate::attachment::claims::{ClaimName, Claims, Taken};
@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
             ));
         }
         // A killed ADD's leftovers go before this one starts.
-        undo_journal(ctx, &j, &mut Engines::default(), |_| true)?;
+        undo_attachment(ctx, &id, Some(&j), &mut Engines::default())?;
         ctx.store.remove(&id)?;
     }
     let mut w = Writer::begin(&ctx.store, id.clone(), &ctx.config.net.name);
@@ -257,16 +257,15 @@ fn managed_dir(
     group: Option<&str>,
 ) -> Result<PathBuf, CniError> {
     let owner = id.container_id.as_str();
-    let dir_name = |d| shared_files::container_dir_name(&id.container_id, d);
-    let mut path = shared_dir::managed_dir(config, &dir_name(None));
-    if claims
-        .owner(&ClaimName::Dir(path.clone()))?
+    let [plain, hashed] = managed_dir_candidates(config, id);
+    let path = if claims
+        .owner(&ClaimName::Dir(plain.clone()))?
         .is_some_and(|o| o != owner)
     {
-        // The marker keeps the hash's low 24 bits.
-        let h = crate::attachment::fnv1a64(owner.as_bytes()) as u32;
-        path = shared_dir::managed_dir(config, &dir_name(Some(h)));
-    }
+        hashed
+    } else {
+        plain
+    };
     let name = ClaimName::Dir(path.clone());
     let key = id.key();
     let step = Step::Dir {
@@ -287,6 +286,18 @@ fn managed_dir(
             format!("shared directory {} is container {o}'s", path.display()),
         )),
     }
+}
+
+/// The container's directory under `sharedDir`: the plain one, and the one it gets when
+/// another container (with the same ID prefix) holds the plain one.
+pub fn managed_dir_candidates(config: &Config, id: &AttachmentId) -> [PathBuf; 2] {
+    let dir_name = |d| shared_files::container_dir_name(&id.container_id, d);
+    // The marker keeps the hash's low 24 bits.
+    let h = crate::attachment::fnv1a64(id.container_id.as_str().as_bytes()) as u32;
+    [
+        shared_dir::managed_dir(config, &dir_name(None)),
+        shared_dir::managed_dir(config, &dir_name(Some(h))),
+    ]
 }
 
 /// IPAM first: an address shortage must fail before a port exists.

@@ -6,6 +6,7 @@ pub mod add;
 pub mod check;
 pub mod del;
 pub mod gc;
+pub mod recover;
 pub mod status;
 pub mod undo;
 

@@ -7,6 +7,7 @@ use std::path::Path;
 use userspace_cni_sdk::wire::Engine as EngineKind;
 
 use super::Ctx;
+use crate::attachment::AttachmentId;
 use crate::attachment::claims::ClaimName;
 use crate::attachment::journal::{Entry, Journal, Step, StepKind, crash_point};
 use crate::cni::{CniCommand, CniError, Verb};
@@ -40,6 +41,32 @@ impl Engines {
 /// it again would talk to a switch that just refused us). A replay after a kill undoes all.
 pub fn rollback_wants(e: &Entry) -> bool {
     e.done || !matches!(e.step.kind(), StepKind::Lease | StepKind::Port)
+}
+
+/// Undoes everything of `id`: its journal's steps, last first, and, when the journal is not
+/// whole (missing, damaged, or never committed and so never made durable), what the
+/// switch's tags and the claims prove is its ([`super::recover`]).
+pub fn undo_attachment(
+    ctx: &Ctx<'_>,
+    id: &AttachmentId,
+    journal: Option<&Journal>,
+    engines: &mut Engines,
+) -> Result<(), CniError> {
+    if let Some(j) = journal {
+        if let Some(why) = &j.damage {
+            tracing::warn!(
+                "{id}: the journal is damaged ({why}); undoing what it names, then what the evidence proves"
+            );
+        }
+        undo_journal(ctx, j, engines, |_| true)?;
+    }
+    if !journal.is_some_and(Journal::is_whole) {
+        let names: Vec<_> = journal
+            .map(|j| j.claim_names().collect())
+            .unwrap_or_default();
+        super::recover::sweep(ctx, id, &names, engines)?;
+    }
+    Ok(())
 }
 
 /// Undoes `journal`'s entries that `wanted` selects, last first. Stops at the first failure
@@ -112,7 +139,7 @@ fn undo_step(
     Ok(())
 }
 
-fn remove_file_and_temp(path: &Path) {
+pub(super) fn remove_file_and_temp(path: &Path) {
     let failed = publish::remove_files([path.to_path_buf(), publish::temp_path(path)].iter());
     for (p, e) in failed {
         tracing::warn!("cannot remove {}: {e}", p.display());
@@ -120,7 +147,7 @@ fn remove_file_and_temp(path: &Path) {
 }
 
 /// The pod may be gone or the API down: a stale annotation entry must not block the DEL.
-fn withdraw(ctx: &Ctx<'_>, cmd: &CniCommand, namespace: &str, name: &str) {
+pub(super) fn withdraw(ctx: &Ctx<'_>, cmd: &CniCommand, namespace: &str, name: &str) {
     let Some(kubeconfig) = &ctx.config.net.kubeconfig else {
         tracing::warn!("annotation entry on {namespace}/{name} left: the config has no kubeconfig");
         return;
