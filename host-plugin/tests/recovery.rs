@@ -410,3 +410,16 @@ fn a_symlink_planted_at_the_alias_root_is_refused_and_the_add_rolls_back() {
     fs::remove_dir(&victim).unwrap();
     node.assert_clean("refused alias root");
 }
+
+#[test]
+fn gc_removes_a_lock_whose_journal_a_killed_gc_already_removed() {
+    let node = Node::new();
+    node.add(A);
+    // What a GC killed between removing the journal and its lock leaves: the lock alone.
+    fs::write(node.path(&format!("state/{B}@net1.lock")), b"").unwrap();
+    let (res, code) = node.gc(&[A]);
+    assert_eq!(code, 0, "GC: {res}");
+    assert!(!node.path(&format!("state/{B}@net1.lock")).exists());
+    node.del(A, "the kept one");
+    node.assert_clean("after GC and the last DEL");
+}

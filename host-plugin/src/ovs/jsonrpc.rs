@@ -52,9 +52,10 @@ pub enum RpcError {
         #[source]
         source: std::io::Error,
     },
-    /// The connection failed.
-    #[error("OVSDB connection")]
-    Io(#[source] std::io::Error),
+    /// The connection failed mid-call (the cause is in the message: callers that flatten the
+    /// chain into CNI's `details` would otherwise say only "OVSDB connection").
+    #[error("OVSDB connection failed: {0}")]
+    Io(std::io::Error),
     /// The server closed the connection.
     #[error("OVSDB closed the connection")]
     Closed,
@@ -286,6 +287,16 @@ mod tests {
                 return v;
             }
         }
+    }
+
+    #[test]
+    fn a_connection_dropped_mid_call_says_why_in_its_message() {
+        let e = RpcError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(e.to_string().contains("reset"), "{e}");
+        assert!(
+            std::error::Error::source(&e).is_none(),
+            "the cause is printed once"
+        );
     }
 
     #[test]
