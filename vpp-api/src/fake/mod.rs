@@ -15,6 +15,9 @@
 //! is logged naming the message, is listed in [`State::unmodelled`], and dropping the
 //! [`FakeVpp`] then panics, so the test that sent it fails.
 //!
+//! A test can hang it: [`State::silent_after`] names a request after which it answers
+//! nothing (as a VPP stuck in a long operation), until the test clears [`State::silent`].
+//!
 //! What it does not do: move packets, or model VPP's many other messages.
 
 mod handlers;
@@ -154,6 +157,12 @@ pub struct State {
     /// Requests to fail, by name: the next one of that name gets this return value and
     /// changes nothing (a test's way to make VPP refuse one step); the entry is then gone.
     pub fail: BTreeMap<String, crate::error::Retval>,
+    /// A request name after which VPP stops answering (a hung VPP): that request is served
+    /// and answered, then [`State::silent`] is set.
+    pub silent_after: Option<String>,
+    /// VPP answers nothing, not even `sockclnt_create`, while this is set; requests are still
+    /// logged. A test clears it to revive VPP.
+    pub silent: bool,
     next_sw_if_index: u32,
     vhost_instance: u32,
     next_client: u32,
@@ -189,6 +198,8 @@ impl Default for State {
             log: Vec::new(),
             unmodelled: Vec::new(),
             fail: BTreeMap::new(),
+            silent_after: None,
+            silent: false,
             next_sw_if_index: 1,
             vhost_instance: 0,
             next_client: 0,
@@ -450,6 +461,12 @@ fn serve(mut conn: UnixStream, state: &Mutex<State>) {
             let Some(id) = message::peek_id(&body) else {
                 continue;
             };
+            if st.silent {
+                // A hung VPP: it reads the request and never answers.
+                let name = session.ids.get(&id).copied().unwrap_or("sockclnt_create");
+                st.log.push(name.to_owned());
+                continue;
+            }
             if id == SOCKCLNT_CREATE_ID {
                 let Some(reply) = handshake(&mut st, &mut session, &body) else {
                     continue;
@@ -476,6 +493,10 @@ fn serve(mut conn: UnixStream, state: &Mutex<State>) {
                 st.unmodelled(name.to_owned());
                 continue;
             };
+            if st.silent_after.as_deref() == Some(name) {
+                st.silent_after = None;
+                st.silent = true;
+            }
             drop(st);
             for r in replies {
                 if conn.write_all(&frame(&r)).is_err() {
