@@ -1163,3 +1163,55 @@ fn vpp_hanging_after_memif_create_keeps_the_journal_and_del_removes_the_memif() 
     assert_eq!(code, 0, "{res}");
     node.assert_pristine("after DEL against the revived VPP");
 }
+
+const ID4: &str = "8b998250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
+
+/// Four plugin processes at once, 16 rounds, on one bridge domain: in each round two pods are
+/// added while the other two are deleted, so first ADDs race each other and ADDs race the last
+/// member's DEL. Every ADD succeeds, and after each round VPP has exactly the present pods'
+/// memifs in the plugin's (tagged) domain, which goes with the last of them.
+#[test]
+fn add_and_del_racing_on_one_bridge_domain_keep_vpp_exact() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    let ids = [ID, ID2, ID3, ID4];
+    let barrier = std::sync::Barrier::new(ids.len());
+    for round in 0..16usize {
+        let present: Vec<bool> = std::thread::scope(|s| {
+            let workers: Vec<_> = ids
+                .iter()
+                .enumerate()
+                .map(|(w, id)| {
+                    let (conf, barrier) = (&conf, &barrier);
+                    s.spawn(move || {
+                        let add = (round + w / 2) % 2 == 0;
+                        barrier.wait();
+                        let (res, code) = cni(if add { "ADD" } else { "DEL" }, id, conf);
+                        assert_eq!(code, 0, "round {round}, pod {w}: {res}");
+                        add
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let n = present.iter().filter(|p| **p).count();
+        let st = node.vpp.state();
+        assert_eq!(
+            st.interfaces.len(),
+            1 + n,
+            "round {round}: {:?}",
+            st.interfaces
+        );
+        assert_eq!(st.members(4).len(), n, "round {round}");
+        let bd = st.bridge_domains.get(&4);
+        assert_eq!(
+            bd.map(|b| b.tag.as_str()),
+            (n > 0).then_some("userspace-cni"),
+            "round {round}: the domain is the plugin's while a pod uses it"
+        );
+    }
+    for id in ids {
+        assert_eq!(cni("DEL", id, &conf).1, 0);
+    }
+    node.assert_pristine("after every DEL");
+}

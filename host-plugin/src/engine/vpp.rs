@@ -155,11 +155,13 @@ impl VppEngine {
         })
     }
 
-    /// `netType: interface` attachments share their subnet's gateway loopback: one ADD or
-    /// DEL at a time decides whether it is there, so a DEL never deletes the loopback an
-    /// ADD is joining.
-    fn l3_lock(&self, r: &VppRecord) -> Result<Option<DirectoryLock>, CniError> {
-        if r.address.is_none() {
+    /// Attachments share objects on VPP: `netType: interface` its subnet's gateway loopback,
+    /// `netType: bridge` its bridge domain. One ADD or DEL at a time decides whether such an
+    /// object is there, makes it or deletes it: a DEL never deletes the loopback or domain an
+    /// ADD is joining (VPP would re-create the domain untagged on the join), and two first
+    /// ADDs never both create it.
+    fn shared_lock(&self, r: &VppRecord) -> Result<Option<DirectoryLock>, CniError> {
+        if r.address.is_none() && r.bridge_domain.is_none() {
             return Ok(None);
         }
         DirectoryLock::acquire(&self.state_dir)
@@ -171,7 +173,7 @@ impl VppEngine {
 impl Engine for VppEngine {
     fn attach(&mut self, planned: &EngineRecord) -> Result<EngineRecord, CniError> {
         let r = record(planned)?;
-        let _l3 = self.l3_lock(r)?;
+        let _shared = self.shared_lock(r)?;
         let made = self.vpp.attach(&r.to_plan()).inspect_err(|_| {
             // VPP made the socket file (master / server) before the step that failed.
             let _ = std::fs::remove_file(&r.socket);
@@ -184,7 +186,7 @@ impl Engine for VppEngine {
 
     fn detach(&mut self, rec: &EngineRecord) -> Result<(), CniError> {
         let r = record(rec)?;
-        let _l3 = self.l3_lock(r)?;
+        let _shared = self.shared_lock(r)?;
         let l3 = L3 {
             gateway: r.address,
             pod: r.pod_address,

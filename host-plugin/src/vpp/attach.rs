@@ -418,19 +418,22 @@ impl Vpp {
                 .map_err(vpp_err)?
                 .is_empty();
             if !exists {
-                self.client
-                    .request(&BridgeDomainAddDelV2 {
-                        bd_id,
-                        flood: true,
-                        uu_flood: true,
-                        forward: true,
-                        learn: true,
-                        bd_tag: FixedStr::new(BD_TAG),
-                        is_add: true,
-                        ..BridgeDomainAddDelV2::default()
-                    })
-                    .map_err(vpp_err)?;
-                done.bridge_domain_created = true;
+                let made = self.client.request(&BridgeDomainAddDelV2 {
+                    bd_id,
+                    flood: true,
+                    uu_flood: true,
+                    forward: true,
+                    learn: true,
+                    bd_tag: FixedStr::new(BD_TAG),
+                    is_add: true,
+                    ..BridgeDomainAddDelV2::default()
+                });
+                match made {
+                    Ok(_) => done.bridge_domain_created = true,
+                    // Made in between by someone outside the plugin's lock: joined, not ours.
+                    Err(e) if e.is_retval(vpp_api::Retval::BdAlreadyExists) => {}
+                    Err(e) => return Err(vpp_err(e)),
+                }
             }
             done.bridge_domain = Some(bd_id);
             self.client
