@@ -178,6 +178,7 @@ fn memif_bridge_add_sends_the_exact_api_sequence_and_del_undoes_it() {
             "memif_socket_filename_add_del_v2",
             "memif_dump",
             "memif_create_v2",
+            "sw_interface_tag_add_del",
             "sw_interface_set_flags",
             "bridge_domain_dump",
             "bridge_domain_add_del_v2",
@@ -347,11 +348,12 @@ fn assert_routed(st: &State, pods: &[&Value]) {
     assert_eq!(st.routes.len(), pods.len(), "{:?}", st.routes);
 }
 
-const L3_FIRST_ADD: [&str; 12] = [
+const L3_FIRST_ADD: [&str; 13] = [
     "memif_socket_filename_dump",
     "memif_socket_filename_add_del_v2",
     "memif_dump",
     "memif_create_v2",
+    "sw_interface_tag_add_del",
     "sw_interface_set_flags",
     // No loopback for the subnet yet: make it, tag it, give it the gateway, bring it up.
     "sw_interface_dump",
@@ -363,11 +365,12 @@ const L3_FIRST_ADD: [&str; 12] = [
     "ip_route_add_del",
 ];
 
-const L3_NEXT_ADD: [&str; 8] = [
+const L3_NEXT_ADD: [&str; 9] = [
     "memif_socket_filename_dump",
     "memif_socket_filename_add_del_v2",
     "memif_dump",
     "memif_create_v2",
+    "sw_interface_tag_add_del",
     "sw_interface_set_flags",
     // The subnet's loopback is found by its tag.
     "sw_interface_dump",
@@ -433,9 +436,10 @@ fn three_pods_in_one_subnet_share_one_gateway_loopback_and_dels_keep_the_rest_ro
     node.assert_pristine("after the three DELs");
 
     assert_eq!(cni("DEL", ID3, &conf).1, 0, "DEL again is a no-op");
-    assert!(
-        node.take_log().is_empty(),
-        "the journal is gone: nothing to undo"
+    assert_eq!(
+        node.take_log(),
+        ["sw_interface_dump"],
+        "the journal is gone: DEL only looks for an interface tagged for it"
     );
     node.assert_pristine("after the repeated DEL");
 }
@@ -634,10 +638,12 @@ fn a_refused_l3_step_rolls_back_and_leaves_the_other_pods_routed() {
     ] {
         let node = Node::new();
         let conf = l3_conf(&node);
-        node.vpp
-            .state()
-            .fail
-            .insert(msg.into(), vpp_api::Retval::InvalidValue);
+        {
+            let mut st = node.vpp.state();
+            st.fail.insert(msg.into(), vpp_api::Retval::InvalidValue);
+            // The memif's own tag comes first: the loopback's is the one refused.
+            st.fail_after.insert("sw_interface_tag_add_del".into(), 1);
+        }
         let (res, code) = cni("ADD", ID, &conf);
         assert_ne!(code, 0, "{msg}: {res}");
         assert!(
@@ -1050,6 +1056,7 @@ fn mtu_and_vlans_on_one_bridge_domain_send_the_exact_messages_and_del_leaves_the
             "memif_socket_filename_add_del_v2",
             "memif_dump",
             "memif_create_v2",
+            "sw_interface_tag_add_del",
             "sw_interface_set_mtu",
             "sw_interface_set_flags",
             "bridge_domain_dump",
@@ -1143,7 +1150,7 @@ fn vpp_hanging_after_memif_create_keeps_the_journal_and_del_removes_the_memif() 
         res["msg"]
             .as_str()
             .unwrap()
-            .contains("no reply from VPP to sw_interface_set_flags"),
+            .contains("no reply from VPP to sw_interface_tag_add_del"),
         "{res}"
     );
     {
@@ -1214,4 +1221,197 @@ fn add_and_del_racing_on_one_bridge_domain_keep_vpp_exact() {
         assert_eq!(cni("DEL", id, &conf).1, 0);
     }
     node.assert_pristine("after every DEL");
+}
+
+impl Node {
+    /// Deletes the journal of `id`'s net1: the state a lost or unreadable journal leaves.
+    fn lose_journal(&self, id: &str) {
+        std::fs::remove_file(self.path(&format!("state/{id}@net1.json"))).unwrap();
+    }
+
+    /// What VPP has besides what it started with, for messages.
+    fn vpp_is_empty(&self, what: &str) {
+        let st = self.vpp.state();
+        assert_eq!(st.interfaces.len(), 1, "{what}: {:?}", st.interfaces);
+        assert_eq!(st.sockets.len(), 1, "{what}: {:?}", st.sockets);
+        assert_eq!(
+            st.bridge_domains.len(),
+            1,
+            "{what}: {:?}",
+            st.bridge_domains
+        );
+        assert!(st.routes.is_empty(), "{what}: {:?}", st.routes);
+    }
+
+    /// A memif on a socket of the operator's, tagged `tag` (empty: untagged).
+    fn foreign_memif(&self, socket_id: u32, tag: &str) -> u32 {
+        let mut st = self.vpp.state();
+        let sw = 100 + socket_id;
+        st.sockets
+            .insert(socket_id, format!("/run/other/{socket_id}.sock"));
+        st.interfaces.insert(
+            sw,
+            vpp_api::fake::Interface {
+                name: format!("memif{socket_id}/0"),
+                kind: IfKind::Memif {
+                    socket_id,
+                    id: 0,
+                    role: MemifRole::MASTER,
+                    mode: vpp_api::messages::memif::MemifMode::ETHERNET,
+                    queues: (1, 1),
+                },
+                mac: [2, 0, 0, 0, 0, socket_id as u8],
+                admin_up: true,
+                addresses: Vec::new(),
+                bridge: None,
+                l2: Default::default(),
+                tag: tag.into(),
+                unnumbered: None,
+            },
+        );
+        sw
+    }
+}
+
+fn gc(conf: &Value, valid: &[&str]) -> (Value, i32) {
+    let mut c = conf.clone();
+    c["cniVersion"] = json!("1.1.0");
+    c["cni.dev/valid-attachments"] = valid
+        .iter()
+        .map(|id| json!({"containerID": id, "ifname": "net1"}))
+        .collect();
+    support::run_plugin(
+        env!("CARGO_BIN_EXE_userspace"),
+        "GC",
+        "",
+        "",
+        "",
+        &[],
+        c.to_string().as_bytes(),
+    )
+}
+
+/// The journal is lost after ADD: DEL finds the memif by its tag and its socket file and
+/// removes it, its socket registration, the bridge domain the plugin made and the socket.
+#[test]
+fn del_without_state_finds_the_interface_by_its_socket() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    let socket = node.path("shared/5e678250ad8d/memif-5e678250ad8d-net1.sock");
+    assert!(socket.exists());
+    node.lose_journal(ID);
+    let (res, code) = cni("DEL", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    node.vpp_is_empty("after DEL without journal");
+    assert!(!socket.exists(), "the socket file is gone");
+}
+
+/// The memif's tag binds it to one attachment of one network: a DEL of another attachment
+/// without journal, and a DEL of the same one in another network, leave it.
+#[test]
+fn del_without_journal_leaves_an_interface_tagged_for_another_attachment_or_network() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    node.lose_journal(ID);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    let mut other_net = conf.clone();
+    other_net["name"] = json!("another-network");
+    assert_eq!(cni("DEL", ID, &other_net).1, 0);
+    assert_eq!(node.vpp.state().interfaces.len(), 2, "the memif stays");
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.vpp_is_empty("after the owner's DEL");
+}
+
+/// L3 without journal: the pod's route and the unnumbered binding go, and the gateway
+/// loopback with the subnet's last pod; another pod of the subnet keeps its route.
+#[test]
+fn del_without_journal_of_an_l3_pod_removes_its_route_and_the_last_loopback() {
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let (b, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{b}");
+    node.lose_journal(ID);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_routed(&node.vpp.state(), &[&b]);
+    node.lose_journal(ID2);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    node.vpp_is_empty("after both DELs without journal");
+}
+
+/// vhost-user interfaces carry the tag too (VPP sets it at creation).
+#[test]
+fn del_without_journal_finds_a_vhost_user_interface_by_its_tag() {
+    let node = Node::new();
+    let conf = node.conf(
+        json!({"engine": "vpp", "iftype": "vhostuser", "netType": "bridge",
+                                "vhost": {"mode": "server"}, "bridge": {"bridgeName": "4"}}),
+    );
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    assert!(
+        node.vpp
+            .state()
+            .interfaces
+            .values()
+            .any(|i| i.tag.starts_with("userspace-cni if ")),
+        "tagged at creation"
+    );
+    node.lose_journal(ID);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.vpp_is_empty("after DEL without journal");
+}
+
+/// GC finds an interface whose journal is gone by its tag and removes it; a valid
+/// attachment's interface, one tagged by someone else and an untagged one stay.
+#[test]
+fn gc_removes_a_stray_vpp_interface_found_by_tag_and_nothing_else() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    assert_eq!(cni("ADD", ID2, &conf).1, 0);
+    let theirs = node.foreign_memif(7, "userspace-cni if 0123456789abcdef");
+    let untagged = node.foreign_memif(8, "");
+    node.lose_journal(ID);
+    node.lose_journal(ID2);
+    let (res, code) = gc(&conf, &[ID2]);
+    assert_eq!(code, 0, "{res}");
+    {
+        let st = node.vpp.state();
+        assert!(
+            st.interfaces.contains_key(&theirs),
+            "another's interface stays"
+        );
+        assert!(
+            st.interfaces.contains_key(&untagged),
+            "an untagged one stays"
+        );
+        assert_eq!(
+            st.interfaces.len(),
+            4,
+            "local0, the two foreign, the valid pod's"
+        );
+        assert_eq!(
+            st.members(4).len(),
+            1,
+            "the valid pod is still in the domain"
+        );
+    }
+    let (res, code) = gc(&conf, &[]);
+    assert_eq!(code, 0, "{res}");
+    let st = node.vpp.state();
+    assert_eq!(
+        st.interfaces.len(),
+        3,
+        "local0 and the two foreign: {:?}",
+        st.interfaces
+    );
+    assert_eq!(
+        st.bridge_domains.len(),
+        1,
+        "the plugin's domain went with its last member"
+    );
 }

@@ -29,6 +29,42 @@ pub fn gateway_tag(gateway: &IpNet) -> String {
     format!("{GATEWAY_TAG} {gateway}")
 }
 
+/// Tag prefix of the memif and vhost-user interfaces the plugin makes.
+pub const INTERFACE_TAG: &str = "userspace-cni if";
+
+/// The tag of an attachment's interface: [`INTERFACE_TAG`], a space and 16 hex digits, the
+/// FNV-1a 64 hash of `<attachment key>\n<network>` (a key has no newline, so the split is
+/// unambiguous). VPP keeps 63 bytes of tag and a key can be longer (container IDs up to 128
+/// bytes), so the tag does not name the owner: it proves a candidate. The candidate comes
+/// from the socket file behind the interface (the claims name its owner); an interface is
+/// this plugin's, and that attachment's, only when both agree.
+pub fn interface_tag(owner: &str, network: &str) -> String {
+    let h = crate::attachment::fnv1a64(format!("{owner}\n{network}").as_bytes());
+    format!("{INTERFACE_TAG} {h:016x}")
+}
+
+/// A memif or vhost-user interface tagged [`INTERFACE_TAG`], with what DEL needs to remove
+/// it and what it holds of the shared objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedInterface {
+    /// memif or vhost-user.
+    pub iftype: VppIfType,
+    /// VPP's index.
+    pub sw_if_index: u32,
+    /// Its tag.
+    pub tag: String,
+    /// The socket file behind it.
+    pub socket: PathBuf,
+    /// vhost-user: whether VPP is the socket's server.
+    pub vhost_server: bool,
+    /// The bridge domain it is a member of.
+    pub bridge_domain: Option<u32>,
+    /// The gateway whose tagged loopback it is unnumbered to.
+    pub gateway: Option<IpNet>,
+    /// The pod address routed (/32, /128) out of it, with the gateway's prefix length.
+    pub pod: Option<IpNet>,
+}
+
 /// The MAC the plugin gives the loopback of `gateway`: locally administered, unicast, from
 /// the tag's hash. VPP creates a loopback and tags it in two messages; one whose tagging a
 /// kill cut short is still known as ours by this MAC, so DEL removes it and the next ADD
@@ -61,7 +97,7 @@ pub struct VppPlan {
     pub address: Option<IpNet>,
     /// `netType: interface`: the pod's address, routed (/32, /128) through the interface.
     pub pod_address: Option<IpNet>,
-    /// A tag for the interface where VPP keeps one (vhost-user).
+    /// The interface's tag ([`interface_tag`]).
     pub tag: String,
     /// memif: rx and tx queues each.
     pub queues: u16,
@@ -352,6 +388,14 @@ impl Vpp {
                         ring_size: 1024,
                         buffer_size: 2048,
                         ..MemifCreateV2::default()
+                    })
+                    .map_err(vpp_err)?;
+                // Tagged before anything else, so a DEL without journal finds it.
+                self.client
+                    .request(&SwInterfaceTagAddDel {
+                        is_add: true,
+                        sw_if_index: r.sw_if_index,
+                        tag: FixedStr::new(plan.tag.clone()),
                     })
                     .map_err(vpp_err)?;
                 (r.sw_if_index, format!("memif{socket_id}/{id}"))
@@ -909,6 +953,145 @@ impl Vpp {
         }
         self.remove_gateway_loopback_if_unused(&l3)?;
         Ok(found)
+    }
+}
+
+impl Vpp {
+    /// The memif and vhost-user interfaces tagged [`INTERFACE_TAG`], with their socket files
+    /// and what they hold of the shared objects (bridge domain, gateway, pod route).
+    pub fn tagged_interfaces(&mut self) -> Result<Vec<TaggedInterface>, CniError> {
+        let all = self
+            .client
+            .dump(&SwInterfaceDump {
+                sw_if_index: ANY_SW_IF_INDEX,
+                name_filter_valid: false,
+                name_filter: String::new(),
+            })
+            .map_err(vpp_err)?;
+        let prefix = format!("{INTERFACE_TAG} ");
+        if !all.iter().any(|d| d.tag.0.starts_with(&prefix)) {
+            return Ok(Vec::new());
+        }
+        let tags: Vec<(u32, String)> = all
+            .iter()
+            .map(|d| (d.sw_if_index, d.tag.0.clone()))
+            .collect();
+        let mut out = Vec::new();
+        let sockets = self
+            .client
+            .dump(&MemifSocketFilenameDump {})
+            .map_err(vpp_err)?;
+        for m in self.client.dump(&MemifDump {}).map_err(vpp_err)? {
+            let socket = sockets.iter().find(|s| s.socket_id == m.socket_id);
+            out.extend(socket.map(|s| TaggedInterface {
+                iftype: VppIfType::Memif,
+                sw_if_index: m.sw_if_index,
+                tag: String::new(),
+                socket: PathBuf::from(&s.socket_filename.0),
+                vhost_server: false,
+                bridge_domain: None,
+                gateway: None,
+                pod: None,
+            }));
+        }
+        if self
+            .client
+            .require(&[Client::id_of::<SwInterfaceVhostUserDump>])
+            .is_ok()
+        {
+            let vhosts = self
+                .client
+                .dump(&SwInterfaceVhostUserDump {
+                    sw_if_index: ANY_SW_IF_INDEX,
+                })
+                .map_err(vpp_err)?;
+            out.extend(vhosts.into_iter().map(|v| TaggedInterface {
+                iftype: VppIfType::Vhostuser,
+                sw_if_index: v.sw_if_index,
+                tag: String::new(),
+                socket: PathBuf::from(v.sock_filename.0),
+                vhost_server: v.is_server,
+                bridge_domain: None,
+                gateway: None,
+                pod: None,
+            }));
+        }
+        out.retain_mut(|t| {
+            let tag = tags.iter().find(|(sw, _)| *sw == t.sw_if_index);
+            t.tag = tag.map(|(_, tag)| tag.clone()).unwrap_or_default();
+            t.tag.starts_with(&prefix)
+        });
+        self.shared_objects_of(&mut out, &all)?;
+        Ok(out)
+    }
+
+    /// Fills in each interface's bridge domain, gateway and pod route.
+    fn shared_objects_of(
+        &mut self,
+        found: &mut [TaggedInterface],
+        all: &[SwInterfaceDetails],
+    ) -> Result<(), CniError> {
+        let bds = self
+            .client
+            .dump(&BridgeDomainDump {
+                bd_id: u32::MAX,
+                sw_if_index: ANY_SW_IF_INDEX,
+            })
+            .map_err(vpp_err)?;
+        let unnumbered = if self.require_l3().is_ok() {
+            self.unnumbered()?
+        } else {
+            Vec::new()
+        };
+        for t in found.iter_mut() {
+            t.bridge_domain = bds
+                .iter()
+                .find(|b| {
+                    b.sw_if_details
+                        .0
+                        .iter()
+                        .any(|m| m.sw_if_index == t.sw_if_index)
+                })
+                .map(|b| b.bd_id);
+            let lo = unnumbered
+                .iter()
+                .find(|(u, _)| *u == t.sw_if_index)
+                .map(|(_, ip)| *ip);
+            let gw_prefix = format!("{GATEWAY_TAG} ");
+            t.gateway = all
+                .iter()
+                .find(|d| Some(d.sw_if_index) == lo)
+                .and_then(|d| d.tag.0.strip_prefix(&gw_prefix)?.parse().ok());
+            if let Some(gw) = t.gateway {
+                t.pod = self.pod_route_of(t.sw_if_index, &gw)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The pod address routed out of `sw_if_index` (a host route of the gateway's family).
+    fn pod_route_of(
+        &mut self,
+        sw_if_index: u32,
+        gateway: &IpNet,
+    ) -> Result<Option<IpNet>, CniError> {
+        let host_len = if gateway.addr().is_ipv4() { 32 } else { 128 };
+        let routes = self
+            .client
+            .dump(&IpRouteDump {
+                table: IpTable {
+                    table_id: 0,
+                    is_ip6: gateway.addr().is_ipv6(),
+                    name: FixedStr::default(),
+                },
+            })
+            .map_err(vpp_err)?;
+        Ok(routes
+            .iter()
+            .filter(|r| r.route.prefix.len == host_len)
+            .filter(|r| r.route.paths.0.iter().any(|p| p.sw_if_index == sw_if_index))
+            .filter_map(|r| IpNet::new(r.route.prefix.address.ip()?, gateway.prefix_len()).ok())
+            .find(|p| gateway.contains(&p.addr())))
     }
 }
 

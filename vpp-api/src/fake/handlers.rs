@@ -196,7 +196,19 @@ where
     let Ok((h, req)) = message::decode::<R>(body) else {
         return Vec::new();
     };
-    if let Some(rv) = st.fail.remove(R::NAME) {
+    let spared = match st.fail_after.get_mut(R::NAME) {
+        Some(n) if *n > 0 && st.fail.contains_key(R::NAME) => {
+            *n -= 1;
+            true
+        }
+        _ => false,
+    };
+    let refused = if spared {
+        None
+    } else {
+        st.fail.remove(R::NAME)
+    };
+    if let Some(rv) = refused {
         // A refused request: the reply's other fields as VPP leaves them (zero), retval
         // right after the context.
         let mut reply = encode_reply(h.context, ids, &R::Reply::default());
@@ -462,7 +474,8 @@ fn vhost_create(st: &mut State, req: CreateVhostUserIfV2) -> CreateVhostUserIfV2
             addresses: Vec::new(),
             bridge: None,
             l2: Default::default(),
-            tag: String::new(),
+            // VPP 25.10 tags the new interface with a non-empty `tag` (vhost_user_api.c).
+            tag: req.tag.0.clone(),
             unnumbered: None,
         },
     );

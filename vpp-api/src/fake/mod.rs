@@ -157,6 +157,9 @@ pub struct State {
     /// Requests to fail, by name: the next one of that name gets this return value and
     /// changes nothing (a test's way to make VPP refuse one step); the entry is then gone.
     pub fail: BTreeMap<String, crate::error::Retval>,
+    /// Requests of a name in [`State::fail`] to serve normally before the refused one (the
+    /// second `sw_interface_tag_add_del` of an ADD, say); absent: none.
+    pub fail_after: BTreeMap<String, usize>,
     /// A request name after which VPP stops answering (a hung VPP): that request is served
     /// and answered, then [`State::silent`] is set.
     pub silent_after: Option<String>,
@@ -198,6 +201,7 @@ impl Default for State {
             log: Vec::new(),
             unmodelled: Vec::new(),
             fail: BTreeMap::new(),
+            fail_after: BTreeMap::new(),
             silent_after: None,
             silent: false,
             next_sw_if_index: 1,
@@ -264,6 +268,7 @@ impl State {
             log: std::mem::take(&mut self.log),
             unmodelled: std::mem::take(&mut self.unmodelled),
             fail: std::mem::take(&mut self.fail),
+            fail_after: std::mem::take(&mut self.fail_after),
             generation: self.generation + 1,
             ..Self::default()
         }
