@@ -111,6 +111,12 @@ impl Node {
             st.bridge_domains
         );
         assert!(st.routes.is_empty(), "{what}: routes left: {:?}", st.routes);
+        assert!(
+            st.proxy_arps.is_empty() && st.proxy_arp_enabled.is_empty(),
+            "{what}: proxy ARP left: {:?} on {:?}",
+            st.proxy_arps,
+            st.proxy_arp_enabled
+        );
         drop(st);
         assert_eq!(self.leases(), 0, "{what}: lease left");
         assert!(
@@ -348,7 +354,7 @@ fn assert_routed(st: &State, pods: &[&Value]) {
     assert_eq!(st.routes.len(), pods.len(), "{:?}", st.routes);
 }
 
-const L3_FIRST_ADD: [&str; 13] = [
+const L3_FIRST_ADD: [&str; 15] = [
     "memif_socket_filename_dump",
     "memif_socket_filename_add_del_v2",
     "memif_dump",
@@ -362,10 +368,13 @@ const L3_FIRST_ADD: [&str; 13] = [
     "sw_interface_add_del_address",
     "sw_interface_set_flags",
     "sw_interface_set_unnumbered",
+    // Proxy ARP for the subnet, on this interface: the pods reach each other.
+    "proxy_arp_add_del",
+    "proxy_arp_intfc_enable_disable",
     "ip_route_add_del",
 ];
 
-const L3_NEXT_ADD: [&str; 9] = [
+const L3_NEXT_ADD: [&str; 11] = [
     "memif_socket_filename_dump",
     "memif_socket_filename_add_del_v2",
     "memif_dump",
@@ -375,14 +384,18 @@ const L3_NEXT_ADD: [&str; 9] = [
     // The subnet's loopback is found by its tag.
     "sw_interface_dump",
     "sw_interface_set_unnumbered",
+    // Proxy ARP for the subnet, on this interface: the pods reach each other.
+    "proxy_arp_add_del",
+    "proxy_arp_intfc_enable_disable",
     "ip_route_add_del",
 ];
 
-const L3_DEL: [&str; 11] = [
+const L3_DEL: [&str; 12] = [
     "ip_unnumbered_dump",
     "memif_socket_filename_dump",
     "memif_dump",
     "ip_route_add_del",
+    "proxy_arp_intfc_enable_disable",
     "sw_interface_set_unnumbered",
     "memif_delete",
     "memif_socket_filename_dump",
@@ -431,7 +444,7 @@ fn three_pods_in_one_subnet_share_one_gateway_loopback_and_dels_keep_the_rest_ro
 
     assert_eq!(cni("DEL", ID3, &conf).1, 0);
     let mut last = L3_DEL.to_vec();
-    last.push("delete_loopback");
+    last.extend(["proxy_arp_add_del", "delete_loopback"]);
     assert_eq!(node.take_log(), last, "the last DEL removes the loopback");
     node.assert_pristine("after the three DELs");
 
@@ -656,12 +669,13 @@ fn a_refused_l3_step_rolls_back_and_leaves_the_other_pods_routed() {
             // Unnumbered and a route attempt to undo, the loopback to delete.
             let n = log.len();
             assert_eq!(
-                log[n - 15..n - 3],
+                log[n - 17..n - 3],
                 [
                     "ip_unnumbered_dump",
                     "memif_socket_filename_dump",
                     "memif_dump",
                     "ip_route_add_del",
+                    "proxy_arp_intfc_enable_disable",
                     "sw_interface_set_unnumbered",
                     "memif_delete",
                     "memif_socket_filename_dump",
@@ -669,6 +683,7 @@ fn a_refused_l3_step_rolls_back_and_leaves_the_other_pods_routed() {
                     "memif_socket_filename_add_del_v2",
                     "sw_interface_dump",
                     "ip_unnumbered_dump",
+                    "proxy_arp_add_del",
                     "delete_loopback",
                 ],
                 "{log:?}"
@@ -909,7 +924,7 @@ fn a_failure_halfway_rolls_back_every_vpp_step() {
     );
     let log = node.take_log();
     assert_eq!(
-        log[log.len() - 13..],
+        log[log.len() - 14..],
         [
             // The memif is not unnumbered yet: nothing L3 to undo on it.
             "ip_unnumbered_dump",
@@ -919,9 +934,11 @@ fn a_failure_halfway_rolls_back_every_vpp_step() {
             "memif_socket_filename_dump",
             "memif_dump",
             "memif_socket_filename_add_del_v2",
-            // The loopback this ADD made is deleted.
+            // The loopback this ADD made is deleted, and the subnet's proxy ARP range
+            // (never added: NO_SUCH_ENTRY, nothing to undo).
             "sw_interface_dump",
             "ip_unnumbered_dump",
+            "proxy_arp_add_del",
             "delete_loopback",
             // The rollback undoes the port step too: it finds nothing left.
             "ip_unnumbered_dump",
@@ -1241,6 +1258,12 @@ impl Node {
             st.bridge_domains
         );
         assert!(st.routes.is_empty(), "{what}: {:?}", st.routes);
+        assert!(st.proxy_arps.is_empty(), "{what}: {:?}", st.proxy_arps);
+        assert!(
+            st.proxy_arp_enabled.is_empty(),
+            "{what}: {:?}",
+            st.proxy_arp_enabled
+        );
     }
 
     /// A memif on a socket of the operator's, tagged `tag` (empty: untagged).
@@ -1414,4 +1437,54 @@ fn gc_removes_a_stray_vpp_interface_found_by_tag_and_nothing_else() {
         1,
         "the plugin's domain went with its last member"
     );
+}
+
+/// Two L3 pods of one subnet each hold the /24 and ARP for the other directly: VPP answers
+/// on each pod's interface for the other's address (proxy ARP for the subnet's hosts,
+/// enabled on every pod's interface) and routes to it by its host route. A DEL leaves the
+/// other pod reachable; the last one takes the range away.
+#[test]
+fn two_l3_pods_of_one_subnet_reach_each_other_through_proxy_arp() {
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let (b, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{b}");
+    let (c, code) = cni("ADD", ID3, &conf);
+    assert_eq!(code, 0, "{c}");
+    {
+        let st = node.vpp.state();
+        assert_routed(&st, &[&a, &b, &c]);
+        let pods = [pod_of(&st, &a), pod_of(&st, &b), pod_of(&st, &c)];
+        for (sw, ip) in &pods {
+            for (_, other) in pods.iter().filter(|(_, o)| o != ip) {
+                assert!(
+                    st.answers_arp(*sw, other.parse().unwrap()),
+                    "VPP answers {ip}'s ARP for {other}"
+                );
+            }
+            assert!(
+                st.answers_arp(*sw, "10.56.217.1".parse().unwrap()),
+                "and for the gateway"
+            );
+        }
+        assert_eq!(
+            st.proxy_arps.len(),
+            1,
+            "one range per subnet: {:?}",
+            st.proxy_arps
+        );
+    }
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    {
+        let st = node.vpp.state();
+        let ((sa, ia), (sc, ic)) = (pod_of(&st, &a), pod_of(&st, &c));
+        assert!(st.answers_arp(sa, ic.parse().unwrap()));
+        assert!(st.answers_arp(sc, ia.parse().unwrap()));
+        assert_eq!(st.proxy_arp_enabled.len(), 2, "{:?}", st.proxy_arp_enabled);
+    }
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(cni("DEL", ID3, &conf).1, 0);
+    node.assert_pristine("after the three DELs");
 }

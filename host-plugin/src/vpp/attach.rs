@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::MAX_SOCKET_PATH;
 use vpp_api::codec::{FixedStr, Prefix};
+use vpp_api::messages::arp::*;
 use vpp_api::messages::interface::*;
 use vpp_api::messages::ip::*;
 use vpp_api::messages::l2::*;
@@ -27,6 +28,27 @@ pub const GATEWAY_TAG: &str = "userspace-cni gw";
 /// the longest IPv6 prefix fits).
 pub fn gateway_tag(gateway: &IpNet) -> String {
     format!("{GATEWAY_TAG} {gateway}")
+}
+
+/// The proxy ARP range of an IPv4 subnet: its host addresses (network + 1 to broadcast - 1).
+/// Each pod has the subnet's prefix and ARPs for its neighbours directly, and VPP answers
+/// ARP on an unnumbered interface only for its own addresses; with proxy ARP enabled on each
+/// pod's interface VPP answers for the whole range and routes pod to pod by the host routes.
+/// `None` for IPv6 (neighbour discovery has no ranges) and for /31 and /32 (no neighbours).
+pub fn proxy_arp_range(gateway: &IpNet) -> Option<ProxyArp> {
+    let IpNet::V4(net) = gateway.trunc() else {
+        return None;
+    };
+    if net.prefix_len() > 30 {
+        return None;
+    }
+    let low = u32::from(net.network()) + 1;
+    let hi = u32::from(net.broadcast()) - 1;
+    Some(ProxyArp {
+        table_id: 0,
+        low: low.to_be_bytes(),
+        hi: hi.to_be_bytes(),
+    })
 }
 
 /// Tag prefix of the memif and vhost-user interfaces the plugin makes.
@@ -308,6 +330,10 @@ impl Vpp {
                 Client::id_of::<IpUnnumberedDetails>,
                 Client::id_of::<IpRouteAddDel>,
                 Client::id_of::<IpRouteAddDelReply>,
+                Client::id_of::<ProxyArpAddDel>,
+                Client::id_of::<ProxyArpAddDelReply>,
+                Client::id_of::<ProxyArpIntfcEnableDisable>,
+                Client::id_of::<ProxyArpIntfcEnableDisableReply>,
             ])
             .map_err(vpp_err)
     }
@@ -507,22 +533,50 @@ impl Vpp {
                     .map_err(vpp_err)?;
             }
         }
-        if let Some(addr) = plan.address {
-            let lo = self.gateway_loopback(&addr, done)?;
+        self.join_l3(plan, sw_if_index, done)
+    }
+
+    /// `netType: interface`: the interface unnumbered to the subnet's gateway loopback, proxy
+    /// ARP for the subnet on it, the pod's host route out of it.
+    fn join_l3(
+        &mut self,
+        plan: &VppPlan,
+        sw_if_index: u32,
+        done: &mut VppAttached,
+    ) -> Result<(), CniError> {
+        let Some(addr) = plan.address else {
+            return Ok(());
+        };
+        let lo = self.gateway_loopback(&addr, done)?;
+        self.client
+            .request(&SwInterfaceSetUnnumbered {
+                sw_if_index: lo,
+                unnumbered_sw_if_index: sw_if_index,
+                is_add: true,
+            })
+            .map_err(vpp_err)?;
+        done.address = Some(addr);
+        if let Some(proxy) = proxy_arp_range(&addr) {
+            // Every ADD: VPP keeps a range once (a second add is 0), and a subnet whose
+            // first ADD was killed before this step gets it all the same.
             self.client
-                .request(&SwInterfaceSetUnnumbered {
-                    sw_if_index: lo,
-                    unnumbered_sw_if_index: sw_if_index,
+                .request(&ProxyArpAddDel {
                     is_add: true,
+                    proxy,
                 })
                 .map_err(vpp_err)?;
-            done.address = Some(addr);
-            if let Some(pod) = plan.pod_address {
-                self.client
-                    .request(&host_route(&pod, sw_if_index, true))
-                    .map_err(vpp_err)?;
-                done.route = Some(host_prefix(&pod));
-            }
+            self.client
+                .request(&ProxyArpIntfcEnableDisable {
+                    sw_if_index,
+                    enable: true,
+                })
+                .map_err(vpp_err)?;
+        }
+        if let Some(pod) = plan.pod_address {
+            self.client
+                .request(&host_route(&pod, sw_if_index, true))
+                .map_err(vpp_err)?;
+            done.route = Some(host_prefix(&pod));
         }
         Ok(())
     }
@@ -650,6 +704,16 @@ impl Vpp {
                 ));
             }
         }
+        if l3.gateway.as_ref().and_then(proxy_arp_range).is_some() {
+            // VPP keeps the flag of a deleted interface (and of the next one given its
+            // index): off before the interface goes. Disabling twice is 0.
+            self.client
+                .request(&ProxyArpIntfcEnableDisable {
+                    sw_if_index,
+                    enable: false,
+                })
+                .map_err(vpp_err)?;
+        }
         self.client
             .request(&SwInterfaceSetUnnumbered {
                 sw_if_index: *ip,
@@ -688,6 +752,7 @@ impl Vpp {
         if self.unnumbered()?.iter().any(|(_, ip)| *ip == lo) {
             return Ok(());
         }
+        self.remove_proxy_arp_range(gateway)?;
         let r = self
             .client
             .request_raw(&DeleteLoopback { sw_if_index: lo })
@@ -701,6 +766,31 @@ impl Vpp {
                 ErrorCode::Internal,
                 format!(
                     "VPP refused to delete the loopback of {gateway}: {}",
+                    vpp_api::error::retval_name(r.retval)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The subnet's proxy ARP range goes with its loopback: both are the plugin's while it
+    /// holds the subnet. Not there (an ADD killed before it added it) is nothing to undo.
+    fn remove_proxy_arp_range(&mut self, gateway: &IpNet) -> Result<(), CniError> {
+        let Some(proxy) = proxy_arp_range(gateway) else {
+            return Ok(());
+        };
+        let r = self
+            .client
+            .request_raw(&ProxyArpAddDel {
+                is_add: false,
+                proxy,
+            })
+            .map_err(vpp_err)?;
+        if r.retval != 0 && r.retval != vpp_api::Retval::NoSuchEntry.code() {
+            return Err(CniError::new(
+                ErrorCode::Internal,
+                format!(
+                    "VPP refused to remove the proxy ARP range of {gateway}: {}",
                     vpp_api::error::retval_name(r.retval)
                 ),
             ));

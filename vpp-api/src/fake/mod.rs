@@ -22,8 +22,9 @@
 
 mod handlers;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
+use std::net::Ipv4Addr;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +34,7 @@ use std::thread::JoinHandle;
 use crate::codec::{FixedStr, Prefix};
 use crate::frame::{FrameDecoder, frame};
 use crate::message::{self, Header, Message};
+use crate::messages::arp::ProxyArp;
 use crate::messages::ip::FibPath;
 use crate::messages::memclnt::*;
 use crate::messages::memif::{MemifMode, MemifRole};
@@ -150,6 +152,11 @@ pub struct State {
     pub bridge_domains: BTreeMap<u32, BridgeDomain>,
     /// Routes added through the API.
     pub routes: Vec<Route>,
+    /// Proxy ARP ranges, in the order added (VPP keeps each range once).
+    pub proxy_arps: Vec<ProxyArp>,
+    /// Interfaces proxy ARP is enabled on. As in VPP 25.10 (`enabled_by_sw_if_index`),
+    /// deleting an interface does not clear its flag: it stays listed.
+    pub proxy_arp_enabled: BTreeSet<u32>,
     /// Every request received, by name, in order (kept across [`FakeVpp::restart`]).
     pub log: Vec<String>,
     /// Requests the fake does not model, by name (or id): each one fails the test.
@@ -198,6 +205,8 @@ impl Default for State {
             .into(),
             bridge_domains: [(0, BridgeDomain::default())].into(),
             routes: Vec::new(),
+            proxy_arps: Vec::new(),
+            proxy_arp_enabled: BTreeSet::new(),
             log: Vec::new(),
             unmodelled: Vec::new(),
             fail: BTreeMap::new(),
@@ -239,6 +248,37 @@ impl State {
             .filter(|(_, i)| i.unnumbered == Some(sw_if_index))
             .map(|(k, _)| *k)
             .collect()
+    }
+
+    /// Whether VPP would answer an ARP request for `target` arriving on `sw_if_index`, as
+    /// VPP 25.10's `arp-reply` and `arp-proxy` nodes decide: the interface must be IP-enabled
+    /// (an address, or unnumbered to an interface with one); an address of its own (or of
+    /// the interface it borrows from) is answered; any other only when proxy ARP is enabled
+    /// on the interface and `target` is in a range of its table (table 0 here).
+    pub fn answers_arp(&self, sw_if_index: u32, target: Ipv4Addr) -> bool {
+        let Some(i) = self.interfaces.get(&sw_if_index) else {
+            return false;
+        };
+        let own = match i.unnumbered {
+            Some(ip) => self.interfaces.get(&ip).map(|l| &l.addresses),
+            None => Some(&i.addresses),
+        };
+        let Some(own) = own.filter(|a| {
+            a.iter()
+                .any(|p| p.address.ip().is_some_and(|a| a.is_ipv4()))
+        }) else {
+            return false; // arp-input: "Interface is not IP enabled"
+        };
+        if own.iter().any(|p| p.address.ip() == Some(target.into())) {
+            return true;
+        }
+        let t = u32::from(target);
+        self.proxy_arp_enabled.contains(&sw_if_index)
+            && self.proxy_arps.iter().any(|r| {
+                r.table_id == 0
+                    && u32::from(Ipv4Addr::from(r.low)) <= t
+                    && t <= u32::from(Ipv4Addr::from(r.hi))
+            })
     }
 
     /// The loopbacks, by `sw_if_index`.
