@@ -550,6 +550,8 @@ fn check_of_an_l3_pod_finds_a_lost_route_binding_or_loopback() {
             "memif_dump",
             "sw_interface_dump",
             "ip_unnumbered_dump",
+            "proxy_arp_intfc_dump",
+            "proxy_arp_dump",
             "ip_route_dump",
         ]
     );
@@ -1487,4 +1489,39 @@ fn two_l3_pods_of_one_subnet_reach_each_other_through_proxy_arp() {
     assert_eq!(cni("DEL", ID, &conf).1, 0);
     assert_eq!(cni("DEL", ID3, &conf).1, 0);
     node.assert_pristine("after the three DELs");
+}
+
+/// CHECK of an L3 pod finds proxy ARP lost on its interface, or the subnet's range lost.
+#[test]
+fn check_of_an_l3_pod_finds_its_proxy_arp_lost() {
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let conf = with_prev(&conf, &a);
+    let enabled = std::mem::take(&mut node.vpp.state().proxy_arp_enabled);
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("proxy ARP is not enabled"),
+        "{res}"
+    );
+    node.vpp.state().proxy_arp_enabled = enabled;
+    let ranges = std::mem::take(&mut node.vpp.state().proxy_arps);
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no proxy ARP range for 10.56.217.0/24"),
+        "{res}"
+    );
+    node.vpp.state().proxy_arps = ranges;
+    assert_eq!(cni("CHECK", ID, &conf).1, 0);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.assert_pristine("after DEL");
 }

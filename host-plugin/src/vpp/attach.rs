@@ -886,6 +886,9 @@ impl Vpp {
                 "interface {sw} is not unnumbered to the gateway's loopback {lo}"
             )));
         }
+        if let Some(what) = self.proxy_arp_missing(sw, gateway)? {
+            return Ok(Some(what));
+        }
         let Some(pod) = pod else {
             return Ok(None);
         };
@@ -903,6 +906,29 @@ impl Vpp {
             .iter()
             .any(|r| r.route.prefix == want && r.route.paths.0.iter().any(|p| p.sw_if_index == sw));
         Ok((!routed).then(|| format!("no route to {} out of interface {sw}", host_prefix(pod))))
+    }
+
+    /// CHECK of the subnet's proxy ARP: enabled on interface `sw`, the range there.
+    fn proxy_arp_missing(&mut self, sw: u32, gateway: &IpNet) -> Result<Option<String>, CniError> {
+        let Some(range) = proxy_arp_range(gateway) else {
+            return Ok(None);
+        };
+        let enabled = self
+            .client
+            .dump(&ProxyArpIntfcDump {})
+            .map_err(vpp_err)?
+            .iter()
+            .any(|d| d.sw_if_index == sw);
+        if !enabled {
+            return Ok(Some(format!("proxy ARP is not enabled on interface {sw}")));
+        }
+        let ranged = self
+            .client
+            .dump(&ProxyArpDump {})
+            .map_err(vpp_err)?
+            .iter()
+            .any(|d| d.proxy == range);
+        Ok((!ranged).then(|| format!("no proxy ARP range for {}", gateway.trunc())))
     }
 
     /// Takes the interface out of the bridge domain before it is deleted.
@@ -1084,11 +1110,12 @@ impl Vpp {
                 pod: None,
             }));
         }
-        if self
-            .client
-            .require(&[Client::id_of::<SwInterfaceVhostUserDump>])
-            .is_ok()
-        {
+        // The vhost plugin may not be loaded: then there is no vhost-user interface to find.
+        let vhost = [
+            Client::id_of::<SwInterfaceVhostUserDump>,
+            Client::id_of::<SwInterfaceVhostUserDetails>,
+        ];
+        if self.client.require(&vhost).is_ok() {
             let vhosts = self
                 .client
                 .dump(&SwInterfaceVhostUserDump {
