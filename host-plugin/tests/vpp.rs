@@ -1525,3 +1525,30 @@ fn check_of_an_l3_pod_finds_its_proxy_arp_lost() {
     assert_eq!(cni("DEL", ID, &conf).1, 0);
     node.assert_pristine("after DEL");
 }
+
+/// VPP hangs in the middle of the port step and answers again by the time the rollback
+/// reaches the port: the rollback removes the memif, its socket registration and the bridge
+/// domain the engine's own cleanup could not, and nothing is left.
+#[test]
+fn vpp_hanging_after_memif_create_then_answering_again_leaves_nothing_after_the_rollback() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    {
+        let mut st = node.vpp.state();
+        st.silent_after = Some("memif_create_v2".into());
+        // The tag request, then the engine's own cleanup's handshake, go unanswered.
+        st.silent_for = Some(2);
+    }
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(res["code"], 11, "{res}");
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no reply from VPP to sw_interface_tag_add_del"),
+        "{res}"
+    );
+    assert!(!node.vpp.state().silent, "VPP answered the rollback");
+    node.assert_pristine("after the rolled-back ADD");
+}

@@ -173,6 +173,9 @@ pub struct State {
     /// VPP answers nothing, not even `sockclnt_create`, while this is set; requests are still
     /// logged. A test clears it to revive VPP.
     pub silent: bool,
+    /// While silent, how many requests VPP leaves unanswered before it answers again (a VPP
+    /// that hangs for a while); `None`: until a test clears [`State::silent`].
+    pub silent_for: Option<usize>,
     next_sw_if_index: u32,
     vhost_instance: u32,
     next_client: u32,
@@ -213,6 +216,7 @@ impl Default for State {
             fail_after: BTreeMap::new(),
             silent_after: None,
             silent: false,
+            silent_for: None,
             next_sw_if_index: 1,
             vhost_instance: 0,
             next_client: 0,
@@ -510,6 +514,14 @@ fn serve(mut conn: UnixStream, state: &Mutex<State>) {
                 // A hung VPP: it reads the request and never answers.
                 let name = session.ids.get(&id).copied().unwrap_or("sockclnt_create");
                 st.log.push(name.to_owned());
+                match st.silent_for {
+                    Some(n) if n <= 1 => {
+                        st.silent = false;
+                        st.silent_for = None;
+                    }
+                    Some(n) => st.silent_for = Some(n - 1),
+                    None => {}
+                }
                 continue;
             }
             if id == SOCKCLNT_CREATE_ID {
