@@ -1552,3 +1552,18 @@ fn vpp_hanging_after_memif_create_then_answering_again_leaves_nothing_after_the_
     assert!(!node.vpp.state().silent, "VPP answered the rollback");
     node.assert_pristine("after the rolled-back ADD");
 }
+
+/// Journal and claims both lost (a damaged journal's undo releases the claims it names):
+/// DEL still finds its memif, by the tag of the attachment it is deleting and the container
+/// ID's prefix in the socket path.
+#[test]
+fn del_without_journal_or_claims_finds_the_interface_by_its_tag() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    node.lose_journal(ID);
+    std::fs::remove_dir_all(node.path("state/claims")).unwrap();
+    let (res, code) = cni("DEL", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    node.vpp_is_empty("after DEL without journal or claims");
+}

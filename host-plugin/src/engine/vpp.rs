@@ -149,10 +149,16 @@ fn record(r: &EngineRecord) -> Result<&VppRecord, CniError> {
 }
 
 /// The attachment of `network` that a tagged interface is provably of: a claim on its socket
-/// file (the path, the stem directory of an alias, the stem in the file name) names a
-/// candidate, and the interface's tag must be that candidate's [`interface_tag`]. An
-/// interface of another network or of no provable owner is `None`: never touched.
-fn owner_of(claims: &Claims, t: &TaggedInterface, network: &str) -> Option<AttachmentId> {
+/// file (the path, the stem directory of an alias, the stem in the file name), else an
+/// attachment the state directory names (`known`), is a candidate, and the interface's tag
+/// must be that candidate's [`interface_tag`]. An interface of another network or of no
+/// provable owner is `None`: never touched.
+fn owner_of(
+    claims: &Claims,
+    known: &[String],
+    t: &TaggedInterface,
+    network: &str,
+) -> Option<AttachmentId> {
     let file = t.socket.file_name()?.to_string_lossy().into_owned();
     let stem_of_file = file
         .strip_prefix("memif-")
@@ -179,12 +185,47 @@ fn owner_of(claims: &Claims, t: &TaggedInterface, network: &str) -> Option<Attac
             Err(e) => tracing::warn!("VPP interface {}: {e}", t.sw_if_index),
         }
     }
+    // The claims may be gone (a damaged journal's undo released them): the attachments the
+    // state directory still names (a DEL holds its lock file) are candidates too, proven by
+    // the tag and by their container ID's prefix in the socket path, as every name of an
+    // attachment's socket carries it.
+    for key in known {
+        let Some(id) = AttachmentId::from_key(key) else {
+            continue;
+        };
+        let cid = id.container_id.as_str();
+        let prefix = cid.get(..12).unwrap_or(cid);
+        if interface_tag(key, network) == t.tag && t.socket.to_string_lossy().contains(prefix) {
+            return Some(id);
+        }
+    }
     tracing::debug!(
         "VPP interface {} ({}) is tagged by the plugin but no attachment of {network} proves it",
         t.sw_if_index,
         t.socket.display()
     );
     None
+}
+
+/// The attachment keys of the journals and lock files in the state directory
+/// (`<key>.json`, `<key>.lock`), whatever their content.
+fn attachments_named_in(state_dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(state_dir) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let key = name
+                .strip_suffix(".json")
+                .or_else(|| name.strip_suffix(".lock"))?;
+            Some(key.to_owned())
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// What a DEL needs to remove a stray interface and what it holds of the shared objects.
@@ -289,10 +330,11 @@ impl Engine for VppEngine {
         let _names = DirectoryLock::acquire(&self.state_dir)
             .map_err(|e| CniError::new(ErrorCode::Internal, e.to_string()))?;
         let claims = Claims::new(&self.state_dir);
+        let known = attachments_named_in(&self.state_dir);
         Ok(tagged
             .into_iter()
             .filter_map(|t| {
-                let id = owner_of(&claims, &t, network)?;
+                let id = owner_of(&claims, &known, &t, network)?;
                 let record = stray_record(&id, network, t);
                 Some((id, EngineRecord::Vpp(record)))
             })
