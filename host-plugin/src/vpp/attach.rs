@@ -1155,7 +1155,12 @@ impl Vpp {
                 sw_if_index: ANY_SW_IF_INDEX,
             })
             .map_err(vpp_err)?;
-        let unnumbered = if self.require_l3().is_ok() {
+        // No unnumbered messages, no L3 attachment of the plugin's.
+        let l3 = [
+            Client::id_of::<IpUnnumberedDump>,
+            Client::id_of::<IpUnnumberedDetails>,
+        ];
+        let unnumbered = if self.client.require(&l3).is_ok() {
             self.unnumbered()?
         } else {
             Vec::new()
