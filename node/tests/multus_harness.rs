@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use node_harness::fake_api::FakeApi;
+use fake_api::FakeApi;
 use serde_json::{Value, json};
 
 const SANDBOX: &str = "8c0f3c7e2d9b4a1f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a39";
@@ -58,10 +58,13 @@ impl Node {
         let api = FakeApi::start("127.0.0.1:0").unwrap();
         api.write_kubeconfig(&dir.path().join("kubeconfig"))
             .unwrap();
-        api.state.lock().unwrap().pods.push(json!({
+        api.add(
+            "pods",
+            json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "fwd", "namespace": "default", "uid": UID, "resourceVersion": "1",
-                         "annotations": {"k8s.v1.cni.cncf.io/networks": "dpdk-a,dpdk-b"}}}));
+                         "annotations": {"k8s.v1.cni.cncf.io/networks": "dpdk-a,dpdk-b"}}}),
+        );
         Self { dir, api }
     }
 
@@ -167,8 +170,7 @@ fn delegates_get_their_nad_config_with_only_the_declared_capabilities() {
 fn add_writes_network_status_as_multus_does() {
     let n = Node::new();
     n.call("ADD", NETNS, "dpdk-a,dpdk-b");
-    let text = n.api.state.lock().unwrap().pods[0]["metadata"]["annotations"]
-        ["k8s.v1.cni.cncf.io/network-status"]
+    let text = n.api.lock().pods[0]["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -252,8 +254,7 @@ fn the_cluster_network_comes_first_as_eth0_and_its_result_is_returned() {
         .map(|c| c.split(' ').nth(1).unwrap().to_owned())
         .collect();
     assert_eq!(ifnames, ["eth0", "net1"]);
-    let text = n.api.state.lock().unwrap().pods[0]["metadata"]["annotations"]
-        ["k8s.v1.cni.cncf.io/network-status"]
+    let text = n.api.lock().pods[0]["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"]
         .as_str()
         .unwrap()
         .to_owned();

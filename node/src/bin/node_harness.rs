@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use fake_api::FakeApi;
 use k8s_openapi::api::core::v1::Pod;
-use node_harness::fake_api::FakeApi;
 use node_harness::kubelet::{Kubelet, NodeDirs};
 
 #[derive(Debug, Parser)]
