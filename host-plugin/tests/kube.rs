@@ -140,6 +140,26 @@ fn add_uses_the_pods_host_path_and_publishes_both_annotations_and_del_withdraws(
 }
 
 #[test]
+fn the_last_del_removes_the_configuration_data_key_and_an_earlier_one_keeps_the_rest() {
+    let env = Env::new(json!("hostPath"));
+    for ifname in ["net1", "net2"] {
+        assert_eq!(cni("ADD", ifname, &env.conf()).1, 0);
+    }
+    assert_eq!(cni("DEL", "net1", &env.conf()).1, 0);
+    assert_eq!(env.entries(), ["net2"]);
+    assert_eq!(cni("DEL", "net2", &env.conf()).1, 0);
+    let annotations = env.api.pod("web-0").unwrap()["metadata"]["annotations"].clone();
+    assert!(
+        annotations.get("userspace/configuration-data").is_none(),
+        "no \"[]\" left behind: {annotations}"
+    );
+    assert!(
+        annotations.get("k8s.v1.cni.cncf.io/networks").is_some(),
+        "other annotations stay"
+    );
+}
+
+#[test]
 fn concurrent_adds_for_one_pod_lose_no_entry() {
     let env = Env::new(json!("hostPath"));
     let conf = env.conf();
