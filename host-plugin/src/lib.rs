@@ -11,12 +11,10 @@ pub mod engine;
 pub mod ipam;
 pub mod k8s;
 pub mod logging;
-pub mod ovs;
 pub mod profile;
 pub mod publish;
 pub mod shared_dir;
 pub mod verbs;
-pub mod vpp;
 
 use std::collections::BTreeMap;
 

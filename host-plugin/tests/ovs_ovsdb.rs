@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use support::Ovsdb;
-use userspace_plugin::ovs::{OvsClient, OvsError, PortKind, PortSpec};
+use userspace_plugin::engine::ovs::{OvsClient, OvsError, PortKind, PortSpec};
 
 fn ids(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs

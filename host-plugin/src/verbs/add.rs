@@ -20,9 +20,9 @@ use crate::attachment::claims::{ClaimName, Claims, Taken};
 use crate::attachment::journal::{Step, Writer};
 use crate::cni::{CniError, ErrorCode, Verb};
 use crate::config::Config;
+use crate::engine::vpp::attach::host_address;
 use crate::engine::{AttachRequest, EngineRecord};
 use crate::k8s::{self, PodFacts, SharedVolume};
-use crate::vpp::attach::host_address;
 use crate::{ipam, publish, shared_dir};
 
 /// Where an attachment's things go.

@@ -1,5 +1,5 @@
 //! The VPP engine: memif and vhost-user interfaces on the host's VPP. `netType: interface`
-//! holds each subnet's gateway once, on a loopback tagged [`crate::vpp::attach::gateway_tag`],
+//! holds each subnet's gateway once, on a loopback tagged [`attach::gateway_tag`],
 //! every pod's interface unnumbered to it with a host route to the pod. VPP hands out the
 //! same socket ids and `sw_if_index`es again after a restart, so an interface is proven ours
 //! by the socket *file* behind it (its path is this attachment's alone: its stem is claimed)
@@ -19,8 +19,10 @@ use crate::attachment::claims::{ClaimName, Claims};
 use crate::attachment::lock::DirectoryLock;
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
-use crate::vpp::attach::{TaggedInterface, interface_tag};
-use crate::vpp::{L3, Vpp, VppAttached, VppPlan};
+pub mod attach;
+
+pub use attach::{L3, Vpp, VppAttached, VppIfType, VppPlan};
+use attach::{TaggedInterface, interface_tag};
 
 /// One attachment's interface on VPP.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

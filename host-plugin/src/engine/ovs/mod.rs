@@ -14,7 +14,9 @@ use super::{AttachRequest, Engine, EngineRecord, Ownership};
 use crate::attachment::AttachmentId;
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
-use crate::ovs::{OvsClient, OvsError, PortKind, PortSpec};
+pub mod client;
+
+pub use client::{AddedPort, InterfaceInfo, OvsClient, OvsError, PortInfo, PortKind, PortSpec};
 
 /// `external_ids` keys on ports.
 pub mod tags {
