@@ -176,6 +176,52 @@ impl Connection {
         }
     }
 
+    /// Waits up to `wait` for the server's next notification (a `monitor`'s `update`),
+    /// answering `echo` meanwhile; `None` when none came in time. Replies to calls are not
+    /// notifications and are dropped.
+    pub fn next_notification(
+        &mut self,
+        wait: Duration,
+    ) -> Result<Option<(String, Value)>, RpcError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            while let Some(msg) = self.decoder.next_message()? {
+                let method = msg.get("method").and_then(Value::as_str).map(str::to_owned);
+                match method.as_deref() {
+                    Some("echo") => {
+                        let reply = json!({"result": msg["params"].clone(), "error": null, "id": msg["id"].clone()});
+                        self.send(&reply)?;
+                    }
+                    Some(m) if msg.get("id").is_none_or(Value::is_null) => {
+                        let params = msg.get("params").cloned().unwrap_or(Value::Null);
+                        return Ok(Some((m.to_owned(), params)));
+                    }
+                    _ => {}
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.stream
+                .set_read_timeout(Some(left))
+                .map_err(RpcError::Io)?;
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(RpcError::Closed),
+                Ok(n) => self.decoder.push(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(RpcError::Io(e)),
+            }
+        }
+    }
+
     fn send(&mut self, v: &Value) -> Result<(), RpcError> {
         self.stream
             .set_write_timeout(Some(self.timeout))
@@ -287,6 +333,42 @@ mod tests {
                 return v;
             }
         }
+    }
+
+    #[test]
+    fn notifications_are_returned_and_echo_answered_meanwhile() {
+        let (mut c, mut server) = pair();
+        let t = thread::spawn(move || {
+            server
+                .write_all(br#"{"method":"echo","params":["x"],"id":"e1"}{"method":"update","params":["m",{"Interface":{}}],"id":null}"#)
+                .unwrap();
+            read_request(&mut server)
+        });
+        let (method, params) = c
+            .next_notification(Duration::from_secs(5))
+            .unwrap()
+            .unwrap();
+        assert_eq!(method, "update");
+        assert_eq!(params[0], "m");
+        assert_eq!(
+            t.join().unwrap(),
+            json!({"result": ["x"], "error": null, "id": "e1"})
+        );
+    }
+
+    #[test]
+    fn no_notification_in_time_is_none_and_a_closed_server_an_error() {
+        let (mut c, server) = pair();
+        assert!(
+            c.next_notification(Duration::from_millis(20))
+                .unwrap()
+                .is_none()
+        );
+        drop(server);
+        assert!(matches!(
+            c.next_notification(Duration::from_secs(5)),
+            Err(RpcError::Closed)
+        ));
     }
 
     #[test]

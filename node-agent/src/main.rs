@@ -1,0 +1,81 @@
+//! `userspace-node`: the node agent. See the README's "Observing and healing a node".
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::signal::unix::{SignalKind, signal};
+use userspace_node::http::{self, App};
+use userspace_node::metrics::{self, Sources};
+use userspace_node::ovs;
+use userspace_plugin::ovs::jsonrpc::Endpoint;
+
+/// The default `--listen`: all addresses, port 9741 (unassigned in Prometheus' list of
+/// exporter ports when chosen).
+const DEFAULT_LISTEN: &str = "0.0.0.0:9741";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "userspace-node",
+    version,
+    about = "Per-attachment metrics and health for the userspace CNI plugin's node"
+)]
+struct Args {
+    /// Where /metrics, /healthz and /readyz are served.
+    #[arg(long, env = "USERSPACE_NODE_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// The plugin's state directory (NetConf `stateDir`).
+    #[arg(long, env = "USERSPACE_NODE_STATE_DIR", default_value = userspace_plugin::config::DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
+    /// OVSDB to monitor, `unix:<path>`; OVS is not watched without it.
+    #[arg(long, env = "USERSPACE_NODE_OVSDB")]
+    ovsdb: Option<String>,
+    /// Log filter (tracing's env-filter syntax).
+    #[arg(long, env = "USERSPACE_NODE_LOG", default_value = "info")]
+    log: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("--log")?)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let stop = Arc::new(AtomicBool::new(false));
+    let ovs = match &args.ovsdb {
+        Some(e) => {
+            let endpoint = Endpoint::parse(e).context("--ovsdb")?;
+            let view = ovs::SharedView::default();
+            ovs::spawn_monitor(endpoint, view.clone(), stop.clone());
+            Some(view)
+        }
+        None => None,
+    };
+    let sources = Arc::new(Sources::new(args.state_dir.clone(), ovs));
+    let app = Arc::new(App {
+        registry: metrics::registry(sources.clone()),
+        sources,
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr().context("listening address")?;
+    tracing::info!(listen = %local, state_dir = %args.state_dir.display(), ovsdb = ?args.ovsdb, "serving");
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let server = axum::serve(listener, http::router(app));
+    tokio::select! {
+        r = server => r.context("HTTP server")?,
+        _ = term.recv() => tracing::info!("SIGTERM: exiting"),
+        _ = int.recv() => tracing::info!("SIGINT: exiting"),
+    }
+    // The monitor thread sees the flag within its tick; the process does not wait for it
+    // (nor for scrapes in flight), so it exits well within a second.
+    stop.store(true, Ordering::Relaxed);
+    Ok(())
+}
