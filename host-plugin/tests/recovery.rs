@@ -423,3 +423,18 @@ fn gc_removes_a_lock_whose_journal_a_killed_gc_already_removed() {
     node.del(A, "the kept one");
     node.assert_clean("after GC and the last DEL");
 }
+
+#[test]
+fn check_of_a_damaged_journal_says_so_and_names_the_remedy() {
+    let node = Node::new();
+    node.add(A);
+    let mut conf = node.conf();
+    conf["prevResult"] = node.run_result(A);
+    damage(&node.journal(A), Some(&[0; 64]), 0);
+    let (res, code) = node.run("CHECK", A, &conf);
+    assert_ne!(code, 0);
+    let msg = res["msg"].as_str().unwrap();
+    assert!(msg.contains("damaged") && msg.contains("DEL"), "{res}");
+    node.del(A, "after CHECK");
+    node.assert_clean("after CHECK and DEL");
+}

@@ -111,6 +111,12 @@ impl Node {
             st.bridge_domains
         );
         assert!(st.routes.is_empty(), "{what}: routes left: {:?}", st.routes);
+        assert!(
+            st.proxy_arps.is_empty() && st.proxy_arp_enabled.is_empty(),
+            "{what}: proxy ARP left: {:?} on {:?}",
+            st.proxy_arps,
+            st.proxy_arp_enabled
+        );
         drop(st);
         assert_eq!(self.leases(), 0, "{what}: lease left");
         assert!(
@@ -178,6 +184,7 @@ fn memif_bridge_add_sends_the_exact_api_sequence_and_del_undoes_it() {
             "memif_socket_filename_add_del_v2",
             "memif_dump",
             "memif_create_v2",
+            "sw_interface_tag_add_del",
             "sw_interface_set_flags",
             "bridge_domain_dump",
             "bridge_domain_add_del_v2",
@@ -347,11 +354,12 @@ fn assert_routed(st: &State, pods: &[&Value]) {
     assert_eq!(st.routes.len(), pods.len(), "{:?}", st.routes);
 }
 
-const L3_FIRST_ADD: [&str; 12] = [
+const L3_FIRST_ADD: [&str; 15] = [
     "memif_socket_filename_dump",
     "memif_socket_filename_add_del_v2",
     "memif_dump",
     "memif_create_v2",
+    "sw_interface_tag_add_del",
     "sw_interface_set_flags",
     // No loopback for the subnet yet: make it, tag it, give it the gateway, bring it up.
     "sw_interface_dump",
@@ -360,26 +368,34 @@ const L3_FIRST_ADD: [&str; 12] = [
     "sw_interface_add_del_address",
     "sw_interface_set_flags",
     "sw_interface_set_unnumbered",
+    // Proxy ARP for the subnet, on this interface: the pods reach each other.
+    "proxy_arp_add_del",
+    "proxy_arp_intfc_enable_disable",
     "ip_route_add_del",
 ];
 
-const L3_NEXT_ADD: [&str; 8] = [
+const L3_NEXT_ADD: [&str; 11] = [
     "memif_socket_filename_dump",
     "memif_socket_filename_add_del_v2",
     "memif_dump",
     "memif_create_v2",
+    "sw_interface_tag_add_del",
     "sw_interface_set_flags",
     // The subnet's loopback is found by its tag.
     "sw_interface_dump",
     "sw_interface_set_unnumbered",
+    // Proxy ARP for the subnet, on this interface: the pods reach each other.
+    "proxy_arp_add_del",
+    "proxy_arp_intfc_enable_disable",
     "ip_route_add_del",
 ];
 
-const L3_DEL: [&str; 11] = [
+const L3_DEL: [&str; 12] = [
     "ip_unnumbered_dump",
     "memif_socket_filename_dump",
     "memif_dump",
     "ip_route_add_del",
+    "proxy_arp_intfc_enable_disable",
     "sw_interface_set_unnumbered",
     "memif_delete",
     "memif_socket_filename_dump",
@@ -428,14 +444,15 @@ fn three_pods_in_one_subnet_share_one_gateway_loopback_and_dels_keep_the_rest_ro
 
     assert_eq!(cni("DEL", ID3, &conf).1, 0);
     let mut last = L3_DEL.to_vec();
-    last.push("delete_loopback");
+    last.extend(["proxy_arp_add_del", "delete_loopback"]);
     assert_eq!(node.take_log(), last, "the last DEL removes the loopback");
     node.assert_pristine("after the three DELs");
 
     assert_eq!(cni("DEL", ID3, &conf).1, 0, "DEL again is a no-op");
-    assert!(
-        node.take_log().is_empty(),
-        "the journal is gone: nothing to undo"
+    assert_eq!(
+        node.take_log(),
+        ["sw_interface_dump"],
+        "the journal is gone: DEL only looks for an interface tagged for it"
     );
     node.assert_pristine("after the repeated DEL");
 }
@@ -533,6 +550,8 @@ fn check_of_an_l3_pod_finds_a_lost_route_binding_or_loopback() {
             "memif_dump",
             "sw_interface_dump",
             "ip_unnumbered_dump",
+            "proxy_arp_intfc_dump",
+            "proxy_arp_dump",
             "ip_route_dump",
         ]
     );
@@ -634,10 +653,12 @@ fn a_refused_l3_step_rolls_back_and_leaves_the_other_pods_routed() {
     ] {
         let node = Node::new();
         let conf = l3_conf(&node);
-        node.vpp
-            .state()
-            .fail
-            .insert(msg.into(), vpp_api::Retval::InvalidValue);
+        {
+            let mut st = node.vpp.state();
+            st.fail.insert(msg.into(), vpp_api::Retval::InvalidValue);
+            // The memif's own tag comes first: the loopback's is the one refused.
+            st.fail_after.insert("sw_interface_tag_add_del".into(), 1);
+        }
         let (res, code) = cni("ADD", ID, &conf);
         assert_ne!(code, 0, "{msg}: {res}");
         assert!(
@@ -650,12 +671,13 @@ fn a_refused_l3_step_rolls_back_and_leaves_the_other_pods_routed() {
             // Unnumbered and a route attempt to undo, the loopback to delete.
             let n = log.len();
             assert_eq!(
-                log[n - 12..],
+                log[n - 17..n - 3],
                 [
                     "ip_unnumbered_dump",
                     "memif_socket_filename_dump",
                     "memif_dump",
                     "ip_route_add_del",
+                    "proxy_arp_intfc_enable_disable",
                     "sw_interface_set_unnumbered",
                     "memif_delete",
                     "memif_socket_filename_dump",
@@ -663,6 +685,7 @@ fn a_refused_l3_step_rolls_back_and_leaves_the_other_pods_routed() {
                     "memif_socket_filename_add_del_v2",
                     "sw_interface_dump",
                     "ip_unnumbered_dump",
+                    "proxy_arp_add_del",
                     "delete_loopback",
                 ],
                 "{log:?}"
@@ -857,8 +880,9 @@ fn a_changed_crc_fails_add_before_any_change_naming_message_and_vpp_version() {
     assert!(msg.contains("v24.02-release"), "{msg}");
     let log = node.take_log();
     assert!(
-        log.iter().all(|m| m == "show_version"),
-        "nothing but the version query reached VPP: {log:?}"
+        log.iter()
+            .all(|m| m == "show_version" || m.ends_with("_dump")),
+        "nothing but the version query and the rollback's look reached VPP: {log:?}"
     );
     node.assert_pristine("after the failed ADD");
 }
@@ -902,7 +926,7 @@ fn a_failure_halfway_rolls_back_every_vpp_step() {
     );
     let log = node.take_log();
     assert_eq!(
-        log[log.len() - 10..],
+        log[log.len() - 14..],
         [
             // The memif is not unnumbered yet: nothing L3 to undo on it.
             "ip_unnumbered_dump",
@@ -912,10 +936,16 @@ fn a_failure_halfway_rolls_back_every_vpp_step() {
             "memif_socket_filename_dump",
             "memif_dump",
             "memif_socket_filename_add_del_v2",
-            // The loopback this ADD made is deleted.
+            // The loopback this ADD made is deleted, and the subnet's proxy ARP range
+            // (never added: NO_SUCH_ENTRY, nothing to undo).
             "sw_interface_dump",
             "ip_unnumbered_dump",
+            "proxy_arp_add_del",
             "delete_loopback",
+            // The rollback undoes the port step too: it finds nothing left.
+            "ip_unnumbered_dump",
+            "memif_socket_filename_dump",
+            "sw_interface_dump",
         ],
         "{log:?}"
     );
@@ -1045,6 +1075,7 @@ fn mtu_and_vlans_on_one_bridge_domain_send_the_exact_messages_and_del_leaves_the
             "memif_socket_filename_add_del_v2",
             "memif_dump",
             "memif_create_v2",
+            "sw_interface_tag_add_del",
             "sw_interface_set_mtu",
             "sw_interface_set_flags",
             "bridge_domain_dump",
@@ -1121,4 +1152,418 @@ fn check_reports_an_interface_vpp_lost() {
     assert_ne!(code, 0);
     assert!(res["msg"].as_str().unwrap().contains("missing"), "{res}");
     assert_eq!(cni("DEL", ID, &conf).1, 0, "DEL still succeeds");
+}
+
+/// VPP hangs in the middle of the port step (the memif made, the bridge join not): ADD fails
+/// saying so, its rollback cannot reach VPP, so the journal stays; DEL against the revived VPP
+/// removes the memif, its socket registration and the bridge domain.
+#[test]
+fn vpp_hanging_after_memif_create_keeps_the_journal_and_del_removes_the_memif() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    node.vpp.state().silent_after = Some("memif_create_v2".into());
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(res["code"], 11, "{res}");
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no reply from VPP to sw_interface_tag_add_del"),
+        "{res}"
+    );
+    {
+        let mut st = node.vpp.state();
+        st.silent = false;
+        assert!(
+            st.interface_named(&memif0()).is_some(),
+            "the memif was made"
+        );
+    }
+    assert!(
+        node.files().iter().any(|f| f.contains("/state/")),
+        "the journal stays for DEL: {:?}",
+        node.files()
+    );
+    let (res, code) = cni("DEL", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    node.assert_pristine("after DEL against the revived VPP");
+}
+
+const ID4: &str = "8b998250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
+
+/// Four plugin processes at once, 16 rounds, on one bridge domain: in each round two pods are
+/// added while the other two are deleted, so first ADDs race each other and ADDs race the last
+/// member's DEL. Every ADD succeeds, and after each round VPP has exactly the present pods'
+/// memifs in the plugin's (tagged) domain, which goes with the last of them.
+#[test]
+fn add_and_del_racing_on_one_bridge_domain_keep_vpp_exact() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    let ids = [ID, ID2, ID3, ID4];
+    let barrier = std::sync::Barrier::new(ids.len());
+    for round in 0..16usize {
+        let present: Vec<bool> = std::thread::scope(|s| {
+            let workers: Vec<_> = ids
+                .iter()
+                .enumerate()
+                .map(|(w, id)| {
+                    let (conf, barrier) = (&conf, &barrier);
+                    s.spawn(move || {
+                        let add = (round + w / 2) % 2 == 0;
+                        barrier.wait();
+                        let (res, code) = cni(if add { "ADD" } else { "DEL" }, id, conf);
+                        assert_eq!(code, 0, "round {round}, pod {w}: {res}");
+                        add
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let n = present.iter().filter(|p| **p).count();
+        let st = node.vpp.state();
+        assert_eq!(
+            st.interfaces.len(),
+            1 + n,
+            "round {round}: {:?}",
+            st.interfaces
+        );
+        assert_eq!(st.members(4).len(), n, "round {round}");
+        let bd = st.bridge_domains.get(&4);
+        assert_eq!(
+            bd.map(|b| b.tag.as_str()),
+            (n > 0).then_some("userspace-cni"),
+            "round {round}: the domain is the plugin's while a pod uses it"
+        );
+    }
+    for id in ids {
+        assert_eq!(cni("DEL", id, &conf).1, 0);
+    }
+    node.assert_pristine("after every DEL");
+}
+
+impl Node {
+    /// Deletes the journal of `id`'s net1: the state a lost or unreadable journal leaves.
+    fn lose_journal(&self, id: &str) {
+        std::fs::remove_file(self.path(&format!("state/{id}@net1.json"))).unwrap();
+    }
+
+    /// What VPP has besides what it started with, for messages.
+    fn vpp_is_empty(&self, what: &str) {
+        let st = self.vpp.state();
+        assert_eq!(st.interfaces.len(), 1, "{what}: {:?}", st.interfaces);
+        assert_eq!(st.sockets.len(), 1, "{what}: {:?}", st.sockets);
+        assert_eq!(
+            st.bridge_domains.len(),
+            1,
+            "{what}: {:?}",
+            st.bridge_domains
+        );
+        assert!(st.routes.is_empty(), "{what}: {:?}", st.routes);
+        assert!(st.proxy_arps.is_empty(), "{what}: {:?}", st.proxy_arps);
+        assert!(
+            st.proxy_arp_enabled.is_empty(),
+            "{what}: {:?}",
+            st.proxy_arp_enabled
+        );
+    }
+
+    /// A memif on a socket of the operator's, tagged `tag` (empty: untagged).
+    fn foreign_memif(&self, socket_id: u32, tag: &str) -> u32 {
+        let mut st = self.vpp.state();
+        let sw = 100 + socket_id;
+        st.sockets
+            .insert(socket_id, format!("/run/other/{socket_id}.sock"));
+        st.interfaces.insert(
+            sw,
+            vpp_api::fake::Interface {
+                name: format!("memif{socket_id}/0"),
+                kind: IfKind::Memif {
+                    socket_id,
+                    id: 0,
+                    role: MemifRole::MASTER,
+                    mode: vpp_api::messages::memif::MemifMode::ETHERNET,
+                    queues: (1, 1),
+                },
+                mac: [2, 0, 0, 0, 0, socket_id as u8],
+                admin_up: true,
+                addresses: Vec::new(),
+                bridge: None,
+                l2: Default::default(),
+                tag: tag.into(),
+                unnumbered: None,
+            },
+        );
+        sw
+    }
+}
+
+fn gc(conf: &Value, valid: &[&str]) -> (Value, i32) {
+    let mut c = conf.clone();
+    c["cniVersion"] = json!("1.1.0");
+    c["cni.dev/valid-attachments"] = valid
+        .iter()
+        .map(|id| json!({"containerID": id, "ifname": "net1"}))
+        .collect();
+    support::run_plugin(
+        env!("CARGO_BIN_EXE_userspace"),
+        "GC",
+        "",
+        "",
+        "",
+        &[],
+        c.to_string().as_bytes(),
+    )
+}
+
+/// The journal is lost after ADD: DEL finds the memif by its tag and its socket file and
+/// removes it, its socket registration, the bridge domain the plugin made and the socket.
+#[test]
+fn del_without_state_finds_the_interface_by_its_socket() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    let socket = node.path("shared/5e678250ad8d/memif-5e678250ad8d-net1.sock");
+    assert!(socket.exists());
+    node.lose_journal(ID);
+    let (res, code) = cni("DEL", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    node.vpp_is_empty("after DEL without journal");
+    assert!(!socket.exists(), "the socket file is gone");
+}
+
+/// The memif's tag binds it to one attachment of one network: a DEL of another attachment
+/// without journal, and a DEL of the same one in another network, leave it.
+#[test]
+fn del_without_journal_leaves_an_interface_tagged_for_another_attachment_or_network() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    node.lose_journal(ID);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    let mut other_net = conf.clone();
+    other_net["name"] = json!("another-network");
+    assert_eq!(cni("DEL", ID, &other_net).1, 0);
+    assert_eq!(node.vpp.state().interfaces.len(), 2, "the memif stays");
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.vpp_is_empty("after the owner's DEL");
+}
+
+/// L3 without journal: the pod's route and the unnumbered binding go, and the gateway
+/// loopback with the subnet's last pod; another pod of the subnet keeps its route.
+#[test]
+fn del_without_journal_of_an_l3_pod_removes_its_route_and_the_last_loopback() {
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let (b, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{b}");
+    node.lose_journal(ID);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_routed(&node.vpp.state(), &[&b]);
+    node.lose_journal(ID2);
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    node.vpp_is_empty("after both DELs without journal");
+}
+
+/// vhost-user interfaces carry the tag too (VPP sets it at creation).
+#[test]
+fn del_without_journal_finds_a_vhost_user_interface_by_its_tag() {
+    let node = Node::new();
+    let conf = node.conf(
+        json!({"engine": "vpp", "iftype": "vhostuser", "netType": "bridge",
+                                "vhost": {"mode": "server"}, "bridge": {"bridgeName": "4"}}),
+    );
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    assert!(
+        node.vpp
+            .state()
+            .interfaces
+            .values()
+            .any(|i| i.tag.starts_with("userspace-cni if ")),
+        "tagged at creation"
+    );
+    node.lose_journal(ID);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.vpp_is_empty("after DEL without journal");
+}
+
+/// GC finds an interface whose journal is gone by its tag and removes it; a valid
+/// attachment's interface, one tagged by someone else and an untagged one stay.
+#[test]
+fn gc_removes_a_stray_vpp_interface_found_by_tag_and_nothing_else() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    assert_eq!(cni("ADD", ID2, &conf).1, 0);
+    let theirs = node.foreign_memif(7, "userspace-cni if 0123456789abcdef");
+    let untagged = node.foreign_memif(8, "");
+    node.lose_journal(ID);
+    node.lose_journal(ID2);
+    let (res, code) = gc(&conf, &[ID2]);
+    assert_eq!(code, 0, "{res}");
+    {
+        let st = node.vpp.state();
+        assert!(
+            st.interfaces.contains_key(&theirs),
+            "another's interface stays"
+        );
+        assert!(
+            st.interfaces.contains_key(&untagged),
+            "an untagged one stays"
+        );
+        assert_eq!(
+            st.interfaces.len(),
+            4,
+            "local0, the two foreign, the valid pod's"
+        );
+        assert_eq!(
+            st.members(4).len(),
+            1,
+            "the valid pod is still in the domain"
+        );
+    }
+    let (res, code) = gc(&conf, &[]);
+    assert_eq!(code, 0, "{res}");
+    let st = node.vpp.state();
+    assert_eq!(
+        st.interfaces.len(),
+        3,
+        "local0 and the two foreign: {:?}",
+        st.interfaces
+    );
+    assert_eq!(
+        st.bridge_domains.len(),
+        1,
+        "the plugin's domain went with its last member"
+    );
+}
+
+/// Two L3 pods of one subnet each hold the /24 and ARP for the other directly: VPP answers
+/// on each pod's interface for the other's address (proxy ARP for the subnet's hosts,
+/// enabled on every pod's interface) and routes to it by its host route. A DEL leaves the
+/// other pod reachable; the last one takes the range away.
+#[test]
+fn two_l3_pods_of_one_subnet_reach_each_other_through_proxy_arp() {
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let (b, code) = cni("ADD", ID2, &conf);
+    assert_eq!(code, 0, "{b}");
+    let (c, code) = cni("ADD", ID3, &conf);
+    assert_eq!(code, 0, "{c}");
+    {
+        let st = node.vpp.state();
+        assert_routed(&st, &[&a, &b, &c]);
+        let pods = [pod_of(&st, &a), pod_of(&st, &b), pod_of(&st, &c)];
+        for (sw, ip) in &pods {
+            for (_, other) in pods.iter().filter(|(_, o)| o != ip) {
+                assert!(
+                    st.answers_arp(*sw, other.parse().unwrap()),
+                    "VPP answers {ip}'s ARP for {other}"
+                );
+            }
+            assert!(
+                st.answers_arp(*sw, "10.56.217.1".parse().unwrap()),
+                "and for the gateway"
+            );
+        }
+        assert_eq!(
+            st.proxy_arps.len(),
+            1,
+            "one range per subnet: {:?}",
+            st.proxy_arps
+        );
+    }
+    assert_eq!(cni("DEL", ID2, &conf).1, 0);
+    {
+        let st = node.vpp.state();
+        let ((sa, ia), (sc, ic)) = (pod_of(&st, &a), pod_of(&st, &c));
+        assert!(st.answers_arp(sa, ic.parse().unwrap()));
+        assert!(st.answers_arp(sc, ia.parse().unwrap()));
+        assert_eq!(st.proxy_arp_enabled.len(), 2, "{:?}", st.proxy_arp_enabled);
+    }
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    assert_eq!(cni("DEL", ID3, &conf).1, 0);
+    node.assert_pristine("after the three DELs");
+}
+
+/// CHECK of an L3 pod finds proxy ARP lost on its interface, or the subnet's range lost.
+#[test]
+fn check_of_an_l3_pod_finds_its_proxy_arp_lost() {
+    let node = Node::new();
+    let conf = l3_conf(&node);
+    let (a, code) = cni("ADD", ID, &conf);
+    assert_eq!(code, 0, "{a}");
+    let conf = with_prev(&conf, &a);
+    let enabled = std::mem::take(&mut node.vpp.state().proxy_arp_enabled);
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("proxy ARP is not enabled"),
+        "{res}"
+    );
+    node.vpp.state().proxy_arp_enabled = enabled;
+    let ranges = std::mem::take(&mut node.vpp.state().proxy_arps);
+    let (res, code) = cni("CHECK", ID, &conf);
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no proxy ARP range for 10.56.217.0/24"),
+        "{res}"
+    );
+    node.vpp.state().proxy_arps = ranges;
+    assert_eq!(cni("CHECK", ID, &conf).1, 0);
+    assert_eq!(cni("DEL", ID, &conf).1, 0);
+    node.assert_pristine("after DEL");
+}
+
+/// VPP hangs in the middle of the port step and answers again by the time the rollback
+/// reaches the port: the rollback removes the memif, its socket registration and the bridge
+/// domain the engine's own cleanup could not, and nothing is left.
+#[test]
+fn vpp_hanging_after_memif_create_then_answering_again_leaves_nothing_after_the_rollback() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    {
+        let mut st = node.vpp.state();
+        st.silent_after = Some("memif_create_v2".into());
+        // The tag request, then the engine's own cleanup's handshake, go unanswered.
+        st.silent_for = Some(2);
+    }
+    let (res, code) = cni("ADD", ID, &conf);
+    assert_eq!(res["code"], 11, "{res}");
+    assert_ne!(code, 0);
+    assert!(
+        res["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no reply from VPP to sw_interface_tag_add_del"),
+        "{res}"
+    );
+    assert!(!node.vpp.state().silent, "VPP answered the rollback");
+    node.assert_pristine("after the rolled-back ADD");
+}
+
+/// Journal and claims both lost (a damaged journal's undo releases the claims it names):
+/// DEL still finds its memif, by the tag of the attachment it is deleting and the container
+/// ID's prefix in the socket path.
+#[test]
+fn del_without_journal_or_claims_finds_the_interface_by_its_tag() {
+    let node = Node::new();
+    let conf = node.memif_bridge();
+    assert_eq!(cni("ADD", ID, &conf).1, 0);
+    node.lose_journal(ID);
+    std::fs::remove_dir_all(node.path("state/claims")).unwrap();
+    let (res, code) = cni("DEL", ID, &conf);
+    assert_eq!(code, 0, "{res}");
+    node.vpp_is_empty("after DEL without journal or claims");
 }

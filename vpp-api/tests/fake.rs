@@ -319,3 +319,98 @@ fn a_request_the_test_fails_gets_that_retval_once_and_changes_nothing() {
         1
     );
 }
+
+fn range(table_id: u32, is_add: bool) -> vpp_api::messages::arp::ProxyArpAddDel {
+    vpp_api::messages::arp::ProxyArpAddDel {
+        is_add,
+        proxy: vpp_api::messages::arp::ProxyArp {
+            table_id,
+            low: [10, 56, 217, 1],
+            hi: [10, 56, 217, 254],
+        },
+    }
+}
+
+#[test]
+fn a_proxy_arp_range_is_kept_once_and_deleting_a_missing_one_is_no_such_entry() {
+    use vpp_api::messages::arp::*;
+    let (_d, vpp, mut c) = fake();
+    c.request(&range(0, true)).unwrap();
+    c.request(&range(0, true)).unwrap();
+    assert_eq!(c.dump(&ProxyArpDump {}).unwrap().len(), 1);
+    let e = c.request(&range(5, true)).unwrap_err();
+    assert_eq!(code(e), Some(Retval::NoSuchFib.code()));
+    c.request(&range(0, false)).unwrap();
+    let e = c.request(&range(0, false)).unwrap_err();
+    assert_eq!(code(e), Some(Retval::NoSuchEntry.code()));
+    assert!(vpp.state().proxy_arps.is_empty());
+}
+
+#[test]
+fn proxy_arp_on_an_interface_is_idempotent_and_outlives_the_interface_as_in_vpp() {
+    use vpp_api::messages::arp::*;
+    let (_d, vpp, mut c) = fake();
+    let enable = |sw_if_index, enable| ProxyArpIntfcEnableDisable {
+        sw_if_index,
+        enable,
+    };
+    let e = c.request(&enable(99, true)).unwrap_err();
+    assert_eq!(code(e), Some(Retval::InvalidSwIfIndex.code()));
+    let m = memif(&mut c, 0);
+    c.request(&enable(m, true)).unwrap();
+    c.request(&enable(m, true)).unwrap();
+    c.request(&enable(m, false)).unwrap();
+    c.request(&enable(m, false)).unwrap();
+    c.request(&enable(m, true)).unwrap();
+    c.request(&MemifDelete { sw_if_index: m }).unwrap();
+    let listed: Vec<u32> = c
+        .dump(&ProxyArpIntfcDump {})
+        .unwrap()
+        .iter()
+        .map(|d| d.sw_if_index)
+        .collect();
+    assert_eq!(
+        listed,
+        [m],
+        "VPP does not clear the flag of a deleted interface"
+    );
+    assert!(vpp.state().proxy_arp_enabled.contains(&m));
+}
+
+#[test]
+fn arp_is_answered_for_own_addresses_and_with_proxy_arp_for_a_range() {
+    use vpp_api::messages::arp::*;
+    let (_d, vpp, mut c) = fake();
+    let lo = c.request(&CreateLoopback::default()).unwrap().sw_if_index;
+    c.request(&SwInterfaceAddDelAddress {
+        sw_if_index: lo,
+        is_add: true,
+        del_all: false,
+        prefix: Prefix::new("10.56.217.1".parse().unwrap(), 24),
+    })
+    .unwrap();
+    let m = memif(&mut c, 0);
+    let gw = "10.56.217.1".parse().unwrap();
+    let pod = "10.56.217.7".parse().unwrap();
+    assert!(!vpp.state().answers_arp(m, gw), "not IP-enabled");
+    c.request(&SwInterfaceSetUnnumbered {
+        sw_if_index: lo,
+        unnumbered_sw_if_index: m,
+        is_add: true,
+    })
+    .unwrap();
+    assert!(vpp.state().answers_arp(m, gw), "the borrowed address");
+    assert!(!vpp.state().answers_arp(m, pod), "not local to the subnet");
+    c.request(&range(0, true)).unwrap();
+    assert!(
+        !vpp.state().answers_arp(m, pod),
+        "proxy ARP not enabled on it"
+    );
+    c.request(&ProxyArpIntfcEnableDisable {
+        sw_if_index: m,
+        enable: true,
+    })
+    .unwrap();
+    assert!(vpp.state().answers_arp(m, pod));
+    assert!(!vpp.state().answers_arp(m, "10.56.218.7".parse().unwrap()));
+}

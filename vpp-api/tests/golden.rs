@@ -474,3 +474,56 @@ fn loopback_unnumbered_and_tag_messages_lay_out_as_their_api_structs() {
         ]
     );
 }
+
+/// `arp.api`: `proxy_arp_add_del` is `is_add` then the packed `proxy_arp` (u32 table id, the
+/// two IPv4 addresses); the CRCs are vppapigen's on the v25.10 tag.
+#[test]
+fn proxy_arp_messages_have_their_arp_api_layouts_and_crcs() {
+    use vpp_api::messages::arp::*;
+    let h = req_header(60, 7, 8);
+    let body = message::encode(
+        h,
+        &ProxyArpAddDel {
+            is_add: true,
+            proxy: ProxyArp {
+                table_id: 0,
+                low: [10, 56, 217, 1],
+                hi: [10, 56, 217, 254],
+            },
+        },
+    );
+    assert_eq!(
+        &body[10..],
+        &[1, 0, 0, 0, 0, 10, 56, 217, 1, 10, 56, 217, 254]
+    );
+    let body = message::encode(
+        h,
+        &ProxyArpIntfcEnableDisable {
+            sw_if_index: 5,
+            enable: true,
+        },
+    );
+    assert_eq!(&body[10..], &[0, 0, 0, 5, 1]);
+    assert_eq!(
+        [
+            ProxyArpAddDel::name_crc(),
+            ProxyArpAddDelReply::name_crc(),
+            ProxyArpDump::name_crc(),
+            ProxyArpDetails::name_crc(),
+            ProxyArpIntfcEnableDisable::name_crc(),
+            ProxyArpIntfcEnableDisableReply::name_crc(),
+            ProxyArpIntfcDump::name_crc(),
+            ProxyArpIntfcDetails::name_crc(),
+        ],
+        [
+            "proxy_arp_add_del_1823c3e7",
+            "proxy_arp_add_del_reply_e8d4e804",
+            "proxy_arp_dump_51077d14",
+            "proxy_arp_details_5b948673",
+            "proxy_arp_intfc_enable_disable_ae6cfcfb",
+            "proxy_arp_intfc_enable_disable_reply_e8d4e804",
+            "proxy_arp_intfc_dump_51077d14",
+            "proxy_arp_intfc_details_f6458e5f",
+        ]
+    );
+}

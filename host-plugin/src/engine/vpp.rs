@@ -1,9 +1,10 @@
 //! The VPP engine: memif and vhost-user interfaces on the host's VPP. `netType: interface`
 //! holds each subnet's gateway once, on a loopback tagged [`crate::vpp::attach::gateway_tag`],
-//! every pod's interface unnumbered to it with a host route to the pod. VPP keeps no tags on
-//! memif interfaces and hands out the same socket ids and `sw_if_index`es again after a
-//! restart, so an interface is proven ours by the socket *file* behind it: the path is this
-//! attachment's alone (its stem is claimed).
+//! every pod's interface unnumbered to it with a host route to the pod. VPP hands out the
+//! same socket ids and `sw_if_index`es again after a restart, so an interface is proven ours
+//! by the socket *file* behind it (its path is this attachment's alone: its stem is claimed)
+//! and by its tag ([`interface_tag`]: a hash of the attachment and the network), which is
+//! how DEL without journal and GC find the interfaces no journal knows.
 
 use std::path::PathBuf;
 
@@ -14,9 +15,11 @@ use vpp_api::messages::memif::{MemifMode, MemifRole};
 
 use super::{AttachRequest, Engine, EngineRecord, Ownership};
 use crate::attachment::AttachmentId;
+use crate::attachment::claims::{ClaimName, Claims};
 use crate::attachment::lock::DirectoryLock;
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
+use crate::vpp::attach::{TaggedInterface, interface_tag};
 use crate::vpp::{L3, Vpp, VppAttached, VppPlan};
 
 /// One attachment's interface on VPP.
@@ -25,6 +28,9 @@ use crate::vpp::{L3, Vpp, VppAttached, VppPlan};
 pub struct VppRecord {
     /// The attachment's key.
     pub owner: String,
+    /// The network (in the interface's tag; journals of earlier versions: none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub network: String,
     /// memif or vhost-user.
     pub iftype: IfType,
     /// The socket path given to VPP: what identifies the interface.
@@ -53,9 +59,10 @@ pub struct VppRecord {
     /// The access VLAN on the bridge domain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan: Option<u16>,
-    /// What attach made (indexes, for messages; never the proof of ownership).
+    /// What attach made (indexes, for messages; never the proof of ownership); boxed, so
+    /// a journal step stays small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub made: Option<VppAttached>,
+    pub made: Option<Box<VppAttached>>,
 }
 
 fn one() -> u16 {
@@ -78,6 +85,7 @@ impl VppRecord {
         };
         Ok(Self {
             owner: req.id.key(),
+            network: req.network.clone(),
             iftype: config.iftype,
             socket: req.socket.clone(),
             memif_role: memif.role.unwrap_or(wire::MemifRole::Master),
@@ -125,7 +133,7 @@ impl VppRecord {
             queues: self.queues,
             mtu: self.mtu,
             vlan: self.vlan,
-            tag: format!("userspace-cni {}", self.owner),
+            tag: interface_tag(&self.owner, &self.network),
         }
     }
 }
@@ -137,6 +145,106 @@ fn record(r: &EngineRecord) -> Result<&VppRecord, CniError> {
             ErrorCode::Internal,
             format!("the VPP engine was handed a {} record", other.kind()),
         )),
+    }
+}
+
+/// The attachment of `network` that a tagged interface is provably of: a claim on its socket
+/// file (the path, the stem directory of an alias, the stem in the file name), else an
+/// attachment the state directory names (`known`), is a candidate, and the interface's tag
+/// must be that candidate's [`interface_tag`]. An interface of another network or of no
+/// provable owner is `None`: never touched.
+fn owner_of(
+    claims: &Claims,
+    known: &[String],
+    t: &TaggedInterface,
+    network: &str,
+) -> Option<AttachmentId> {
+    let file = t.socket.file_name()?.to_string_lossy().into_owned();
+    let stem_of_file = file
+        .strip_prefix("memif-")
+        .and_then(|f| f.strip_suffix(".sock"))
+        .unwrap_or(&file)
+        .to_owned();
+    let parent = t
+        .socket
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|p| p.to_string_lossy().into_owned());
+    let candidates = [
+        ClaimName::Socket(t.socket.clone()),
+        ClaimName::Stem(stem_of_file),
+    ]
+    .into_iter()
+    .chain(parent.map(ClaimName::Stem));
+    for name in candidates {
+        match claims.owner(&name) {
+            Ok(Some(key)) if interface_tag(&key, network) == t.tag => {
+                return AttachmentId::from_key(&key);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("VPP interface {}: {e}", t.sw_if_index),
+        }
+    }
+    // The claims may be gone (a damaged journal's undo released them): the attachments the
+    // state directory still names (a DEL holds its lock file) are candidates too, proven by
+    // the tag and by their container ID's prefix in the socket path, as every name of an
+    // attachment's socket carries it.
+    for key in known {
+        let Some(id) = AttachmentId::from_key(key) else {
+            continue;
+        };
+        let cid = id.container_id.as_str();
+        let prefix = cid.get(..12).unwrap_or(cid);
+        if interface_tag(key, network) == t.tag && t.socket.to_string_lossy().contains(prefix) {
+            return Some(id);
+        }
+    }
+    tracing::debug!(
+        "VPP interface {} ({}) is tagged by the plugin but no attachment of {network} proves it",
+        t.sw_if_index,
+        t.socket.display()
+    );
+    None
+}
+
+/// The attachment keys of the journals and lock files in the state directory
+/// (`<key>.json`, `<key>.lock`), whatever their content.
+fn attachments_named_in(state_dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(state_dir) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let key = name
+                .strip_suffix(".json")
+                .or_else(|| name.strip_suffix(".lock"))?;
+            Some(key.to_owned())
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// What a DEL needs to remove a stray interface and what it holds of the shared objects.
+fn stray_record(id: &AttachmentId, network: &str, t: TaggedInterface) -> VppRecord {
+    VppRecord {
+        owner: id.key(),
+        network: network.to_owned(),
+        iftype: t.iftype,
+        socket: t.socket,
+        memif_role: wire::MemifRole::Master,
+        memif_mode: wire::MemifMode::Ethernet,
+        vhost_server: t.vhost_server,
+        bridge_domain: t.bridge_domain,
+        address: t.gateway,
+        pod_address: t.pod,
+        queues: 1,
+        mtu: None,
+        vlan: None,
+        made: None,
     }
 }
 
@@ -155,11 +263,13 @@ impl VppEngine {
         })
     }
 
-    /// `netType: interface` attachments share their subnet's gateway loopback: one ADD or
-    /// DEL at a time decides whether it is there, so a DEL never deletes the loopback an
-    /// ADD is joining.
-    fn l3_lock(&self, r: &VppRecord) -> Result<Option<DirectoryLock>, CniError> {
-        if r.address.is_none() {
+    /// Attachments share objects on VPP: `netType: interface` its subnet's gateway loopback,
+    /// `netType: bridge` its bridge domain. One ADD or DEL at a time decides whether such an
+    /// object is there, makes it or deletes it: a DEL never deletes the loopback or domain an
+    /// ADD is joining (VPP would re-create the domain untagged on the join), and two first
+    /// ADDs never both create it.
+    fn shared_lock(&self, r: &VppRecord) -> Result<Option<DirectoryLock>, CniError> {
+        if r.address.is_none() && r.bridge_domain.is_none() {
             return Ok(None);
         }
         DirectoryLock::acquire(&self.state_dir)
@@ -171,20 +281,20 @@ impl VppEngine {
 impl Engine for VppEngine {
     fn attach(&mut self, planned: &EngineRecord) -> Result<EngineRecord, CniError> {
         let r = record(planned)?;
-        let _l3 = self.l3_lock(r)?;
+        let _shared = self.shared_lock(r)?;
         let made = self.vpp.attach(&r.to_plan()).inspect_err(|_| {
             // VPP made the socket file (master / server) before the step that failed.
             let _ = std::fs::remove_file(&r.socket);
         })?;
         Ok(EngineRecord::Vpp(VppRecord {
-            made: Some(made),
+            made: Some(Box::new(made)),
             ..r.clone()
         }))
     }
 
     fn detach(&mut self, rec: &EngineRecord) -> Result<(), CniError> {
         let r = record(rec)?;
-        let _l3 = self.l3_lock(r)?;
+        let _shared = self.shared_lock(r)?;
         let l3 = L3 {
             gateway: r.address,
             pod: r.pod_address,
@@ -212,9 +322,23 @@ impl Engine for VppEngine {
         Ok(Ownership::Ours)
     }
 
-    fn untracked(&mut self, _network: &str) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {
-        // memif interfaces carry no tag on VPP: the journals are the only record.
-        Ok(Vec::new())
+    fn untracked(&mut self, network: &str) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {
+        let tagged = self.vpp.tagged_interfaces()?;
+        if tagged.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _names = DirectoryLock::acquire(&self.state_dir)
+            .map_err(|e| CniError::new(ErrorCode::Internal, e.to_string()))?;
+        let claims = Claims::new(&self.state_dir);
+        let known = attachments_named_in(&self.state_dir);
+        Ok(tagged
+            .into_iter()
+            .filter_map(|t| {
+                let id = owner_of(&claims, &known, &t, network)?;
+                let record = stray_record(&id, network, t);
+                Some((id, EngineRecord::Vpp(record)))
+            })
+            .collect())
     }
 
     fn status(&mut self) -> Result<(), CniError> {

@@ -20,6 +20,15 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
     let id = ctx.id()?;
     let lock = ctx.store.lock(&id)?;
     let journal = match ctx.store.load(&id)? {
+        Some(j) if j.damage.is_some() => {
+            return Err(CniError::new(
+                ErrorCode::Internal,
+                format!(
+                    "the state of {id} is damaged ({}): DEL the attachment and ADD it again",
+                    j.damage.unwrap_or_default()
+                ),
+            ));
+        }
         Some(j) if j.complete => j,
         found => {
             if found.is_none() {

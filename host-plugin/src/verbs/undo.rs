@@ -37,10 +37,12 @@ impl Engines {
 
 /// Which entries a rollback undoes: every step begun, except a lease that was never granted
 /// (an IPAM ADD that failed allocated nothing; its DEL could only release what another
-/// invocation holds) and a port the engine failed to make (it cleans up after itself; undoing
-/// it again would talk to a switch that just refused us). A replay after a kill undoes all.
+/// invocation holds). A port the engine failed to make is undone too: the engine's own
+/// cleanup may have been cut short (a switch that stopped answering halfway), and detach is
+/// idempotent and removes only what is provably this attachment's. A replay after a kill
+/// undoes all.
 pub fn rollback_wants(e: &Entry) -> bool {
-    e.done || !matches!(e.step.kind(), StepKind::Lease | StepKind::Port)
+    e.done || e.step.kind() != StepKind::Lease
 }
 
 /// Undoes everything of `id`: its journal's steps, last first, and, when the journal is not

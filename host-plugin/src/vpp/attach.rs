@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::MAX_SOCKET_PATH;
 use vpp_api::codec::{FixedStr, Prefix};
+use vpp_api::messages::arp::*;
 use vpp_api::messages::interface::*;
 use vpp_api::messages::ip::*;
 use vpp_api::messages::l2::*;
@@ -27,6 +28,63 @@ pub const GATEWAY_TAG: &str = "userspace-cni gw";
 /// the longest IPv6 prefix fits).
 pub fn gateway_tag(gateway: &IpNet) -> String {
     format!("{GATEWAY_TAG} {gateway}")
+}
+
+/// The proxy ARP range of an IPv4 subnet: its host addresses (network + 1 to broadcast - 1).
+/// Each pod has the subnet's prefix and ARPs for its neighbours directly, and VPP answers
+/// ARP on an unnumbered interface only for its own addresses; with proxy ARP enabled on each
+/// pod's interface VPP answers for the whole range and routes pod to pod by the host routes.
+/// `None` for IPv6 (neighbour discovery has no ranges) and for /31 and /32 (no neighbours).
+pub fn proxy_arp_range(gateway: &IpNet) -> Option<ProxyArp> {
+    let IpNet::V4(net) = gateway.trunc() else {
+        return None;
+    };
+    if net.prefix_len() > 30 {
+        return None;
+    }
+    let low = u32::from(net.network()) + 1;
+    let hi = u32::from(net.broadcast()) - 1;
+    Some(ProxyArp {
+        table_id: 0,
+        low: low.to_be_bytes(),
+        hi: hi.to_be_bytes(),
+    })
+}
+
+/// Tag prefix of the memif and vhost-user interfaces the plugin makes.
+pub const INTERFACE_TAG: &str = "userspace-cni if";
+
+/// The tag of an attachment's interface: [`INTERFACE_TAG`], a space and 16 hex digits, the
+/// FNV-1a 64 hash of `<attachment key>\n<network>` (a key has no newline, so the split is
+/// unambiguous). VPP keeps 63 bytes of tag and a key can be longer (container IDs up to 128
+/// bytes), so the tag does not name the owner: it proves a candidate. The candidate comes
+/// from the socket file behind the interface (the claims name its owner); an interface is
+/// this plugin's, and that attachment's, only when both agree.
+pub fn interface_tag(owner: &str, network: &str) -> String {
+    let h = crate::attachment::fnv1a64(format!("{owner}\n{network}").as_bytes());
+    format!("{INTERFACE_TAG} {h:016x}")
+}
+
+/// A memif or vhost-user interface tagged [`INTERFACE_TAG`], with what DEL needs to remove
+/// it and what it holds of the shared objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedInterface {
+    /// memif or vhost-user.
+    pub iftype: VppIfType,
+    /// VPP's index.
+    pub sw_if_index: u32,
+    /// Its tag.
+    pub tag: String,
+    /// The socket file behind it.
+    pub socket: PathBuf,
+    /// vhost-user: whether VPP is the socket's server.
+    pub vhost_server: bool,
+    /// The bridge domain it is a member of.
+    pub bridge_domain: Option<u32>,
+    /// The gateway whose tagged loopback it is unnumbered to.
+    pub gateway: Option<IpNet>,
+    /// The pod address routed (/32, /128) out of it, with the gateway's prefix length.
+    pub pod: Option<IpNet>,
 }
 
 /// The MAC the plugin gives the loopback of `gateway`: locally administered, unicast, from
@@ -61,7 +119,7 @@ pub struct VppPlan {
     pub address: Option<IpNet>,
     /// `netType: interface`: the pod's address, routed (/32, /128) through the interface.
     pub pod_address: Option<IpNet>,
-    /// A tag for the interface where VPP keeps one (vhost-user).
+    /// The interface's tag ([`interface_tag`]).
     pub tag: String,
     /// memif: rx and tx queues each.
     pub queues: u16,
@@ -272,6 +330,10 @@ impl Vpp {
                 Client::id_of::<IpUnnumberedDetails>,
                 Client::id_of::<IpRouteAddDel>,
                 Client::id_of::<IpRouteAddDelReply>,
+                Client::id_of::<ProxyArpAddDel>,
+                Client::id_of::<ProxyArpAddDelReply>,
+                Client::id_of::<ProxyArpIntfcEnableDisable>,
+                Client::id_of::<ProxyArpIntfcEnableDisableReply>,
             ])
             .map_err(vpp_err)
     }
@@ -354,6 +416,14 @@ impl Vpp {
                         ..MemifCreateV2::default()
                     })
                     .map_err(vpp_err)?;
+                // Tagged before anything else, so a DEL without journal finds it.
+                self.client
+                    .request(&SwInterfaceTagAddDel {
+                        is_add: true,
+                        sw_if_index: r.sw_if_index,
+                        tag: FixedStr::new(plan.tag.clone()),
+                    })
+                    .map_err(vpp_err)?;
                 (r.sw_if_index, format!("memif{socket_id}/{id}"))
             }
             VppIfType::Vhostuser => {
@@ -418,19 +488,22 @@ impl Vpp {
                 .map_err(vpp_err)?
                 .is_empty();
             if !exists {
-                self.client
-                    .request(&BridgeDomainAddDelV2 {
-                        bd_id,
-                        flood: true,
-                        uu_flood: true,
-                        forward: true,
-                        learn: true,
-                        bd_tag: FixedStr::new(BD_TAG),
-                        is_add: true,
-                        ..BridgeDomainAddDelV2::default()
-                    })
-                    .map_err(vpp_err)?;
-                done.bridge_domain_created = true;
+                let made = self.client.request(&BridgeDomainAddDelV2 {
+                    bd_id,
+                    flood: true,
+                    uu_flood: true,
+                    forward: true,
+                    learn: true,
+                    bd_tag: FixedStr::new(BD_TAG),
+                    is_add: true,
+                    ..BridgeDomainAddDelV2::default()
+                });
+                match made {
+                    Ok(_) => done.bridge_domain_created = true,
+                    // Made in between by someone outside the plugin's lock: joined, not ours.
+                    Err(e) if e.is_retval(vpp_api::Retval::BdAlreadyExists) => {}
+                    Err(e) => return Err(vpp_err(e)),
+                }
             }
             done.bridge_domain = Some(bd_id);
             self.client
@@ -460,22 +533,50 @@ impl Vpp {
                     .map_err(vpp_err)?;
             }
         }
-        if let Some(addr) = plan.address {
-            let lo = self.gateway_loopback(&addr, done)?;
+        self.join_l3(plan, sw_if_index, done)
+    }
+
+    /// `netType: interface`: the interface unnumbered to the subnet's gateway loopback, proxy
+    /// ARP for the subnet on it, the pod's host route out of it.
+    fn join_l3(
+        &mut self,
+        plan: &VppPlan,
+        sw_if_index: u32,
+        done: &mut VppAttached,
+    ) -> Result<(), CniError> {
+        let Some(addr) = plan.address else {
+            return Ok(());
+        };
+        let lo = self.gateway_loopback(&addr, done)?;
+        self.client
+            .request(&SwInterfaceSetUnnumbered {
+                sw_if_index: lo,
+                unnumbered_sw_if_index: sw_if_index,
+                is_add: true,
+            })
+            .map_err(vpp_err)?;
+        done.address = Some(addr);
+        if let Some(proxy) = proxy_arp_range(&addr) {
+            // Every ADD: VPP keeps a range once (a second add is 0), and a subnet whose
+            // first ADD was killed before this step gets it all the same.
             self.client
-                .request(&SwInterfaceSetUnnumbered {
-                    sw_if_index: lo,
-                    unnumbered_sw_if_index: sw_if_index,
+                .request(&ProxyArpAddDel {
                     is_add: true,
+                    proxy,
                 })
                 .map_err(vpp_err)?;
-            done.address = Some(addr);
-            if let Some(pod) = plan.pod_address {
-                self.client
-                    .request(&host_route(&pod, sw_if_index, true))
-                    .map_err(vpp_err)?;
-                done.route = Some(host_prefix(&pod));
-            }
+            self.client
+                .request(&ProxyArpIntfcEnableDisable {
+                    sw_if_index,
+                    enable: true,
+                })
+                .map_err(vpp_err)?;
+        }
+        if let Some(pod) = plan.pod_address {
+            self.client
+                .request(&host_route(&pod, sw_if_index, true))
+                .map_err(vpp_err)?;
+            done.route = Some(host_prefix(&pod));
         }
         Ok(())
     }
@@ -603,6 +704,16 @@ impl Vpp {
                 ));
             }
         }
+        if l3.gateway.as_ref().and_then(proxy_arp_range).is_some() {
+            // VPP keeps the flag of a deleted interface (and of the next one given its
+            // index): off before the interface goes. Disabling twice is 0.
+            self.client
+                .request(&ProxyArpIntfcEnableDisable {
+                    sw_if_index,
+                    enable: false,
+                })
+                .map_err(vpp_err)?;
+        }
         self.client
             .request(&SwInterfaceSetUnnumbered {
                 sw_if_index: *ip,
@@ -641,6 +752,7 @@ impl Vpp {
         if self.unnumbered()?.iter().any(|(_, ip)| *ip == lo) {
             return Ok(());
         }
+        self.remove_proxy_arp_range(gateway)?;
         let r = self
             .client
             .request_raw(&DeleteLoopback { sw_if_index: lo })
@@ -654,6 +766,31 @@ impl Vpp {
                 ErrorCode::Internal,
                 format!(
                     "VPP refused to delete the loopback of {gateway}: {}",
+                    vpp_api::error::retval_name(r.retval)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The subnet's proxy ARP range goes with its loopback: both are the plugin's while it
+    /// holds the subnet. Not there (an ADD killed before it added it) is nothing to undo.
+    fn remove_proxy_arp_range(&mut self, gateway: &IpNet) -> Result<(), CniError> {
+        let Some(proxy) = proxy_arp_range(gateway) else {
+            return Ok(());
+        };
+        let r = self
+            .client
+            .request_raw(&ProxyArpAddDel {
+                is_add: false,
+                proxy,
+            })
+            .map_err(vpp_err)?;
+        if r.retval != 0 && r.retval != vpp_api::Retval::NoSuchEntry.code() {
+            return Err(CniError::new(
+                ErrorCode::Internal,
+                format!(
+                    "VPP refused to remove the proxy ARP range of {gateway}: {}",
                     vpp_api::error::retval_name(r.retval)
                 ),
             ));
@@ -749,6 +886,9 @@ impl Vpp {
                 "interface {sw} is not unnumbered to the gateway's loopback {lo}"
             )));
         }
+        if let Some(what) = self.proxy_arp_missing(sw, gateway)? {
+            return Ok(Some(what));
+        }
         let Some(pod) = pod else {
             return Ok(None);
         };
@@ -766,6 +906,29 @@ impl Vpp {
             .iter()
             .any(|r| r.route.prefix == want && r.route.paths.0.iter().any(|p| p.sw_if_index == sw));
         Ok((!routed).then(|| format!("no route to {} out of interface {sw}", host_prefix(pod))))
+    }
+
+    /// CHECK of the subnet's proxy ARP: enabled on interface `sw`, the range there.
+    fn proxy_arp_missing(&mut self, sw: u32, gateway: &IpNet) -> Result<Option<String>, CniError> {
+        let Some(range) = proxy_arp_range(gateway) else {
+            return Ok(None);
+        };
+        let enabled = self
+            .client
+            .dump(&ProxyArpIntfcDump {})
+            .map_err(vpp_err)?
+            .iter()
+            .any(|d| d.sw_if_index == sw);
+        if !enabled {
+            return Ok(Some(format!("proxy ARP is not enabled on interface {sw}")));
+        }
+        let ranged = self
+            .client
+            .dump(&ProxyArpDump {})
+            .map_err(vpp_err)?
+            .iter()
+            .any(|d| d.proxy == range);
+        Ok((!ranged).then(|| format!("no proxy ARP range for {}", gateway.trunc())))
     }
 
     /// Takes the interface out of the bridge domain before it is deleted.
@@ -906,6 +1069,151 @@ impl Vpp {
         }
         self.remove_gateway_loopback_if_unused(&l3)?;
         Ok(found)
+    }
+}
+
+impl Vpp {
+    /// The memif and vhost-user interfaces tagged [`INTERFACE_TAG`], with their socket files
+    /// and what they hold of the shared objects (bridge domain, gateway, pod route).
+    pub fn tagged_interfaces(&mut self) -> Result<Vec<TaggedInterface>, CniError> {
+        let all = self
+            .client
+            .dump(&SwInterfaceDump {
+                sw_if_index: ANY_SW_IF_INDEX,
+                name_filter_valid: false,
+                name_filter: String::new(),
+            })
+            .map_err(vpp_err)?;
+        let prefix = format!("{INTERFACE_TAG} ");
+        if !all.iter().any(|d| d.tag.0.starts_with(&prefix)) {
+            return Ok(Vec::new());
+        }
+        let tags: Vec<(u32, String)> = all
+            .iter()
+            .map(|d| (d.sw_if_index, d.tag.0.clone()))
+            .collect();
+        let mut out = Vec::new();
+        let sockets = self
+            .client
+            .dump(&MemifSocketFilenameDump {})
+            .map_err(vpp_err)?;
+        for m in self.client.dump(&MemifDump {}).map_err(vpp_err)? {
+            let socket = sockets.iter().find(|s| s.socket_id == m.socket_id);
+            out.extend(socket.map(|s| TaggedInterface {
+                iftype: VppIfType::Memif,
+                sw_if_index: m.sw_if_index,
+                tag: String::new(),
+                socket: PathBuf::from(&s.socket_filename.0),
+                vhost_server: false,
+                bridge_domain: None,
+                gateway: None,
+                pod: None,
+            }));
+        }
+        // The vhost plugin may not be loaded: then there is no vhost-user interface to find.
+        let vhost = [
+            Client::id_of::<SwInterfaceVhostUserDump>,
+            Client::id_of::<SwInterfaceVhostUserDetails>,
+        ];
+        if self.client.require(&vhost).is_ok() {
+            let vhosts = self
+                .client
+                .dump(&SwInterfaceVhostUserDump {
+                    sw_if_index: ANY_SW_IF_INDEX,
+                })
+                .map_err(vpp_err)?;
+            out.extend(vhosts.into_iter().map(|v| TaggedInterface {
+                iftype: VppIfType::Vhostuser,
+                sw_if_index: v.sw_if_index,
+                tag: String::new(),
+                socket: PathBuf::from(v.sock_filename.0),
+                vhost_server: v.is_server,
+                bridge_domain: None,
+                gateway: None,
+                pod: None,
+            }));
+        }
+        out.retain_mut(|t| {
+            let tag = tags.iter().find(|(sw, _)| *sw == t.sw_if_index);
+            t.tag = tag.map(|(_, tag)| tag.clone()).unwrap_or_default();
+            t.tag.starts_with(&prefix)
+        });
+        self.shared_objects_of(&mut out, &all)?;
+        Ok(out)
+    }
+
+    /// Fills in each interface's bridge domain, gateway and pod route.
+    fn shared_objects_of(
+        &mut self,
+        found: &mut [TaggedInterface],
+        all: &[SwInterfaceDetails],
+    ) -> Result<(), CniError> {
+        let bds = self
+            .client
+            .dump(&BridgeDomainDump {
+                bd_id: u32::MAX,
+                sw_if_index: ANY_SW_IF_INDEX,
+            })
+            .map_err(vpp_err)?;
+        // No unnumbered messages, no L3 attachment of the plugin's.
+        let l3 = [
+            Client::id_of::<IpUnnumberedDump>,
+            Client::id_of::<IpUnnumberedDetails>,
+        ];
+        let unnumbered = if self.client.require(&l3).is_ok() {
+            self.unnumbered()?
+        } else {
+            Vec::new()
+        };
+        for t in found.iter_mut() {
+            t.bridge_domain = bds
+                .iter()
+                .find(|b| {
+                    b.sw_if_details
+                        .0
+                        .iter()
+                        .any(|m| m.sw_if_index == t.sw_if_index)
+                })
+                .map(|b| b.bd_id);
+            let lo = unnumbered
+                .iter()
+                .find(|(u, _)| *u == t.sw_if_index)
+                .map(|(_, ip)| *ip);
+            let gw_prefix = format!("{GATEWAY_TAG} ");
+            t.gateway = all
+                .iter()
+                .find(|d| Some(d.sw_if_index) == lo)
+                .and_then(|d| d.tag.0.strip_prefix(&gw_prefix)?.parse().ok());
+            if let Some(gw) = t.gateway {
+                t.pod = self.pod_route_of(t.sw_if_index, &gw)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The pod address routed out of `sw_if_index` (a host route of the gateway's family).
+    fn pod_route_of(
+        &mut self,
+        sw_if_index: u32,
+        gateway: &IpNet,
+    ) -> Result<Option<IpNet>, CniError> {
+        let host_len = if gateway.addr().is_ipv4() { 32 } else { 128 };
+        let routes = self
+            .client
+            .dump(&IpRouteDump {
+                table: IpTable {
+                    table_id: 0,
+                    is_ip6: gateway.addr().is_ipv6(),
+                    name: FixedStr::default(),
+                },
+            })
+            .map_err(vpp_err)?;
+        Ok(routes
+            .iter()
+            .filter(|r| r.route.prefix.len == host_len)
+            .filter(|r| r.route.paths.0.iter().any(|p| p.sw_if_index == sw_if_index))
+            .filter_map(|r| IpNet::new(r.route.prefix.address.ip()?, gateway.prefix_len()).ok())
+            .find(|p| gateway.contains(&p.addr())))
     }
 }
 

@@ -8,6 +8,7 @@ use super::{BridgeDomain, IfKind, Interface, Route, State};
 use crate::codec::{FixedStr, Prefix};
 use crate::error::Retval;
 use crate::message::{self, Dump, Header, Message, Request};
+use crate::messages::arp::*;
 use crate::messages::interface::*;
 use crate::messages::ip::*;
 use crate::messages::l2::*;
@@ -85,6 +86,14 @@ pub(super) fn catalogue() -> Vec<(&'static str, &'static str)> {
         SwInterfaceTagAddDelReply,
         IpUnnumberedDump,
         IpUnnumberedDetails,
+        ProxyArpAddDel,
+        ProxyArpAddDelReply,
+        ProxyArpDump,
+        ProxyArpDetails,
+        ProxyArpIntfcEnableDisable,
+        ProxyArpIntfcEnableDisableReply,
+        ProxyArpIntfcDump,
+        ProxyArpIntfcDetails,
     ]
 }
 
@@ -177,6 +186,26 @@ pub(super) fn dispatch(st: &mut State, name: &str, body: &[u8], ids: &Ids) -> Op
             retval: tag_add_del(st, req),
         }),
         IpUnnumberedDump::NAME => list(st, body, ids, unnumbered_details),
+        ProxyArpAddDel::NAME => answer(st, body, ids, |st, req| ProxyArpAddDelReply {
+            retval: proxy_arp_add_del(st, &req),
+        }),
+        ProxyArpDump::NAME => list(st, body, ids, |st, _: ProxyArpDump| {
+            st.proxy_arps
+                .iter()
+                .map(|p| ProxyArpDetails { proxy: p.clone() })
+                .collect()
+        }),
+        ProxyArpIntfcEnableDisable::NAME => {
+            answer(st, body, ids, |st, req| ProxyArpIntfcEnableDisableReply {
+                retval: proxy_arp_enable(st, &req),
+            })
+        }
+        ProxyArpIntfcDump::NAME => list(st, body, ids, |st, _: ProxyArpIntfcDump| {
+            st.proxy_arp_enabled
+                .iter()
+                .map(|&sw_if_index| ProxyArpIntfcDetails { sw_if_index })
+                .collect()
+        }),
         _ => return None,
     };
     Some(replies)
@@ -196,7 +225,19 @@ where
     let Ok((h, req)) = message::decode::<R>(body) else {
         return Vec::new();
     };
-    if let Some(rv) = st.fail.remove(R::NAME) {
+    let spared = match st.fail_after.get_mut(R::NAME) {
+        Some(n) if *n > 0 && st.fail.contains_key(R::NAME) => {
+            *n -= 1;
+            true
+        }
+        _ => false,
+    };
+    let refused = if spared {
+        None
+    } else {
+        st.fail.remove(R::NAME)
+    };
+    if let Some(rv) = refused {
         // A refused request: the reply's other fields as VPP leaves them (zero), retval
         // right after the context.
         let mut reply = encode_reply(h.context, ids, &R::Reply::default());
@@ -462,7 +503,8 @@ fn vhost_create(st: &mut State, req: CreateVhostUserIfV2) -> CreateVhostUserIfV2
             addresses: Vec::new(),
             bridge: None,
             l2: Default::default(),
-            tag: String::new(),
+            // VPP 25.10 tags the new interface with a non-empty `tag` (vhost_user_api.c).
+            tag: req.tag.0.clone(),
             unnumbered: None,
         },
     );
@@ -868,4 +910,37 @@ fn unnumbered_details(st: &State, req: IpUnnumberedDump) -> Vec<IpUnnumberedDeta
             })
         })
         .collect()
+}
+
+/// As VPP 25.10's `vnet_proxy_arp_add_del`: a range is matched by both ends and the table;
+/// adding one that is there changes nothing and is 0, deleting one that is not is
+/// `NO_SUCH_ENTRY`; a table other than 0 does not exist here (`NO_SUCH_FIB`).
+fn proxy_arp_add_del(st: &mut State, req: &ProxyArpAddDel) -> i32 {
+    if req.proxy.table_id != 0 {
+        return Retval::NoSuchFib.code();
+    }
+    let at = st.proxy_arps.iter().position(|p| *p == req.proxy);
+    match (at, req.is_add) {
+        (Some(_), true) => {}
+        (Some(i), false) => {
+            st.proxy_arps.remove(i);
+        }
+        (None, true) => st.proxy_arps.push(req.proxy.clone()),
+        (None, false) => return Retval::NoSuchEntry.code(),
+    }
+    0
+}
+
+/// As VPP 25.10's handler: an unknown interface is `INVALID_SW_IF_INDEX`; enabling or
+/// disabling twice is 0.
+fn proxy_arp_enable(st: &mut State, req: &ProxyArpIntfcEnableDisable) -> i32 {
+    if !st.interfaces.contains_key(&req.sw_if_index) {
+        return Retval::InvalidSwIfIndex.code();
+    }
+    if req.enable {
+        st.proxy_arp_enabled.insert(req.sw_if_index);
+    } else {
+        st.proxy_arp_enabled.remove(&req.sw_if_index);
+    }
+    0
 }

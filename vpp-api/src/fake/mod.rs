@@ -15,12 +15,16 @@
 //! is logged naming the message, is listed in [`State::unmodelled`], and dropping the
 //! [`FakeVpp`] then panics, so the test that sent it fails.
 //!
+//! A test can hang it: [`State::silent_after`] names a request after which it answers
+//! nothing (as a VPP stuck in a long operation), until the test clears [`State::silent`].
+//!
 //! What it does not do: move packets, or model VPP's many other messages.
 
 mod handlers;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
+use std::net::Ipv4Addr;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +34,7 @@ use std::thread::JoinHandle;
 use crate::codec::{FixedStr, Prefix};
 use crate::frame::{FrameDecoder, frame};
 use crate::message::{self, Header, Message};
+use crate::messages::arp::ProxyArp;
 use crate::messages::ip::FibPath;
 use crate::messages::memclnt::*;
 use crate::messages::memif::{MemifMode, MemifRole};
@@ -147,6 +152,11 @@ pub struct State {
     pub bridge_domains: BTreeMap<u32, BridgeDomain>,
     /// Routes added through the API.
     pub routes: Vec<Route>,
+    /// Proxy ARP ranges, in the order added (VPP keeps each range once).
+    pub proxy_arps: Vec<ProxyArp>,
+    /// Interfaces proxy ARP is enabled on. As in VPP 25.10 (`enabled_by_sw_if_index`),
+    /// deleting an interface does not clear its flag: it stays listed.
+    pub proxy_arp_enabled: BTreeSet<u32>,
     /// Every request received, by name, in order (kept across [`FakeVpp::restart`]).
     pub log: Vec<String>,
     /// Requests the fake does not model, by name (or id): each one fails the test.
@@ -154,6 +164,18 @@ pub struct State {
     /// Requests to fail, by name: the next one of that name gets this return value and
     /// changes nothing (a test's way to make VPP refuse one step); the entry is then gone.
     pub fail: BTreeMap<String, crate::error::Retval>,
+    /// Requests of a name in [`State::fail`] to serve normally before the refused one (the
+    /// second `sw_interface_tag_add_del` of an ADD, say); absent: none.
+    pub fail_after: BTreeMap<String, usize>,
+    /// A request name after which VPP stops answering (a hung VPP): that request is served
+    /// and answered, then [`State::silent`] is set.
+    pub silent_after: Option<String>,
+    /// VPP answers nothing, not even `sockclnt_create`, while this is set; requests are still
+    /// logged. A test clears it to revive VPP.
+    pub silent: bool,
+    /// While silent, how many requests VPP leaves unanswered before it answers again (a VPP
+    /// that hangs for a while); `None`: until a test clears [`State::silent`].
+    pub silent_for: Option<usize>,
     next_sw_if_index: u32,
     vhost_instance: u32,
     next_client: u32,
@@ -186,9 +208,15 @@ impl Default for State {
             .into(),
             bridge_domains: [(0, BridgeDomain::default())].into(),
             routes: Vec::new(),
+            proxy_arps: Vec::new(),
+            proxy_arp_enabled: BTreeSet::new(),
             log: Vec::new(),
             unmodelled: Vec::new(),
             fail: BTreeMap::new(),
+            fail_after: BTreeMap::new(),
+            silent_after: None,
+            silent: false,
+            silent_for: None,
             next_sw_if_index: 1,
             vhost_instance: 0,
             next_client: 0,
@@ -226,6 +254,37 @@ impl State {
             .collect()
     }
 
+    /// Whether VPP would answer an ARP request for `target` arriving on `sw_if_index`, as
+    /// VPP 25.10's `arp-reply` and `arp-proxy` nodes decide: the interface must be IP-enabled
+    /// (an address, or unnumbered to an interface with one); an address of its own (or of
+    /// the interface it borrows from) is answered; any other only when proxy ARP is enabled
+    /// on the interface and `target` is in a range of its table (table 0 here).
+    pub fn answers_arp(&self, sw_if_index: u32, target: Ipv4Addr) -> bool {
+        let Some(i) = self.interfaces.get(&sw_if_index) else {
+            return false;
+        };
+        let own = match i.unnumbered {
+            Some(ip) => self.interfaces.get(&ip).map(|l| &l.addresses),
+            None => Some(&i.addresses),
+        };
+        let Some(own) = own.filter(|a| {
+            a.iter()
+                .any(|p| p.address.ip().is_some_and(|a| a.is_ipv4()))
+        }) else {
+            return false; // arp-input: "Interface is not IP enabled"
+        };
+        if own.iter().any(|p| p.address.ip() == Some(target.into())) {
+            return true;
+        }
+        let t = u32::from(target);
+        self.proxy_arp_enabled.contains(&sw_if_index)
+            && self.proxy_arps.iter().any(|r| {
+                r.table_id == 0
+                    && u32::from(Ipv4Addr::from(r.low)) <= t
+                    && t <= u32::from(Ipv4Addr::from(r.hi))
+            })
+    }
+
     /// The loopbacks, by `sw_if_index`.
     pub fn loopbacks(&self) -> Vec<(u32, &Interface)> {
         self.interfaces
@@ -253,6 +312,7 @@ impl State {
             log: std::mem::take(&mut self.log),
             unmodelled: std::mem::take(&mut self.unmodelled),
             fail: std::mem::take(&mut self.fail),
+            fail_after: std::mem::take(&mut self.fail_after),
             generation: self.generation + 1,
             ..Self::default()
         }
@@ -450,6 +510,20 @@ fn serve(mut conn: UnixStream, state: &Mutex<State>) {
             let Some(id) = message::peek_id(&body) else {
                 continue;
             };
+            if st.silent {
+                // A hung VPP: it reads the request and never answers.
+                let name = session.ids.get(&id).copied().unwrap_or("sockclnt_create");
+                st.log.push(name.to_owned());
+                match st.silent_for {
+                    Some(n) if n <= 1 => {
+                        st.silent = false;
+                        st.silent_for = None;
+                    }
+                    Some(n) => st.silent_for = Some(n - 1),
+                    None => {}
+                }
+                continue;
+            }
             if id == SOCKCLNT_CREATE_ID {
                 let Some(reply) = handshake(&mut st, &mut session, &body) else {
                     continue;
@@ -476,6 +550,10 @@ fn serve(mut conn: UnixStream, state: &Mutex<State>) {
                 st.unmodelled(name.to_owned());
                 continue;
             };
+            if st.silent_after.as_deref() == Some(name) {
+                st.silent_after = None;
+                st.silent = true;
+            }
             drop(st);
             for r in replies {
                 if conn.write_all(&frame(&r)).is_err() {

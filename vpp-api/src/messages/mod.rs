@@ -2,6 +2,7 @@
 //! to 26.10 (the CRCs were produced by VPP's own `vppapigen` and agree with govpp's bindings
 //! for 25.10); a VPP whose definition differs is detected by the handshake, not here.
 
+pub mod arp;
 pub mod interface;
 pub mod ip;
 pub mod l2;
