@@ -104,6 +104,8 @@ pub struct Sources {
     pub ovs: Option<SharedView>,
     /// Ports reported missing at the last scrape, so a missing port is logged once.
     missing: Mutex<BTreeSet<AttachmentLabels>>,
+    /// The state directory's reader (caches readings of unchanged journals).
+    scanner: Mutex<state::Scanner>,
 }
 
 impl Sources {
@@ -113,12 +115,18 @@ impl Sources {
             state_dir,
             ovs,
             missing: Mutex::default(),
+            scanner: Mutex::default(),
         }
     }
 
     /// Reads the state directory and the monitors now.
     pub fn snapshot(&self) -> Snapshot {
-        let (scan, readable) = match state::scan(&self.state_dir) {
+        let scanned = self
+            .scanner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .scan(&self.state_dir);
+        let (scan, readable) = match scanned {
             Ok(s) => (s, true),
             Err(e) => {
                 tracing::warn!("{e}");

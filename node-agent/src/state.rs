@@ -1,6 +1,8 @@
 //! What the state directory says: the committed attachments with their labels, and the
 //! journals that are not (yet) attachments.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::Path;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -47,48 +49,112 @@ pub struct Scan {
     pub unreadable: u64,
 }
 
-/// Reads every journal in `dir`. Only a directory that cannot be listed is an error; a
-/// journal that cannot be read is counted in [`Scan::unreadable`] and skipped.
-pub fn scan(dir: &Path) -> Result<Scan, StoreError> {
-    let store = Store::new(dir);
-    let entries = std::fs::read_dir(dir).map_err(|source| StoreError::Io {
-        what: "cannot list state directory",
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut out = Scan::default();
-    for entry in entries {
-        let Ok(entry) = entry else {
-            out.unreadable += 1;
-            continue;
-        };
-        let name = entry.file_name();
-        // Claims, locks and temp files are not journals; a `.json` not named for an
-        // attachment is nobody's.
-        let Some(id) = name
-            .to_str()
-            .and_then(|n| n.strip_suffix(".json"))
-            .and_then(AttachmentId::from_key)
-        else {
-            continue;
-        };
-        match store.load(&id) {
-            Ok(Some(j)) if j.damage.is_some() => {
-                tracing::debug!(attachment = %id, damage = ?j.damage, "journal not readable whole");
+/// What one journal file was found to be.
+#[derive(Debug, Clone, PartialEq)]
+enum Reading {
+    Attachment(Box<Attachment>),
+    Uncommitted,
+    Unreadable,
+    /// Committed without a port (nothing to expose).
+    Portless,
+}
+
+/// A journal file's identity and size: a journal is only ever appended to (or replaced by a
+/// new file), so an unchanged stamp means an unchanged reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+}
+
+fn stamp(m: &std::fs::Metadata) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
+    Stamp {
+        ino: m.ino(),
+        len: m.len(),
+        mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+    }
+}
+
+/// Reads the state directory, re-reading only the journals that changed since the last
+/// scan. The cache holds one entry per journal file present at the last scan, no more.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    cache: HashMap<OsString, (Stamp, Reading)>,
+}
+
+impl Scanner {
+    /// Reads every journal in `dir`. Only a directory that cannot be listed is an error; a
+    /// journal that cannot be read is counted in [`Scan::unreadable`] and skipped.
+    pub fn scan(&mut self, dir: &Path) -> Result<Scan, StoreError> {
+        let store = Store::new(dir);
+        let entries = std::fs::read_dir(dir).map_err(|source| StoreError::Io {
+            what: "cannot list state directory",
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut out = Scan::default();
+        let mut seen = HashMap::with_capacity(self.cache.len());
+        for entry in entries {
+            let Ok(entry) = entry else {
                 out.unreadable += 1;
+                continue;
+            };
+            let name = entry.file_name();
+            // Claims, locks and temp files are not journals; a `.json` not named for an
+            // attachment is nobody's.
+            let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .and_then(AttachmentId::from_key)
+            else {
+                continue;
+            };
+            let Ok(meta) = entry.metadata() else {
+                // Removed by a DEL since the listing.
+                continue;
+            };
+            let st = stamp(&meta);
+            let reading = match self.cache.remove(&name) {
+                Some((cached, r)) if cached == st => r,
+                _ => match read(&store, &id) {
+                    Some(r) => r,
+                    None => continue,
+                },
+            };
+            match &reading {
+                Reading::Attachment(a) => out.attachments.push((**a).clone()),
+                Reading::Uncommitted => out.uncommitted += 1,
+                Reading::Unreadable => out.unreadable += 1,
+                Reading::Portless => {}
             }
-            Ok(Some(j)) if !j.complete => out.uncommitted += 1,
-            Ok(Some(j)) => out.attachments.extend(attachment(&j)),
-            // Removed by a DEL since the listing.
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(attachment = %id, "journal unreadable: {e}");
-                out.unreadable += 1;
-            }
+            seen.insert(name, (st, reading));
+        }
+        self.cache = seen;
+        out.attachments.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
+    }
+}
+
+/// Reads one journal; `None` when it is gone.
+fn read(store: &Store, id: &AttachmentId) -> Option<Reading> {
+    match store.load(id) {
+        Ok(Some(j)) if j.damage.is_some() => {
+            tracing::debug!(attachment = %id, damage = ?j.damage, "journal not readable whole");
+            Some(Reading::Unreadable)
+        }
+        Ok(Some(j)) if !j.complete => Some(Reading::Uncommitted),
+        Ok(Some(j)) => Some(match attachment(&j) {
+            Some(a) => Reading::Attachment(Box::new(a)),
+            None => Reading::Portless,
+        }),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(attachment = %id, "journal unreadable: {e}");
+            Some(Reading::Unreadable)
         }
     }
-    out.attachments.sort_by(|a, b| a.labels.cmp(&b.labels));
-    Ok(out)
 }
 
 /// The attachment a committed journal describes, if it made a port.
@@ -123,4 +189,40 @@ pub fn attachment(j: &Journal) -> Option<Attachment> {
         },
         record,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+    use super::*;
+    use userspace_plugin::attachment::journal::Writer;
+
+    fn uncommitted(store: &Store, cid: &str) -> AttachmentId {
+        let id = AttachmentId::new(cid, "net1").unwrap();
+        let mut w = Writer::begin(store, id.clone(), "n");
+        w.intend(Step::Lease {
+            plugin: "host-local".into(),
+        })
+        .unwrap();
+        id
+    }
+
+    #[test]
+    fn a_journal_changed_or_removed_since_the_last_scan_is_read_again() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let mut scanner = Scanner::default();
+        let a = uncommitted(&store, &"a1".repeat(32));
+        assert_eq!(scanner.scan(d.path()).unwrap().uncommitted, 1);
+        // Appended to: garbage after the header makes it unreadable.
+        let path = d.path().join(format!("{}.json", a.key()));
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"garbage\n");
+        std::fs::write(&path, bytes).unwrap();
+        let s = scanner.scan(d.path()).unwrap();
+        assert_eq!((s.uncommitted, s.unreadable), (0, 1));
+        store.remove(&a).unwrap();
+        assert_eq!(scanner.scan(d.path()).unwrap(), Scan::default());
+        assert!(scanner.cache.is_empty(), "nothing cached for a file gone");
+    }
 }
