@@ -203,6 +203,8 @@ fn tx_first_8_between_two_pods_is_counted_per_pod_and_reaches_prometheus() {
             .then(|| body.clone())
             .ok_or(body)
     });
+    // The README's sample scrape comes from here (`--nocapture`).
+    eprintln!("/metrics after tx_first 8:\n{body}");
     assert_eq!(
         sample(&body, "userspace_attachment_rx_bytes_total", &sender),
         sample(&body, "userspace_attachment_tx_bytes_total", &receiver),
