@@ -64,6 +64,11 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         {
             why.push("OVSDB does not answer".to_owned());
         }
+        if let Some(v) = &sources.vpp
+            && !v.reachable.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            why.push("VPP does not answer".to_owned());
+        }
         why
     })
     .await

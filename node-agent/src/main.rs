@@ -10,7 +10,7 @@ use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
 use userspace_node::http::{self, App};
 use userspace_node::metrics::{self, Sources};
-use userspace_node::ovs;
+use userspace_node::{ovs, vpp};
 use userspace_plugin::ovs::jsonrpc::Endpoint;
 
 /// The default `--listen`: all addresses, port 9741 (unassigned in Prometheus' list of
@@ -33,6 +33,10 @@ struct Args {
     /// OVSDB to monitor, `unix:<path>`; OVS is not watched without it.
     #[arg(long, env = "USERSPACE_NODE_OVSDB")]
     ovsdb: Option<String>,
+    /// VPP's API socket to watch: after a VPP restart every committed VPP attachment is
+    /// made again; VPP is not watched without it.
+    #[arg(long, env = "USERSPACE_NODE_VPP_SOCKET")]
+    vpp_socket: Option<PathBuf>,
     /// Log filter (tracing's env-filter syntax).
     #[arg(long, env = "USERSPACE_NODE_LOG", default_value = "info")]
     log: String,
@@ -56,7 +60,15 @@ async fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
-    let sources = Arc::new(Sources::new(args.state_dir.clone(), ovs));
+    let vpp = args.vpp_socket.as_ref().map(|socket| {
+        let status = Arc::new(vpp::VppStatus::default());
+        let store = userspace_plugin::attachment::journal::Store::new(&args.state_dir);
+        vpp::spawn_watcher(socket.clone(), store, status.clone(), stop.clone());
+        status
+    });
+    let mut sources = Sources::new(args.state_dir.clone(), ovs);
+    sources.vpp = vpp;
+    let sources = Arc::new(sources);
     let app = Arc::new(App {
         registry: metrics::registry(sources.clone()),
         sources,

@@ -93,6 +93,8 @@ pub struct Snapshot {
     pub unreadable: u64,
     /// Reachability of each configured switch.
     pub switches: BTreeMap<String, bool>,
+    /// VPP restarts seen, attachments re-applied, failures, when VPP is watched.
+    pub vpp: Option<(u64, u64, u64)>,
 }
 
 /// The agent's sources.
@@ -102,6 +104,8 @@ pub struct Sources {
     pub state_dir: PathBuf,
     /// The OVS monitor, when OVS is configured.
     pub ovs: Option<SharedView>,
+    /// The VPP watcher, when VPP is configured.
+    pub vpp: Option<std::sync::Arc<crate::vpp::VppStatus>>,
     /// Ports reported missing at the last scrape, so a missing port is logged once.
     missing: Mutex<BTreeSet<AttachmentLabels>>,
     /// The state directory's reader (caches readings of unchanged journals).
@@ -114,6 +118,7 @@ impl Sources {
         Self {
             state_dir,
             ovs,
+            vpp: None,
             missing: Mutex::default(),
             scanner: Mutex::default(),
         }
@@ -141,6 +146,15 @@ impl Sources {
         if let Some(v) = &ovs {
             switches.insert("ovs-dpdk".to_owned(), v.reachable);
         }
+        let vpp = self.vpp.as_ref().map(|v| {
+            use std::sync::atomic::Ordering::Relaxed;
+            switches.insert("vpp".to_owned(), v.reachable.load(Relaxed));
+            (
+                v.restarts.load(Relaxed),
+                v.reapplied.load(Relaxed),
+                v.failures.load(Relaxed),
+            )
+        });
         let attachments: Vec<AttachmentReading> = scan
             .attachments
             .into_iter()
@@ -168,6 +182,7 @@ impl Sources {
             uncommitted: scan.uncommitted,
             unreadable: scan.unreadable,
             switches,
+            vpp,
         }
     }
 
@@ -247,6 +262,11 @@ pub fn encode_snapshot(s: &Snapshot, mut enc: DescriptorEncoder) -> Result<(), s
             .iter()
             .map(|a| (&a.labels, i64::from(a.missing))),
     )?;
+    encode_node(s, &mut enc)
+}
+
+/// The node-level families.
+fn encode_node(s: &Snapshot, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
     let mut by_engine: BTreeMap<EngineLabel, i64> = ["ovs-dpdk", "vpp"]
         .into_iter()
         .map(|e| {
@@ -266,25 +286,25 @@ pub fn encode_snapshot(s: &Snapshot, mut enc: DescriptorEncoder) -> Result<(), s
             .or_default() += 1;
     }
     gauge_family(
-        &mut enc,
+        enc,
         "userspace_node_attachments",
         "Committed attachments in the state directory, by engine.",
         by_engine.iter().map(|(l, v)| (l, *v)),
     )?;
     single_gauge(
-        &mut enc,
+        enc,
         "userspace_node_journals_uncommitted",
         "Journals whose ADD has not committed: running now, or killed and waiting for DEL.",
         gauge_value(s.uncommitted),
     )?;
     single_gauge(
-        &mut enc,
+        enc,
         "userspace_node_journals_unreadable",
         "Journal files that cannot be read whole; skipped.",
         gauge_value(s.unreadable),
     )?;
     single_gauge(
-        &mut enc,
+        enc,
         "userspace_node_state_dir_readable",
         "1 when the plugin's state directory can be listed.",
         i64::from(s.state_dir_readable),
@@ -295,7 +315,7 @@ pub fn encode_snapshot(s: &Snapshot, mut enc: DescriptorEncoder) -> Result<(), s
         .map(|(e, up)| (EngineLabel { engine: e.clone() }, i64::from(*up)))
         .collect();
     gauge_family(
-        &mut enc,
+        enc,
         "userspace_node_switch_reachable",
         "1 when the configured switch answers.",
         switches.iter().map(|(l, v)| (l, *v)),
@@ -312,8 +332,30 @@ pub fn encode_snapshot(s: &Snapshot, mut enc: DescriptorEncoder) -> Result<(), s
             (EngineLabel { engine: e.clone() }, gauge_value(n as u64))
         })
         .collect();
+    if let Some((restarts, reapplied, failures)) = s.vpp {
+        for (name, help, v) in [
+            (
+                "userspace_node_vpp_restarts",
+                "VPP restarts seen (its API session lost, then back).",
+                restarts,
+            ),
+            (
+                "userspace_node_reapplied",
+                "Attachments re-applied on VPP after a restart.",
+                reapplied,
+            ),
+            (
+                "userspace_node_reapply_failures",
+                "Re-applications on VPP that failed (retried).",
+                failures,
+            ),
+        ] {
+            let m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(v).encode(m)?;
+        }
+    }
     gauge_family(
-        &mut enc,
+        enc,
         "userspace_node_ports_missing",
         "Journaled ports the switch does not have.",
         missing.iter().map(|(l, v)| (l, *v)),

@@ -336,6 +336,13 @@ impl Journal {
         })
     }
 
+    /// The index of the port step, if one was begun.
+    pub fn port_index(&self) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| matches!(e.step, Step::Port { .. }))
+    }
+
     /// The files written for the pod.
     pub fn files(&self) -> impl Iterator<Item = &Path> {
         self.entries.iter().filter_map(|e| match &e.step {
@@ -439,6 +446,37 @@ impl Store {
             }
         }
         Ok(v)
+    }
+
+    /// Records, durably, that entry `index` was made again with `step` (the node agent
+    /// re-applying a committed attachment after its switch restarted). An event appended to
+    /// the log like any other, so a later DEL or CHECK reads the new record. Call with the
+    /// attachment's lock held.
+    pub fn record_remade(
+        &self,
+        id: &AttachmentId,
+        index: usize,
+        step: Step,
+    ) -> Result<(), StoreError> {
+        let path = self.path(id);
+        let mut line = serde_json::to_vec(&Event::Done {
+            index,
+            step: Some(step),
+        })
+        .map_err(|source| StoreError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
+        line.push(b'\n');
+        let io = |what, source| StoreError::io(what, &path, source);
+        // Appending to an existing journal only: a journal DEL removed stays removed.
+        let mut f = OpenOptions::new()
+            .append(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| io("cannot open", e))?;
+        f.write_all(&line).map_err(|e| io("cannot append to", e))?;
+        f.sync_data().map_err(|e| io("cannot sync", e))
     }
 
     /// Attachments with a lock file but no journal: left by a process killed between
@@ -725,6 +763,26 @@ mod tests {
         let d2 = tempfile::tempdir().unwrap();
         let id = writer_with_two_steps(&Store::new(d2.path()));
         assert_eq!(Store::new(d2.path()).load(&id).unwrap().unwrap().pod, None);
+    }
+
+    #[test]
+    fn a_record_remade_after_the_commit_is_what_the_journal_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = AttachmentId::new(CID, "net1").unwrap();
+        let mut w = Writer::begin(&store, id.clone(), "net");
+        w.intend(Step::File {
+            path: "/tmp/old".into(),
+        })
+        .unwrap();
+        w.commit(serde_json::json!({})).unwrap();
+        let new = Step::File {
+            path: "/tmp/new".into(),
+        };
+        store.record_remade(&id, 0, new.clone()).unwrap();
+        let j = store.load(&id).unwrap().unwrap();
+        assert!(j.is_whole(), "{:?}", j.damage);
+        assert_eq!(j.entries[0].step, new);
     }
 
     #[test]
