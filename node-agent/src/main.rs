@@ -33,6 +33,10 @@ struct Args {
     /// OVSDB to monitor, `unix:<path>`; OVS is not watched without it.
     #[arg(long, env = "USERSPACE_NODE_OVSDB")]
     ovsdb: Option<String>,
+    /// Re-create journaled OVS ports found missing from OVSDB (deleted by hand); without it
+    /// they are only reported.
+    #[arg(long, requires = "ovsdb")]
+    repair: bool,
     /// VPP's API socket to watch: after a VPP restart every committed VPP attachment is
     /// made again; VPP is not watched without it.
     #[arg(long, env = "USERSPACE_NODE_VPP_SOCKET")]
@@ -51,11 +55,18 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let stop = Arc::new(AtomicBool::new(false));
+    let mut repaired = None;
     let ovs = match &args.ovsdb {
         Some(e) => {
             let endpoint = Endpoint::parse(e).context("--ovsdb")?;
             let view = ovs::SharedView::default();
             ovs::spawn_monitor(endpoint, view.clone(), stop.clone());
+            if args.repair {
+                let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                let store = userspace_plugin::attachment::journal::Store::new(&args.state_dir);
+                ovs::spawn_repair(e.clone(), store, view.clone(), count.clone(), stop.clone());
+                repaired = Some(count);
+            }
             Some(view)
         }
         None => None,
@@ -68,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
     });
     let mut sources = Sources::new(args.state_dir.clone(), ovs);
     sources.vpp = vpp;
+    sources.repaired = repaired;
     let sources = Arc::new(sources);
     let app = Arc::new(App {
         registry: metrics::registry(sources.clone()),

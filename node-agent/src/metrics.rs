@@ -95,6 +95,8 @@ pub struct Snapshot {
     pub switches: BTreeMap<String, bool>,
     /// VPP restarts seen, attachments re-applied, failures, when VPP is watched.
     pub vpp: Option<(u64, u64, u64)>,
+    /// OVS ports re-created, with `--repair`.
+    pub repaired: Option<u64>,
 }
 
 /// The agent's sources.
@@ -104,6 +106,8 @@ pub struct Sources {
     pub state_dir: PathBuf,
     /// The OVS monitor, when OVS is configured.
     pub ovs: Option<SharedView>,
+    /// OVS ports re-created (`--repair`).
+    pub repaired: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// The VPP watcher, when VPP is configured.
     pub vpp: Option<std::sync::Arc<crate::vpp::VppStatus>>,
     /// Ports reported missing at the last scrape, so a missing port is logged once.
@@ -119,6 +123,7 @@ impl Sources {
             state_dir,
             ovs,
             vpp: None,
+            repaired: None,
             missing: Mutex::default(),
             scanner: Mutex::default(),
         }
@@ -183,6 +188,10 @@ impl Sources {
             unreadable: scan.unreadable,
             switches,
             vpp,
+            repaired: self
+                .repaired
+                .as_ref()
+                .map(|r| r.load(std::sync::atomic::Ordering::Relaxed)),
         }
     }
 
@@ -265,6 +274,42 @@ pub fn encode_snapshot(s: &Snapshot, mut enc: DescriptorEncoder) -> Result<(), s
     encode_node(s, &mut enc)
 }
 
+/// What the agent made again: OVS ports (`--repair`), VPP attachments after restarts.
+fn encode_healing(s: &Snapshot, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+    if let Some(n) = s.repaired {
+        let m = enc.encode_descriptor(
+            "userspace_node_ports_repaired",
+            "OVS ports missing from OVSDB that --repair made again.",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(n).encode(m)?;
+    }
+    if let Some((restarts, reapplied, failures)) = s.vpp {
+        for (name, help, v) in [
+            (
+                "userspace_node_vpp_restarts",
+                "VPP restarts seen (its API session lost, then back).",
+                restarts,
+            ),
+            (
+                "userspace_node_reapplied",
+                "Attachments re-applied on VPP after a restart.",
+                reapplied,
+            ),
+            (
+                "userspace_node_reapply_failures",
+                "Re-applications on VPP that failed (retried).",
+                failures,
+            ),
+        ] {
+            let m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(v).encode(m)?;
+        }
+    }
+    Ok(())
+}
+
 /// The node-level families.
 fn encode_node(s: &Snapshot, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
     let mut by_engine: BTreeMap<EngineLabel, i64> = ["ovs-dpdk", "vpp"]
@@ -332,28 +377,7 @@ fn encode_node(s: &Snapshot, enc: &mut DescriptorEncoder) -> Result<(), std::fmt
             (EngineLabel { engine: e.clone() }, gauge_value(n as u64))
         })
         .collect();
-    if let Some((restarts, reapplied, failures)) = s.vpp {
-        for (name, help, v) in [
-            (
-                "userspace_node_vpp_restarts",
-                "VPP restarts seen (its API session lost, then back).",
-                restarts,
-            ),
-            (
-                "userspace_node_reapplied",
-                "Attachments re-applied on VPP after a restart.",
-                reapplied,
-            ),
-            (
-                "userspace_node_reapply_failures",
-                "Re-applications on VPP that failed (retried).",
-                failures,
-            ),
-        ] {
-            let m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
-            ConstCounter::new(v).encode(m)?;
-        }
-    }
+    encode_healing(s, enc)?;
     gauge_family(
         enc,
         "userspace_node_ports_missing",

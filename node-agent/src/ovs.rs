@@ -4,12 +4,18 @@
 //! it is down the view says so and holds no counters.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use userspace_cni_sdk::wire::Engine as EngineKind;
+use userspace_plugin::attachment::journal::Store;
+use userspace_plugin::engine::ovs::OvsEngine;
 use userspace_plugin::ovs::jsonrpc::{Connection, Endpoint, RpcError};
+
+use crate::state::Scanner;
+use crate::vpp::{HealError, remake_missing};
 
 /// One interface's counters and link state, as OVSDB holds them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,6 +86,46 @@ fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
         std::thread::sleep(step);
         left -= step;
     }
+}
+
+/// `--repair`: once a second, when OVSDB answers and a committed attachment's port is not in
+/// the monitor's view, re-creates the missing ports with the OVS engine's own attach (under
+/// each attachment's lock, the journal appended); `repaired` counts them.
+pub fn spawn_repair(
+    endpoint: String,
+    store: Store,
+    view: SharedView,
+    repaired: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut scanner = Scanner::default();
+        while !stop.load(Ordering::Relaxed) {
+            sleep_unless_stopped(Duration::from_secs(1), &stop);
+            let missing = {
+                let v = view.read().unwrap_or_else(|p| p.into_inner());
+                v.reachable
+                    && scanner.scan(store.dir()).is_ok_and(|s| {
+                        s.attachments.iter().any(|a| {
+                            a.labels.engine == "ovs-dpdk"
+                                && !v.interfaces.contains_key(&a.labels.port)
+                        })
+                    })
+            };
+            if !missing {
+                continue;
+            }
+            let pass = OvsEngine::open(&endpoint)
+                .map_err(HealError::from)
+                .and_then(|mut e| remake_missing(&store, &mut e, EngineKind::OvsDpdk));
+            match pass {
+                Ok(p) => {
+                    repaired.fetch_add(p.reapplied, Ordering::Relaxed);
+                }
+                Err(e) => tracing::warn!("repair pass failed: {e}"),
+            }
+        }
+    })
 }
 
 /// One connection: the monitor's initial rows, then updates until an error or `stop`.

@@ -10,17 +10,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use userspace_cni_sdk::wire::Engine as EngineKind;
 use userspace_plugin::attachment::journal::{Step, Store, StoreError};
 use userspace_plugin::cni::CniError;
-use userspace_plugin::engine::vpp::VppEngine;
+use userspace_plugin::engine::vpp::{VppEngine, VppRecord};
 use userspace_plugin::engine::{Engine, EngineRecord, Ownership};
 
 /// Why a pass could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum HealError {
-    /// VPP did not answer.
-    #[error("VPP: {0}")]
-    Vpp(#[from] CniError),
+    /// The switch did not answer.
+    #[error("switch: {0}")]
+    Switch(#[from] CniError),
     /// The state directory could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -41,9 +42,20 @@ pub struct Pass {
 /// journals' names. Idempotent: an attachment VPP has is left alone.
 pub fn reapply_all(store: &Store, socket: &Path) -> Result<Pass, HealError> {
     let mut engine = VppEngine::open(socket, store.dir().to_owned())?;
+    remake_missing(store, &mut engine, EngineKind::Vpp)
+}
+
+/// Makes again, with `engine`'s own attach, every committed attachment of `kind` the switch
+/// does not have (its CHECK says so), under the attachment's lock, and appends the new
+/// record to the journal.
+pub fn remake_missing(
+    store: &Store,
+    engine: &mut dyn Engine,
+    kind: EngineKind,
+) -> Result<Pass, HealError> {
     let mut pass = Pass::default();
     for listed in store.list()? {
-        if !listed.is_whole() || !matches!(listed.port(), Some(EngineRecord::Vpp(_))) {
+        if !listed.is_whole() || listed.port().map(EngineRecord::kind) != Some(kind) {
             continue;
         }
         // Waits while a plugin invocation (an ADD finishing, a DEL) holds the attachment.
@@ -62,17 +74,23 @@ pub fn reapply_all(store: &Store, socket: &Path) -> Result<Pass, HealError> {
                 pass.present += 1;
                 continue;
             }
-            Ok(Ownership::Missing | Ownership::NotOurs(_)) => {}
+            Ok(Ownership::Missing) => {}
+            Ok(Ownership::NotOurs(who)) => {
+                tracing::warn!(attachment = %j.id, "not re-made: the name is {who}'s");
+                pass.failed += 1;
+                continue;
+            }
             Err(e) => {
-                // The interface is there but its L3 is not whole: re-attaching would make a
-                // second interface; DEL and ADD of the pod repair it.
-                tracing::warn!(attachment = %j.id, "not re-applied: {e}");
+                // The interface is there but not whole (VPP: its L3): re-attaching would make
+                // a second one; DEL and ADD of the pod repair it.
+                tracing::warn!(attachment = %j.id, "not re-made: {e}");
                 pass.failed += 1;
                 continue;
             }
         }
+        // What the last attach made is not part of the plan.
         let planned = match record {
-            EngineRecord::Vpp(r) => EngineRecord::Vpp(userspace_plugin::engine::vpp::VppRecord {
+            EngineRecord::Vpp(r) => EngineRecord::Vpp(VppRecord {
                 made: None,
                 ..r.clone()
             }),
@@ -81,11 +99,11 @@ pub fn reapply_all(store: &Store, socket: &Path) -> Result<Pass, HealError> {
         match engine.attach(&planned) {
             Ok(made) => {
                 store.record_remade(&j.id, index, Step::Port { record: made })?;
-                tracing::info!(attachment = %j.id, port = %record.name(), "re-applied on VPP");
+                tracing::info!(attachment = %j.id, port = %record.name(), "made again");
                 pass.reapplied += 1;
             }
             Err(e) => {
-                tracing::warn!(attachment = %j.id, "re-applying on VPP failed: {e}");
+                tracing::warn!(attachment = %j.id, "making it again failed: {e}");
                 pass.failed += 1;
             }
         }

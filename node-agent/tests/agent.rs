@@ -294,3 +294,51 @@ fn sigterm_ends_the_agent_cleanly() {
     eprintln!("exited {:?} after SIGTERM", started.elapsed());
     assert!(status.success(), "{status}\n{}", agent.log());
 }
+
+#[test]
+fn with_repair_a_port_deleted_by_hand_is_made_again_and_journaled() {
+    let ovs = Ovs::start_db("noderepair");
+    let dir = tempfile::tempdir().unwrap();
+    let id = "a9".repeat(32);
+    add(dir.path(), &ovs.endpoint(), &id, "default", "fixed-0");
+    let key = AttachmentId::new(&id, "net1").unwrap().key();
+    let journal = state(dir.path()).join(format!("{key}.json"));
+    let lines = || std::fs::read_to_string(&journal).unwrap().lines().count();
+    let before = lines();
+    let agent = Agent::start(
+        &state(dir.path()),
+        &["--ovsdb", &ovs.endpoint(), "--repair"],
+    );
+    let port = format!("{}-net1", &id[..12]);
+    ovs.vsctl_ok(&["--no-wait", "del-port", &port]);
+    poll("the port is made again", WAIT, || {
+        let b = metrics(&agent);
+        let ports = ovs.vsctl_ok(&["--no-wait", "list-ports", "br0"]);
+        (ports.lines().any(|p| p == port)
+            && sample(&b, "userspace_node_ports_repaired_total", &[]) == Some(1.0)
+            && sample(
+                &b,
+                "userspace_attachment_port_missing",
+                &[("pod", "fixed-0")],
+            ) == Some(0.0))
+        .then_some(())
+        .ok_or(format!("ports {ports:?}\n{b}"))
+    });
+    assert_eq!(
+        lines(),
+        before + 1,
+        "the new record appended to the journal"
+    );
+    assert_eq!(
+        ovs.vsctl_ok(&[
+            "--no-wait",
+            "get",
+            "Port",
+            &port,
+            "external_ids:userspace-cni/container-id"
+        ])
+        .trim_matches('"'),
+        id,
+        "made with the attachment's tags"
+    );
+}
