@@ -6,11 +6,6 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-// The plugin's own test double of the API server, shared read-only.
-#[path = "../../host-plugin/tests/support/fake_k8s.rs"]
-#[allow(dead_code)]
-mod fake_k8s;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -732,8 +727,17 @@ fn calls_the_plugin_makes() -> BTreeSet<Grant> {
     use userspace_plugin::k8s::{PodRef, Session};
     let dir = tempfile::tempdir().unwrap();
     let volume = json!({"name": SHARED_VOLUME, "emptyDir": {}});
-    let api = fake_k8s::FakeApi::start(vec![fake_k8s::pod("web-0", "uid-1", volume, SHARED_MOUNT)]);
-    let kubeconfig = api.kubeconfig(dir.path());
+    let api = fake_api::FakeApi::with_pods(vec![json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-0", "namespace": "default", "uid": "uid-1", "annotations": {NETWORKS: "userspace-ovs"}},
+        "spec": {
+            "containers": [{"name": "dpdk", "image": "testpmd",
+                            "volumeMounts": [{"name": SHARED_VOLUME, "mountPath": SHARED_MOUNT}]}],
+            "volumes": [volume]
+        }
+    })])
+    .unwrap();
+    let kubeconfig = api.kubeconfig_in(dir.path(), None).unwrap();
     let pod = PodRef {
         namespace: "default".into(),
         name: "web-0".into(),
@@ -749,9 +753,12 @@ fn calls_the_plugin_makes() -> BTreeSet<Grant> {
     session
         .withdraw(&entry.container_id, &entry.if_name)
         .unwrap();
-    let requests = api.state.lock().unwrap().requests.clone();
+    let requests = api.lock().requests.clone();
     assert!(!requests.is_empty(), "the plugin made no call");
-    requests.iter().map(|(m, uri, _)| rbac_of(m, uri)).collect()
+    requests
+        .iter()
+        .map(|r| rbac_of(&r.method, &r.path))
+        .collect()
 }
 
 #[test]

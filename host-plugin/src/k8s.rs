@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-use serde_json::json;
+use serde_json::{Value, json};
 use userspace_cni_sdk::wire::{
     CONFIGURATION_DATA_ANNOTATION, ConfigurationData, MAPPED_DIR_ANNOTATION, configuration_data,
     merge_entry, parse_configuration_data,
@@ -186,8 +186,15 @@ pub async fn update_configuration_data(
         if !change(&mut list) {
             return Ok(());
         }
-        let value = serde_json::to_string(&list)
-            .map_err(|e| CniError::new(ErrorCode::Internal, format!("{what}: {e}")))?;
+        // The last entry withdrawn removes the key (null in a merge patch), as if the pod
+        // had never had an interface, rather than leaving "[]".
+        let value = if list.is_empty() {
+            Value::Null
+        } else {
+            serde_json::to_string(&list)
+                .map_err(|e| CniError::new(ErrorCode::Internal, format!("{what}: {e}")))?
+                .into()
+        };
         let mut patch = json!({"metadata": {
             "resourceVersion": current.metadata.resource_version,
             "annotations": {CONFIGURATION_DATA_ANNOTATION: value},

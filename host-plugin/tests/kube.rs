@@ -7,9 +7,9 @@
 
 mod support;
 
+use fake_api::FakeApi;
 use serde_json::{Value, json};
 use support::Ovsdb;
-use support::fake_k8s::{FakeApi, pod};
 use userspace_cni_sdk::wire::parse_configuration_data;
 
 struct Env {
@@ -34,12 +34,13 @@ impl Env {
             }
             v => v,
         };
-        let api = FakeApi::start(vec![pod(
+        let api = FakeApi::with_pods(vec![pod(
             "web-0",
             "5b0d8c2e-9f7a-4c61-8d3e-2a1b0c9d8e7f",
             volume,
             mount_path,
-        )]);
+        )])
+        .unwrap();
         Self {
             db: Ovsdb::start(),
             dir,
@@ -51,7 +52,7 @@ impl Env {
         let d = self.dir.path();
         json!({
             "cniVersion": "1.0.0", "name": "userspace-ovs", "type": "userspace",
-            "kubeconfig": self.api.kubeconfig(d), "ovsdbSocket": self.db.endpoint(),
+            "kubeconfig": self.api.kubeconfig_in(d, None).unwrap(), "ovsdbSocket": self.db.endpoint(),
             "stateDir": d.join("state"), "sharedDir": d.join("fallback"),
             "allowedSharedDirRoots": [d.join("roots")],
             "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge", "vhost": {"mode": "client"}},
@@ -125,23 +126,37 @@ fn add_uses_the_pods_host_path_and_publishes_both_annotations_and_del_withdraws(
     );
     let patches: Vec<_> = env
         .api
-        .state
         .lock()
-        .unwrap()
         .requests
         .iter()
-        .filter(|r| r.0 == "PATCH")
-        .cloned()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.route().to_owned())
         .collect();
-    assert_eq!(patches.len(), 1);
-    assert_eq!(
-        patches[0].1.split('?').next().unwrap(),
-        "/api/v1/namespaces/default/pods/web-0"
-    );
+    assert_eq!(patches, ["/api/v1/namespaces/default/pods/web-0"]);
 
     assert_eq!(cni("DEL", "net1", &env.conf()).1, 0);
     assert!(env.entries().is_empty(), "DEL withdrew the entry");
     assert_eq!(env.db.rows("Port"), 0);
+}
+
+#[test]
+fn the_last_del_removes_the_configuration_data_key_and_an_earlier_one_keeps_the_rest() {
+    let env = Env::new(json!("hostPath"));
+    for ifname in ["net1", "net2"] {
+        assert_eq!(cni("ADD", ifname, &env.conf()).1, 0);
+    }
+    assert_eq!(cni("DEL", "net1", &env.conf()).1, 0);
+    assert_eq!(env.entries(), ["net2"]);
+    assert_eq!(cni("DEL", "net2", &env.conf()).1, 0);
+    let annotations = env.api.pod("web-0").unwrap()["metadata"]["annotations"].clone();
+    assert!(
+        annotations.get("userspace/configuration-data").is_none(),
+        "no \"[]\" left behind: {annotations}"
+    );
+    assert!(
+        annotations.get("k8s.v1.cni.cncf.io/networks").is_some(),
+        "other annotations stay"
+    );
 }
 
 #[test]
@@ -164,7 +179,7 @@ fn concurrent_adds_for_one_pod_lose_no_entry() {
             "net1", "net2", "net3", "net4", "net5", "net6", "net7", "net8"
         ]
     );
-    let conflicts = env.api.state.lock().unwrap().conflicts;
+    let conflicts = env.api.lock().conflicts;
     eprintln!("409 conflicts resolved by re-merging: {conflicts}");
     for i in 1..=8 {
         assert_eq!(cni("DEL", &format!("net{i}"), &conf).1, 0);
@@ -198,7 +213,7 @@ fn a_host_path_outside_the_allowed_roots_is_refused_and_nothing_is_left() {
 #[test]
 fn a_forbidden_patch_names_the_missing_permission_and_rolls_back() {
     let env = Env::new(json!("hostPath"));
-    env.api.state.lock().unwrap().forbid_patch = true;
+    env.api.lock().refuse("PATCH", "pods", 403);
     let (err, code) = cni("ADD", "net1", &env.conf());
     assert_eq!(code, 1, "{err}");
     let msg = err["msg"].as_str().unwrap();
@@ -276,4 +291,19 @@ fn two_interfaces_on_a_long_empty_dir_path_each_get_their_own_alias() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&d.join("vs").display().to_string()));
     assert_eq!(std::fs::read_dir(d.join("vs")).unwrap().count(), 0);
+}
+
+/// A pod with a `shared-dir` volume (hostPath or emptyDir) mounted at `mount_path`.
+fn pod(name: &str, uid: &str, volume: Value, mount_path: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "uid": uid, "resourceVersion": "100", "annotations": {"k8s.v1.cni.cncf.io/networks": "userspace-ovs"}},
+        "spec": {
+            "containers": [{"name": "dpdk", "image": "testpmd", "volumeMounts": [
+                {"name": "podinfo", "mountPath": "/etc/podinfo"},
+                {"name": "shared-dir", "mountPath": mount_path}
+            ]}],
+            "volumes": [volume, {"name": "podinfo", "downwardAPI": {"items": [{"path": "annotations", "fieldRef": {"fieldPath": "metadata.annotations"}}]}}]
+        }
+    })
 }

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::Parser;
+use ovsdb::Endpoint;
 use tokio::signal::unix::{SignalKind, signal};
 use userspace_node::http::{self, App};
 use userspace_node::metrics::{self, Sources};
 use userspace_node::{ovs, vpp};
-use userspace_plugin::ovs::jsonrpc::Endpoint;
 
 /// The default `--listen`: all addresses, port 9741 (unassigned in Prometheus' list of
 /// exporter ports when chosen).

@@ -1,5 +1,5 @@
-//! OVS: one OVSDB `monitor` of the `Interface` table's counters and link state, kept current
-//! by the server's `update` notifications (ovs-vswitchd writes `statistics` every
+//! OVS: one OVSDB `monitor` of the `Interface` table's counters and link state (the `ovsdb`
+//! crate's monitor and row cache), kept current by the server's `update` notifications (ovs-vswitchd writes `statistics` every
 //! `stats-update-interval`, 5 s by default). A lost connection is retried with backoff; while
 //! it is down the view says so and holds no counters.
 
@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use ovsdb::{Client, Endpoint, MonitorRequest};
+use serde_json::Value;
 use userspace_cni_sdk::wire::Engine as EngineKind;
 use userspace_plugin::attachment::journal::Store;
 use userspace_plugin::engine::ovs::OvsEngine;
-use userspace_plugin::ovs::jsonrpc::{Connection, Endpoint, RpcError};
 
 use crate::state::Scanner;
 use crate::vpp::{HealError, remake_missing};
@@ -129,63 +129,44 @@ pub fn spawn_repair(
 }
 
 /// One connection: the monitor's initial rows, then updates until an error or `stop`.
-fn monitor_once(endpoint: &Endpoint, view: &SharedView, stop: &AtomicBool) -> Result<(), RpcError> {
-    let mut conn = Connection::connect(endpoint, Duration::from_secs(5))?;
-    let initial = conn.call(
-        "monitor",
-        json!(["Open_vSwitch", MONITOR_ID, {"Interface": {"columns": COLUMNS}}]),
-    )?;
-    // Row UUID -> interface name: a deletion names only the UUID.
-    let mut names = HashMap::new();
-    {
-        let mut v = view.write().unwrap_or_else(|p| p.into_inner());
-        v.interfaces.clear();
-        apply(&mut v, &initial, &mut names);
-        v.reachable = true;
-    }
+fn monitor_once(
+    endpoint: &Endpoint,
+    view: &SharedView,
+    stop: &AtomicBool,
+) -> Result<(), ovsdb::Error> {
+    let mut client = Client::connect(endpoint, None, "Open_vSwitch", Duration::from_secs(5))?;
+    client.monitor(MONITOR_ID, &[MonitorRequest::new("Interface", &COLUMNS)])?;
+    publish(view, &client);
     tracing::info!(%endpoint, "OVSDB monitor up");
     while !stop.load(Ordering::Relaxed) {
-        if let Some((method, params)) = conn.next_notification(TICK)?
-            && method == "update"
-            && params.get(0).and_then(Value::as_str) == Some(MONITOR_ID)
-        {
-            let mut v = view.write().unwrap_or_else(|p| p.into_inner());
-            apply(&mut v, params.get(1).unwrap_or(&Value::Null), &mut names);
+        if client.poll(TICK)? > 0 {
+            publish(view, &client);
         }
     }
     Ok(())
 }
 
-/// Applies `<table-updates>` (RFC 7047 §4.1.6): a row with `new` is inserted or modified
-/// (`new` holds every monitored column), one without is deleted.
-pub fn apply(view: &mut OvsView, updates: &Value, names: &mut HashMap<String, String>) {
-    let Some(rows) = updates.get("Interface").and_then(Value::as_object) else {
-        return;
-    };
-    for (uuid, row) in rows {
-        match row.get("new") {
-            Some(new) => {
-                let Some(name) = new.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                let stats = InterfaceStats {
-                    counters: decode_counters(new.get("statistics").unwrap_or(&Value::Null)),
-                    link_up: decode_link_state(new.get("link_state").unwrap_or(&Value::Null)),
-                };
-                if let Some(old) = names.insert(uuid.clone(), name.to_owned())
-                    && old != name
-                {
-                    view.interfaces.remove(&old);
-                }
-                view.interfaces.insert(name.to_owned(), stats);
-            }
-            None => {
-                if let Some(name) = names.remove(uuid) {
-                    view.interfaces.remove(&name);
-                }
-            }
-        }
-    }
+/// Replaces the view's interfaces by the monitor's cached rows: OVSDB answers.
+fn publish(view: &SharedView, client: &Client) {
+    let interfaces = interfaces(client.cache().table("Interface").map(|(_, row)| row));
+    let mut v = view.write().unwrap_or_else(|p| p.into_inner());
+    v.interfaces = interfaces;
+    v.reachable = true;
+}
+
+/// Interfaces by name from `Interface` rows (`name`, `statistics`, `link_state`).
+pub fn interfaces<'a>(
+    rows: impl Iterator<Item = &'a serde_json::Map<String, Value>>,
+) -> HashMap<String, InterfaceStats> {
+    rows.filter_map(|row| {
+        let name = row.get("name")?.as_str()?.to_owned();
+        let stats = InterfaceStats {
+            counters: decode_counters(row.get("statistics").unwrap_or(&Value::Null)),
+            link_up: decode_link_state(row.get("link_state").unwrap_or(&Value::Null)),
+        };
+        Some((name, stats))
+    })
+    .collect()
 }
 
 /// `["map", [["rx_packets", 256], …]]`; non-integer values are skipped.
@@ -214,45 +195,31 @@ fn decode_link_state(v: &Value) -> Option<bool> {
 mod tests {
     #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
     use super::*;
+    use serde_json::json;
 
-    fn row(name: &str, rx: u64, link: Value) -> Value {
-        json!({"new": {"name": name, "statistics": ["map", [["rx_packets", rx], ["tx_packets", 3]]], "link_state": link}})
+    fn row(name: &str, rx: u64, link: Value) -> serde_json::Map<String, Value> {
+        json!({"name": name, "statistics": ["map", [["rx_packets", rx], ["tx_packets", 3]]], "link_state": link})
+            .as_object()
+            .unwrap()
+            .clone()
     }
 
     #[test]
-    fn initial_rows_give_counters_and_link_state_by_name() {
-        let mut v = OvsView::default();
-        let mut names = HashMap::new();
-        apply(
-            &mut v,
-            &json!({"Interface": {"u1": row("p1", 256, json!("up")), "u2": row("p2", 0, json!(["set", []]))}}),
-            &mut names,
-        );
-        assert_eq!(v.interfaces["p1"].counters["rx_packets"], 256);
-        assert_eq!(v.interfaces["p1"].link_up, Some(true));
-        assert_eq!(v.interfaces["p2"].link_up, None, "no link_state yet");
+    fn rows_give_counters_and_link_state_by_name() {
+        let rows = [
+            row("p1", 256, json!("up")),
+            row("p2", 0, json!(["set", []])),
+        ];
+        let v = interfaces(rows.iter());
+        assert_eq!(v["p1"].counters["rx_packets"], 256);
+        assert_eq!(v["p1"].link_up, Some(true));
+        assert_eq!(v["p2"].link_up, None, "no link_state yet");
     }
 
     #[test]
-    fn a_modify_replaces_the_row_and_a_delete_by_uuid_removes_it() {
-        let mut v = OvsView::default();
-        let mut names = HashMap::new();
-        apply(
-            &mut v,
-            &json!({"Interface": {"u1": row("p1", 1, json!("down"))}}),
-            &mut names,
-        );
-        apply(
-            &mut v,
-            &json!({"Interface": {"u1": {"old": {"statistics": []}, "new": row("p1", 9, json!("up"))["new"]}}}),
-            &mut names,
-        );
-        assert_eq!(v.interfaces["p1"].counters["rx_packets"], 9);
-        apply(
-            &mut v,
-            &json!({"Interface": {"u1": {"old": {}}}}),
-            &mut names,
-        );
-        assert!(v.interfaces.is_empty());
+    fn a_row_without_a_name_is_skipped() {
+        let mut r = row("p1", 1, json!("down"));
+        r.remove("name");
+        assert!(interfaces([r].iter()).is_empty());
     }
 }

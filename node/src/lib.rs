@@ -1,10 +1,9 @@
 //! A Kubernetes node for tests, around the real containerd: a kubelet-like driver of its CRI
 //! ([`kubelet`], [`cri`]), a CNI meta-plugin that delegates to secondary networks the way
-//! Multus does ([`multus`]) and a fake API server holding the pod objects ([`fake_api`]).
-//! Used by `scripts/demo.sh containerd`.
+//! Multus does ([`multus`]); the fake API server is the workspace's `userspace-fake-api`
+//! (`node-harness api` serves it). Used by `scripts/demo.sh containerd`.
 
 pub mod cri;
-pub mod fake_api;
 pub mod kubelet;
 pub mod multus;
 

@@ -2,10 +2,10 @@
 # `scripts/demo.sh containerd`: a Kubernetes node for real. A private containerd (its CRI
 # plugin, runc, the pause image) is driven like kubelet drives it by `node-harness`; the one
 # CNI conflist it runs holds `multus-harness`, which calls the `userspace` plugin for each
-# network in the pod's k8s.v1.cni.cncf.io/networks annotation as Multus does; the pods and the
-# NetworkAttachmentDefinitions' annotations live in a fake API server. Pod FWD has two
-# vhost-user interfaces (net1 on br-a, net2 on br-b of a private OVS-DPDK switch) and runs
-# testpmd `io` forwarding net1<->net2; pod SND sends counted bursts into FWD's net1 and gets
+# network in the pod's k8s.v1.cni.cncf.io/networks annotation as Multus v4.2 does (network-status
+# through PUT …/status); the pods, the NetworkAttachmentDefinitions and the events live in a
+# fake API server (JSON only). Pod FWD has two vhost-user interfaces (net1 on br-a, net2 on br-b
+# of a private OVS-DPDK switch) and runs testpmd `io` forwarding net1<->net2; pod SND sends counted bursts into FWD's net1 and gets
 # them back from FWD's net2 (and the other way round). Then ovs-vswitchd restarts, and after
 # that SND is removed and a new sender checks that FWD still forwards. Everything is torn down
 # and checked for residue. Needs root.
@@ -54,18 +54,22 @@ spin "cargo build --release -p userspace-node-harness" \
 mkdir -p "$RUN"/{bin,net,nads,ctl,kubelet,logs}
 cp /usr/lib/cni/loopback /usr/lib/cni/host-local /usr/lib/cni/ptp "$RUN/bin/"
 cp "$BIN/userspace" "$PWD/target/node-harness/release/multus-harness" "$RUN/bin/"
-"${NODE[@]}" api --kubeconfig "$RUN/kubeconfig" >"$RUN/api.addr" 2>"$RUN/api.log" &
+# Its debug log lists every request (the network-status PUTs are counted at the end).
+env NODE_LOG=fake_api=debug "${NODE[@]:2}" api --kubeconfig "$RUN/kubeconfig" >"$RUN/api.addr" 2>"$RUN/api.log" &
 API_PID=$!
 for _ in $(seq 1 100); do [ -s "$RUN/kubeconfig" ] && break; sleep 0.05; done
 NODEARGS=(--cri "$RUN/c/containerd.sock" --kubeconfig "$RUN/kubeconfig" --kubelet-root "$RUN/kubelet"
   --log-root "$RUN/logs" --cpuset 0)
 # containerd runs one conflist; its plugin plays Multus. Written before containerd starts
 # (its conf-dir reload does not see files moved in).
+# No device plugin runs here: podResources stands in for the devices kubelet's pod-resources
+# would report for the NADs' resources (one per network), so multus-harness passes
+# CNIDeviceInfoFile as Multus does when it knows a device ID.
 cat >"$RUN/net/10-node.conflist" <<JSON
 {"cniVersion": "1.0.0", "name": "node-net", "plugins": [
- {"type": "multus-harness", "capabilities": {"io.kubernetes.cri.pod-annotations": true},
-  "nadDir": "$RUN/nads", "binDir": "$RUN/bin", "kubeconfig": "$RUN/kubeconfig",
-  "cacheDir": "$RUN/multus-cache", "deviceInfoDir": "$RUN/devinfo", "logFile": "$RUN/multus.log",
+ {"type": "multus-harness", "binDir": "$RUN/bin", "kubeconfig": "$RUN/kubeconfig",
+  "cniDir": "$RUN/multus-cache", "deviceInfoDir": "$RUN/devinfo", "logFile": "$RUN/multus.log",
+  "podResources": {"userspace-cni/dpdk-a": ["vhost-a"], "userspace-cni/dpdk-b": ["vhost-b"]},
   "clusterNetwork": "$RUN/cluster.json"}]}
 JSON
 # The cluster default network (eth0), as on a kindnet cluster: ptp + host-local. containerd
@@ -77,8 +81,10 @@ cat >"$RUN/cluster.json" <<JSON
 JSON
 VETHS_BEFORE=$(ip -o link show type veth | wc -l)
 # The NADs carry a k8s.v1.cni.cncf.io/resourceName, as a device-plugin-backed network does, so
-# multus-harness passes CNIDeviceInfoFile; the plugin's device-info names the socket as the pod
-# sees it, and Multus copies it into network-status, one more source the agent cross-checks.
+# multus-harness passes CNIDeviceInfoFile (its device ID from podResources above); the plugin's
+# device-info names the socket as the pod sees it, and Multus copies it into network-status, one
+# more source the agent cross-checks. Each NAD is created in the API server, where
+# multus-harness GETs it.
 nad() { # nad NAME BRIDGE SUBNET: a NetworkAttachmentDefinition for the userspace plugin
   cat >"$RUN/nads/$1.yaml" <<YAML
 apiVersion: k8s.cni.cncf.io/v1
@@ -99,6 +105,7 @@ spec:
                   "vhost": {"mode": "server"}},
     "ipam": {"type": "host-local", "subnet": "$3", "dataDir": "$RUN/ipam"}}'
 YAML
+  "${NODE[@]}" create-nad --kubeconfig "$RUN/kubeconfig" "$RUN/nads/$1.yaml"
 }
 
 # After the set-up (its packages may make some of these): the demo itself makes none of them.
@@ -203,7 +210,7 @@ if "${NODE[@]}" run-pod "${NODEARGS[@]}" "$RUN/fwd.yaml" >/dev/null 2>"$RUN/fail
   echo "  RunPodSandbox succeeded without dpdk-b"; exit 1
 fi
 echo "  RunPodSandbox failed: $(grep -o 'failed to setup network[^;]*' "$RUN/fail.log" | head -1 | cut -c1-150)…"
-echo "    ($(grep -o 'network attachment definition [^ ]* not found' "$RUN/fail.log" | head -1))"
+echo "    ($(grep -o 'cannot find a network-attachment-definition ([^)]*) in namespace ([^)]*)' "$RUN/fail.log" | head -1))"
 count() { local n; n=$(find "$@" 2>/dev/null | wc -l) || true; echo "$n"; } # missing dirs count 0
 FAIL_LEFT=$(( $(vsctl --columns=name list Port 2>/dev/null | grep -c name || true) + $(count "$RUN/state" -name '*.json') + $(count "$RUN/ipam" -name '10.*') + $(cri_ctr containers ls -q | wc -l) ))
 echo "  left behind by the failed ADD (ports, state files, leases, containers): $FAIL_LEFT"
@@ -221,6 +228,7 @@ for p in fwd snd; do
   "${NODE[@]}" get-pod --kubeconfig "$RUN/kubeconfig" "$p" |
     jq -r '.metadata.annotations["k8s.v1.cni.cncf.io/network-status"] | fromjson | .[] | "    network-status: \(.name) \(.interface) ip \(.ips[0]) mac \(.mac)\(if .default then " (default)" else "" end) device-info \(."device-info".type // "-")"'
 done
+echo "  pod FWD's network-status as multus-harness PUT it: $("${NODE[@]}" get-pod --kubeconfig "$RUN/kubeconfig" fwd | jq -r '.metadata.annotations["k8s.v1.cni.cncf.io/network-status"]' | head -c 100 | tr '\n' '~' | sed 's/~/\\n/g')…"
 echo "  pod FWD's agent found its sandbox in mountinfo: $(grep -c "io.containerd.grpc.v1.cri/sandboxes/$SB_fwd/hostname /etc/hostname" "$RUN/ctl/fwd/mountinfo") line(s); ran: $(strip "$RUN/ctl/fwd/out" | grep -o 'line=.*' | head -1 | cut -c6- | cut -c1-200)…"
 FWD_DIR=$RUN/kubelet/pods/$(jq -r .uid "$RUN/fwd.started")/volumes/kubernetes.io~empty-dir/shared-dir
 echo "  pod FWD's shared-dir emptyDir: $(ls "$FWD_DIR" | tr '\n' ' ')"
@@ -259,10 +267,12 @@ for p in snd2 fwd; do send "$p" quit; close "$p"; "${NODE[@]}" remove-pod "${NOD
 CONTAINERS=$(( $(cri_ctr containers ls -q | wc -l) + $(cri_ctr tasks ls -q | wc -l) ))
 PORTS=$(vsctl --columns=name list Port | grep -c name || true)
 DELS=$(grep -c 'verb=DEL' "$RUN/plugin.log" || true)
+STATUS_PUTS=$(grep -c -E 'PUT /api/v1/namespaces/default/pods/(fwd|snd|snd2)/status' "$RUN/api.log" || true)
 cri_node bash -c "source $PWD/scripts/lib/ovs-dpdk.sh; ovs_stop '$RUN/ovs'"
 NODE_MOUNTS=$(grep -c -E "kubernetes.io~|vhost_sockets|$RUN/alias|$RUN/ctl" "/proc/$CRI_HOLDER/mounts" || true) # not the node's own binds
 LEASES=$(count "$RUN/ipam" -name '10.*')
-FILES=$(( $(count "$RUN/kubelet/pods" "$RUN/logs" "$RUN/multus-cache" "$RUN/devinfo" "$RUN/alias" -mindepth 1) + NODE_MOUNTS ))
+# Multus' cache keeps its results directory, as libcni does; no file may stay in it.
+FILES=$(( $(count "$RUN/kubelet/pods" "$RUN/logs" "$RUN/devinfo" "$RUN/alias" -mindepth 1) + $(count "$RUN/multus-cache" -type f) + NODE_MOUNTS ))
 STATE=$(count "$RUN/state" -name '*.json')
 NETNS=$(count "$RUN/c/state/io.containerd.grpc.v1.cri/netns" -mindepth 1)
 cri_stop "$RUN/c"; CRI_HOLDER=""
@@ -271,14 +281,14 @@ VETHS=$(( $(ip -o link show type veth | wc -l) - VETHS_BEFORE ))
 HOST_MOUNTS=$(grep -c -E "$RUN|/var/lib/kubelet|/var/lib/vhost_sockets" /proc/mounts || true)
 HUGE=$(( $(ls /dev/hugepages | grep -c -E '^(fwd|snd|ovsdemo)' || true) + $(ls /var/run/dpdk 2>/dev/null | grep -c -E '^(fwd|snd|ovsdemo)' || true) ))
 HOST_DIRS=$(ls -d /var/lib/cni /var/lib/kubelet /var/lib/vhost_sockets 2>/dev/null || true)
-echo "  CNI DELs of the userspace plugin (delegated by multus-harness): $DELS"
+echo "  CNI DELs of the userspace plugin (delegated by multus-harness): $DELS; network-status written by PUT …/status: $STATUS_PUTS"
 echo "  sandboxes+containers+tasks left in ctr -n k8s.io: $CONTAINERS, OVS ports left: $PORTS, leases left: $LEASES"
 echo "  shared-dir/kubelet/log/cache entries and node mounts left: $FILES, state files left: $STATE, netns left: $NETNS"
 echo "  host veths left (cluster network): $VETHS, host mounts left: $HOST_MOUNTS, hugepage and /var/run/dpdk files left: $HUGE, host dirs made and left: $([ "$HOST_DIRS" = "$HOST_DIRS_BEFORE" ] && echo 0 || echo "$HOST_DIRS")"
 [ -n "${MOUNTINFO_OUT:-}" ] && cp "$RUN/fwd.mountinfo" "$MOUNTINFO_OUT"
 
 if [ "$OK" = yes ] && [ "$FAIL_LEFT$CONTAINERS$PORTS$LEASES$FILES$STATE$NETNS$VETHS$HOST_MOUNTS$HUGE" = 0000000000 ] &&
-   [ "$HOST_DIRS" = "$HOST_DIRS_BEFORE" ] && [ "$DELS" -ge 6 ]; then
+   [ "$HOST_DIRS" = "$HOST_DIRS_BEFORE" ] && [ "$DELS" -ge 6 ] && [ "$STATUS_PUTS" -ge 3 ]; then
   step "OK (containerd CRI, two-port pod): 256 each way through OVS-DPDK, again after an ovs-vswitchd restart and after removing the other pod; nothing left behind"
 else
   step "FAILED"; for p in fwd snd snd2; do echo "--- pod $p"; strip "$RUN/ctl/$p/out" 2>/dev/null | tail -30; done

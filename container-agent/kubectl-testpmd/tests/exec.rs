@@ -3,22 +3,48 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod fake_api;
-
 use std::process::{Command, Output, Stdio};
 
-use fake_api::{ExecReply, FakeApi, pod};
+use fake_api::{ExecReply, FakeApi};
+use serde_json::{Value, json};
 use userspace_cni_sdk::dpdk::EXIT_NO_INTERFACES;
 
 fn run(api: &FakeApi, args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     Command::new(env!("CARGO_BIN_EXE_kubectl-testpmd"))
         .arg("--kubeconfig")
-        .arg(api.kubeconfig(dir.path()))
+        .arg(api.kubeconfig_in(dir.path(), Some("cnf")).unwrap())
         .args(args)
         .stdin(Stdio::null())
         .output()
         .unwrap()
+}
+
+/// The fake API server holding `pods`, whose exec does `reply` over `protocol`.
+fn start(pods: Vec<Value>, reply: ExecReply, protocol: &str) -> FakeApi {
+    let api = FakeApi::with_pods(pods).unwrap();
+    let mut s = api.lock();
+    s.exec = reply;
+    s.exec_protocol = protocol.into();
+    drop(s);
+    api
+}
+
+/// The exec requests' paths, with their queries (command, container, tty…).
+fn execs(api: &FakeApi) -> Vec<String> {
+    api.lock()
+        .requests
+        .iter()
+        .filter(|r| r.route().ends_with("/exec"))
+        .map(|r| r.path.clone())
+        .collect()
+}
+
+/// A pod in namespace `cnf` with the given containers.
+fn pod(name: &str, containers: &[&str]) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": "cnf", "uid": "u1", "resourceVersion": "7"},
+           "spec": {"containers": containers.iter().map(|c| json!({"name": c, "image": "testpmd"})).collect::<Vec<_>>()}})
 }
 
 fn text(b: &[u8]) -> String {
@@ -35,7 +61,7 @@ fn ok(stdout: &str) -> ExecReply {
 
 /// A pod `web-0` whose agent prints `stderr` and exits with `exit`.
 fn agent_exits(stderr: &str, exit: u8) -> FakeApi {
-    FakeApi::start(
+    start(
         vec![pod("web-0", &["dpdk"])],
         ExecReply::Run {
             stdout: String::new(),
@@ -49,7 +75,7 @@ fn agent_exits(stderr: &str, exit: u8) -> FakeApi {
 #[test]
 fn dry_run_execs_the_agent_in_the_pod_and_prints_its_line() {
     for protocol in ["v4.channel.k8s.io", "v5.channel.k8s.io"] {
-        let api = FakeApi::start(
+        let api = start(
             vec![pod("web-0", &["dpdk"])],
             ok("dpdk-testpmd -l 0,1 --vdev=net_virtio_user0,path=/x\n"),
             protocol,
@@ -60,7 +86,7 @@ fn dry_run_execs_the_agent_in_the_pod_and_prints_its_line() {
             text(&out.stdout),
             "dpdk-testpmd -l 0,1 --vdev=net_virtio_user0,path=/x\n"
         );
-        let execs = api.state.lock().unwrap().execs.clone();
+        let execs = execs(&api);
         assert_eq!(execs.len(), 1);
         let q = &execs[0];
         assert!(
@@ -84,19 +110,19 @@ fn dry_run_execs_the_agent_in_the_pod_and_prints_its_line() {
 
 #[test]
 fn inspect_runs_the_agents_inspect() {
-    let api = FakeApi::start(
+    let api = start(
         vec![pod("web-0", &["dpdk"])],
         ok("interfaces (1):\n"),
         "v4.channel.k8s.io",
     );
     let out = run(&api, &["-n", "cnf", "web-0", "--inspect"]);
     assert!(out.status.success());
-    assert!(api.state.lock().unwrap().execs[0].contains("command=inspect"));
+    assert!(execs(&api)[0].contains("command=inspect"));
 }
 
 #[test]
 fn the_remote_exit_code_is_propagated() {
-    let api = FakeApi::start(
+    let api = start(
         vec![pod("web-0", &["dpdk"])],
         ExecReply::Run {
             stdout: String::new(),
@@ -112,7 +138,7 @@ fn the_remote_exit_code_is_propagated() {
 
 #[test]
 fn a_missing_pod_is_named() {
-    let api = FakeApi::start(vec![], ok(""), "v4.channel.k8s.io");
+    let api = start(vec![], ok(""), "v4.channel.k8s.io");
     let out = run(&api, &["nope", "--dry-run"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -124,7 +150,7 @@ fn a_missing_pod_is_named() {
 
 #[test]
 fn an_ambiguous_container_asks_for_c() {
-    let api = FakeApi::start(
+    let api = start(
         vec![pod("web-0", &["dpdk", "sidecar"])],
         ok(""),
         "v4.channel.k8s.io",
@@ -141,7 +167,7 @@ fn an_ambiguous_container_asks_for_c() {
 
 #[test]
 fn an_image_without_the_agent_says_so() {
-    let api = FakeApi::start(
+    let api = start(
         vec![pod("web-0", &["dpdk"])],
         ExecReply::NoExecutable,
         "v4.channel.k8s.io",
@@ -194,17 +220,15 @@ fn another_agent_failure_gets_no_interfaces_hint() {
 
 #[test]
 fn rbac_denials_name_the_verb_and_resource() {
-    let api = FakeApi::start(
-        vec![pod("web-0", &["dpdk"])],
-        ExecReply::Refuse(403),
-        "v4.channel.k8s.io",
-    );
+    let api = start(vec![pod("web-0", &["dpdk"])], ok(""), "v4.channel.k8s.io");
+    api.lock().refuse("GET", "pods/exec", 403);
+    api.lock().refuse("POST", "pods/exec", 403);
     let err = text(&run(&api, &["web-0", "--dry-run"]).stderr);
     assert!(
         err.contains("verb \"create\" on the resource \"pods/exec\""),
         "{err}"
     );
-    api.state.lock().unwrap().get_status = Some(403);
+    api.lock().refuse("GET", "pods", 403);
     let err = text(&run(&api, &["web-0", "--dry-run"]).stderr);
     assert!(
         err.contains("verb \"get\" on the resource \"pods\""),

@@ -1,18 +1,97 @@
 //! What the plugin does on OVS: ports of type `dpdkvhostuser` / `dpdkvhostuserclient` on a
 //! netdev bridge, tagged with `external_ids` so that CHECK and GC can find them. One write
-//! transaction per ADD and per DEL.
+//! transaction per ADD and per DEL, through the [`ovsdb`] crate on the `Open_vSwitch` database.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use ovsdb::value::{decode_map, decode_optional, decode_set, decode_uuid, map, named, set, uuid};
+use ovsdb::{Client, Condition, Endpoint, Mutation, Mutator, Operation, Until, row};
+use serde_json::{Map, Value, json};
 
-use super::jsonrpc::{Connection, Endpoint};
-use super::ovsdb::{
-    self, OvsError, decode_map, decode_optional, decode_set, decode_uuid, map, named, transact,
-    uuid,
-};
+/// The database this plugin writes.
+pub const DATABASE: &str = "Open_vSwitch";
+
+/// Everything that can go wrong talking to OVS.
+#[derive(Debug, thiserror::Error)]
+pub enum OvsError {
+    /// The OVSDB server or a transaction.
+    #[error(transparent)]
+    Db(#[from] ovsdb::Error),
+    /// The port exists already.
+    #[error("OVS port {0} already exists")]
+    PortExists(String),
+    /// The bridge does not exist and may not be created.
+    #[error("OVS bridge {0} does not exist (create it, or let the plugin create it)")]
+    BridgeMissing(String),
+}
+
+impl OvsError {
+    /// Worth retrying later (CNI code 11).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Db(e) if e.is_transient())
+    }
+
+    /// A constraint violation (e.g. a duplicate name in an indexed column).
+    pub fn is_constraint_violation(&self) -> bool {
+        matches!(self, Self::Db(e) if e.is_constraint_violation())
+    }
+
+    /// Operation `index` of the transaction failed.
+    fn failed_at(&self, index: usize) -> bool {
+        matches!(self, Self::Db(ovsdb::Error::OpFailed { index: i, .. }) if *i == index)
+    }
+}
+
+fn eq(column: &str, v: Value) -> Condition {
+    Condition::eq(column, v)
+}
+
+fn select(table: &str, conditions: Vec<Condition>, columns: &[&str]) -> Operation {
+    Operation::Select {
+        table: table.into(),
+        conditions,
+        columns: Some(columns.iter().map(|c| (*c).to_owned()).collect()),
+    }
+}
+
+/// `wait` until the selected rows' `columns` equal `rows`, at once (a guard).
+fn guard(
+    table: &str,
+    conditions: Vec<Condition>,
+    columns: &[&str],
+    rows: Vec<Map<String, Value>>,
+) -> Operation {
+    Operation::Wait {
+        table: table.into(),
+        conditions,
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        until: Until::Eq,
+        rows,
+        timeout_ms: Some(0),
+    }
+}
+
+fn mutate(
+    table: &str,
+    conditions: Vec<Condition>,
+    column: &str,
+    mutator: Mutator,
+    v: Value,
+) -> Operation {
+    Operation::Mutate {
+        table: table.into(),
+        conditions,
+        mutations: vec![Mutation::new(column, mutator, v)],
+    }
+}
+
+fn rows(r: &[Value], i: usize) -> Vec<Value> {
+    r.get(i)
+        .and_then(|v| v["rows"].as_array().cloned())
+        .unwrap_or_default()
+}
 
 /// `external_ids` key marking bridges this plugin created (the only ones it may delete).
 pub const CREATED_BY_KEY: &str = "userspace-cni/created-by";
@@ -117,45 +196,45 @@ pub struct InterfaceInfo {
 /// A connection to ovsdb-server.
 #[derive(Debug)]
 pub struct OvsClient {
-    conn: Connection,
+    db: Client,
 }
 
 impl OvsClient {
-    /// Connects to `endpoint` (`unix:/path`).
+    /// Connects to `endpoint` (`unix:/path` or `tcp:host:port`).
     pub fn connect(endpoint: &str, timeout: Duration) -> Result<Self, OvsError> {
         let ep = Endpoint::parse(endpoint)?;
         Ok(Self {
-            conn: Connection::connect(&ep, timeout)?,
+            db: Client::connect(&ep, None, DATABASE, timeout)?,
         })
+    }
+
+    fn transact(&mut self, ops: &[Operation]) -> Result<Vec<Value>, OvsError> {
+        Ok(self.db.transact(ops)?)
     }
 
     fn select(
         &mut self,
         table: &str,
-        cond: Value,
+        conditions: Vec<Condition>,
         columns: &[&str],
     ) -> Result<Vec<Value>, OvsError> {
-        let r = transact(
-            &mut self.conn,
-            vec![json!({"op": "select", "table": table, "where": cond, "columns": columns})],
-        )?;
-        Ok(r.first()
-            .and_then(|v| v["rows"].as_array())
-            .cloned()
-            .unwrap_or_default())
+        Ok(rows(
+            &self.transact(&[select(table, conditions, columns)])?,
+            0,
+        ))
     }
 
     /// Whether a bridge exists.
     pub fn bridge_exists(&mut self, name: &str) -> Result<bool, OvsError> {
         Ok(!self
-            .select("Bridge", json!([["name", "==", name]]), &["name"])?
+            .select("Bridge", vec![eq("name", json!(name))], &["name"])?
             .is_empty())
     }
 
     /// A port's `external_ids`, `None` when there is no such port.
     pub fn port_tags(&mut self, name: &str) -> Result<Option<BTreeMap<String, String>>, OvsError> {
         Ok(self
-            .select("Port", json!([["name", "==", name]]), &["external_ids"])?
+            .select("Port", vec![eq("name", json!(name))], &["external_ids"])?
             .first()
             .map(|r| decode_map(&r["external_ids"])))
     }
@@ -163,7 +242,7 @@ impl OvsClient {
     /// Whether a port exists.
     pub fn port_exists(&mut self, name: &str) -> Result<bool, OvsError> {
         Ok(!self
-            .select("Port", json!([["name", "==", name]]), &["name"])?
+            .select("Port", vec![eq("name", json!(name))], &["name"])?
             .is_empty())
     }
 
@@ -186,54 +265,79 @@ impl OvsClient {
     }
 
     fn add_port_tx(&mut self, spec: &PortSpec, create_bridge: bool) -> Result<AddedPort, OvsError> {
-        let mut iface = json!({
-            "name": spec.port,
-            "type": spec.kind.type_name(),
-            "external_ids": map(&spec.external_ids),
-        });
+        let mut iface = row([
+            ("name", json!(spec.port)),
+            ("type", json!(spec.kind.type_name())),
+            ("external_ids", map(&spec.external_ids)),
+        ]);
         if let PortKind::DpdkVhostUserClient { server_path } = &spec.kind {
             let opts: BTreeMap<String, String> = [(
                 "vhost-server-path".to_owned(),
                 server_path.display().to_string(),
             )]
             .into();
-            iface["options"] = map(&opts);
+            iface.insert("options".into(), map(&opts));
         }
         if let Some(mtu) = spec.mtu_request {
-            iface["mtu_request"] = json!(mtu);
+            iface.insert("mtu_request".into(), json!(mtu));
         }
         if spec.tx_steering_hash {
             let other: BTreeMap<String, String> =
                 [("tx-steering".to_owned(), "hash".to_owned())].into();
-            iface["other_config"] = map(&other);
+            iface.insert("other_config".into(), map(&other));
         }
-        let mut port = json!({"name": spec.port, "interfaces": named("iface"), "external_ids": map(&spec.external_ids)});
+        let mut port = row([
+            ("name", json!(spec.port)),
+            ("interfaces", named("iface")),
+            ("external_ids", map(&spec.external_ids)),
+        ]);
         if let Some(tag) = spec.tag {
-            port["tag"] = json!(tag);
+            port.insert("tag".into(), json!(tag));
         }
+        let insert = |table: &str, row, name: &str| Operation::Insert {
+            table: table.into(),
+            row,
+            uuid_name: Some(name.into()),
+        };
         let mut ops = vec![
-            json!({"op": "wait", "table": "Port", "where": [["name", "==", spec.port]],
-                   "columns": ["name"], "until": "==", "rows": [], "timeout": 0}),
-            json!({"op": "insert", "table": "Interface", "row": iface, "uuid-name": "iface"}),
-            json!({"op": "insert", "table": "Port", "uuid-name": "port", "row": port}),
+            guard(
+                "Port",
+                vec![eq("name", json!(spec.port))],
+                &["name"],
+                vec![],
+            ),
+            insert("Interface", iface, "iface"),
+            insert("Port", port, "port"),
         ];
         if create_bridge {
             let ids: BTreeMap<String, String> =
                 [(CREATED_BY_KEY.to_owned(), CREATED_BY.to_owned())].into();
-            ops.push(json!({"op": "insert", "table": "Bridge", "uuid-name": "br",
-                "row": {"name": spec.bridge, "datapath_type": "netdev", "ports": ["set", [named("port")]], "external_ids": map(&ids)}}));
-            ops.push(json!({"op": "mutate", "table": "Open_vSwitch", "where": [],
-                "mutations": [["bridges", "insert", ["set", [named("br")]]]]}));
+            let bridge = row([
+                ("name", json!(spec.bridge)),
+                ("datapath_type", json!("netdev")),
+                ("ports", set([named("port")])),
+                ("external_ids", map(&ids)),
+            ]);
+            ops.push(insert("Bridge", bridge, "br"));
+            ops.push(mutate(
+                "Open_vSwitch",
+                vec![],
+                "bridges",
+                Mutator::Insert,
+                set([named("br")]),
+            ));
         } else {
-            ops.push(
-                json!({"op": "mutate", "table": "Bridge", "where": [["name", "==", spec.bridge]],
-                "mutations": [["ports", "insert", ["set", [named("port")]]]]}),
-            );
+            let cond = vec![eq("name", json!(spec.bridge))];
+            ops.push(mutate(
+                "Bridge",
+                cond,
+                "ports",
+                Mutator::Insert,
+                set([named("port")]),
+            ));
         }
-        let r = match transact(&mut self.conn, ops) {
-            Err(OvsError::OpFailed { index: 0, .. }) => {
-                return Err(OvsError::PortExists(spec.port.clone()));
-            }
+        let r = match self.transact(&ops) {
+            Err(e) if e.failed_at(0) => return Err(OvsError::PortExists(spec.port.clone())),
             r => r?,
         };
         // A mutate that matched no bridge commits nothing useful (the rows are garbage).
@@ -263,20 +367,24 @@ impl OvsClient {
         bridge: &str,
         ours: impl Fn(&BTreeMap<String, String>) -> bool,
     ) -> Result<Removal, OvsError> {
-        let empty = json!(["set", []]);
-        let r = transact(
-            &mut self.conn,
-            vec![
-                json!({"op": "select", "table": "Port", "where": [["name", "==", name]], "columns": ["_uuid", "external_ids"]}),
-                json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge]], "columns": ["_uuid", "external_ids"]}),
-                json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge], ["ports", "==", empty]], "columns": ["_uuid"]}),
-            ],
-        )?;
-        let rows = |r: &[Value], i: usize| {
-            r.get(i)
-                .and_then(|v| v["rows"].as_array().cloned())
-                .unwrap_or_default()
-        };
+        let empty = set([]);
+        let r = self.transact(&[
+            select(
+                "Port",
+                vec![eq("name", json!(name))],
+                &["_uuid", "external_ids"],
+            ),
+            select(
+                "Bridge",
+                vec![eq("name", json!(bridge))],
+                &["_uuid", "external_ids"],
+            ),
+            select(
+                "Bridge",
+                vec![eq("name", json!(bridge)), eq("ports", empty.clone())],
+                &["_uuid"],
+            ),
+        ])?;
         let port = rows(&r, 0).first().cloned();
         let bridge_row = rows(&r, 1).first().cloned();
         let mut bridge_empty = !rows(&r, 2).is_empty();
@@ -288,16 +396,17 @@ impl OvsClient {
                 return Ok(removal);
             }
             let Some(u) = decode_uuid(&p["_uuid"]) else {
-                return Err(OvsError::Unexpected(format!("port {name} without _uuid")));
+                return Err(ovsdb::Error::Unexpected(format!("port {name} without _uuid")).into());
             };
-            let mut ops = vec![
-                json!({"op": "mutate", "table": "Bridge", "where": [["ports", "includes", uuid(&u)]],
-                       "mutations": [["ports", "delete", ["set", [uuid(&u)]]]]}),
-            ];
+            let mut ops = vec![detach_port(&u)];
             if let Some(b) = &bridge_uuid {
-                ops.push(json!({"op": "select", "table": "Bridge", "where": [["_uuid", "==", uuid(b)], ["ports", "==", empty]], "columns": ["_uuid"]}));
+                ops.push(select(
+                    "Bridge",
+                    vec![eq("_uuid", uuid(b)), eq("ports", empty.clone())],
+                    &["_uuid"],
+                ));
             }
-            let r = transact(&mut self.conn, ops)?;
+            let r = self.transact(&ops)?;
             bridge_empty = bridge_uuid.is_some() && !rows(&r, 1).is_empty();
             removal.port_deleted = true;
         }
@@ -308,38 +417,45 @@ impl OvsClient {
                 == Some(CREATED_BY)
         });
         if let (true, true, Some(b)) = (bridge_ours, bridge_empty, &bridge_uuid) {
-            match transact(
-                &mut self.conn,
-                vec![
-                    json!({"op": "wait", "table": "Bridge", "where": [["_uuid", "==", uuid(b)]], "columns": ["ports"],
-                           "until": "==", "rows": [{"ports": empty}], "timeout": 0}),
-                    json!({"op": "mutate", "table": "Open_vSwitch", "where": [],
-                           "mutations": [["bridges", "delete", ["set", [uuid(b)]]]]}),
-                ],
-            ) {
-                Ok(_) => removal.bridge_deleted = true,
+            match self.delete_empty_bridge(b) {
+                Ok(()) => removal.bridge_deleted = true,
                 // A port joined the bridge meanwhile: it stays.
-                Err(OvsError::OpFailed { index: 0, .. }) => {}
+                Err(e) if e.failed_at(0) => {}
                 Err(e) => return Err(e),
             }
         }
         Ok(removal)
     }
 
+    /// Removes bridge `b` from the switch if it still has no ports (its `wait` fails the
+    /// transaction at operation 0 otherwise).
+    fn delete_empty_bridge(&mut self, b: &str) -> Result<(), OvsError> {
+        self.transact(&[
+            guard(
+                "Bridge",
+                vec![eq("_uuid", uuid(b))],
+                &["ports"],
+                vec![row([("ports", set([]))])],
+            ),
+            mutate(
+                "Open_vSwitch",
+                vec![],
+                "bridges",
+                Mutator::Delete,
+                set([uuid(b)]),
+            ),
+        ])
+        .map(|_| ())
+    }
+
     /// Removes a port from its bridge (the rows are garbage-collected). Idempotent: `false`
     /// when there was no such port.
     pub fn delete_port(&mut self, name: &str) -> Result<bool, OvsError> {
-        let rows = self.select("Port", json!([["name", "==", name]]), &["_uuid"])?;
+        let rows = self.select("Port", vec![eq("name", json!(name))], &["_uuid"])?;
         let Some(u) = rows.first().and_then(|r| decode_uuid(&r["_uuid"])) else {
             return Ok(false);
         };
-        transact(
-            &mut self.conn,
-            vec![
-                json!({"op": "mutate", "table": "Bridge", "where": [["ports", "includes", uuid(&u)]],
-                        "mutations": [["ports", "delete", ["set", [uuid(&u)]]]]}),
-            ],
-        )?;
+        self.transact(&[detach_port(&u)])?;
         Ok(true)
     }
 
@@ -350,10 +466,10 @@ impl OvsClient {
     ) -> Result<Vec<PortInfo>, OvsError> {
         let ports = self.select(
             "Port",
-            json!([["external_ids", "includes", map(filter)]]),
+            vec![Condition::includes("external_ids", map(filter))],
             &["_uuid", "name", "external_ids"],
         )?;
-        let bridges = self.select("Bridge", json!([]), &["name", "ports"])?;
+        let bridges = self.select("Bridge", vec![], &["name", "ports"])?;
         let mut owner: BTreeMap<String, String> = BTreeMap::new();
         for b in &bridges {
             let bname = b["name"].as_str().unwrap_or_default().to_owned();
@@ -377,7 +493,7 @@ impl OvsClient {
     pub fn get_interface(&mut self, name: &str) -> Result<Option<InterfaceInfo>, OvsError> {
         let rows = self.select(
             "Interface",
-            json!([["name", "==", name]]),
+            vec![eq("name", json!(name))],
             &[
                 "type",
                 "options",
@@ -403,7 +519,7 @@ impl OvsClient {
     pub fn delete_bridge_if_ours_and_empty(&mut self, name: &str) -> Result<bool, OvsError> {
         let rows = self.select(
             "Bridge",
-            json!([["name", "==", name]]),
+            vec![eq("name", json!(name))],
             &["_uuid", "ports", "external_ids"],
         )?;
         let Some(row) = rows.first() else {
@@ -419,22 +535,22 @@ impl OvsClient {
         let Some(u) = decode_uuid(&row["_uuid"]) else {
             return Ok(false);
         };
-        let r = transact(
-            &mut self.conn,
-            vec![
-                json!({"op": "wait", "table": "Bridge", "where": [["_uuid", "==", uuid(&u)]], "columns": ["ports"],
-                       "until": "==", "rows": [{"ports": ["set", []]}], "timeout": 0}),
-                json!({"op": "mutate", "table": "Open_vSwitch", "where": [],
-                       "mutations": [["bridges", "delete", ["set", [uuid(&u)]]]]}),
-            ],
-        );
-        match r {
-            Ok(_) => Ok(true),
-            Err(OvsError::OpFailed { index: 0, .. }) => Ok(false),
+        match self.delete_empty_bridge(&u) {
+            Ok(()) => Ok(true),
+            Err(e) if e.failed_at(0) => Ok(false),
             Err(e) => Err(e),
         }
     }
 }
 
-/// Re-exported for callers that build their own filters.
-pub use ovsdb::map as ovsdb_map;
+/// Takes port `u` out of whichever bridge holds it (OVSDB then collects the Port and its
+/// Interface, which nothing else refers to).
+fn detach_port(u: &str) -> Operation {
+    mutate(
+        "Bridge",
+        vec![Condition::includes("ports", uuid(u))],
+        "ports",
+        Mutator::Delete,
+        set([uuid(u)]),
+    )
+}

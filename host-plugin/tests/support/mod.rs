@@ -2,7 +2,6 @@
 //! `ovs-vsctl --no-wait` as an independent oracle.
 #![allow(dead_code)]
 
-pub mod fake_k8s;
 pub mod node;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,13 @@
-//! `node-harness`: the kubelet-like side of the test node. `api` serves the fake API server;
-//! `run-pod` and `remove-pod` drive containerd's CRI as kubelet does.
+//! `node-harness`: the kubelet-like side of the test node. `api` serves the fake API server
+//! (the workspace's `userspace-fake-api`), `create-nad` puts a NetworkAttachmentDefinition in
+//! it; `run-pod` and `remove-pod` drive containerd's CRI as kubelet does.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use fake_api::FakeApi;
 use k8s_openapi::api::core::v1::Pod;
-use node_harness::fake_api::FakeApi;
 use node_harness::kubelet::{Kubelet, NodeDirs};
 
 #[derive(Debug, Parser)]
@@ -41,6 +42,14 @@ enum Cmd {
         node: NodeArgs,
         /// `namespace/name` or `name` (namespace default).
         pod: String,
+    },
+    /// Create a NetworkAttachmentDefinition (a manifest, YAML or JSON) in the API server.
+    CreateNad {
+        /// The kubeconfig of the API server.
+        #[arg(long)]
+        kubeconfig: PathBuf,
+        /// The manifest.
+        manifest: PathBuf,
     },
     /// Print the pod object as the API server holds it.
     GetPod {
@@ -129,6 +138,27 @@ fn main() -> Result<()> {
             Cmd::RemovePod { node, pod } => {
                 let (ns, name) = split(&pod);
                 node.kubelet().await?.remove_pod(ns, name).await?;
+            }
+            Cmd::CreateNad {
+                kubeconfig,
+                manifest,
+            } => {
+                let text = std::fs::read_to_string(&manifest)
+                    .with_context(|| format!("reading {}", manifest.display()))?;
+                let obj = node_harness::multus::Nad::manifest_object(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", manifest.display()))?;
+                let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default");
+                let nad: kube::api::DynamicObject = serde_json::from_value(obj.clone())
+                    .with_context(|| format!("{} is not an object", manifest.display()))?;
+                let client = node_harness::kube_client(&kubeconfig).await?;
+                kube::Api::<kube::api::DynamicObject>::namespaced_with(
+                    client,
+                    ns,
+                    &node_harness::multus::nad_resource(),
+                )
+                .create(&kube::api::PostParams::default(), &nad)
+                .await
+                .with_context(|| format!("create {}", manifest.display()))?;
             }
             Cmd::GetPod { kubeconfig, pod } => {
                 let (ns, name) = split(&pod);

@@ -75,7 +75,7 @@ pub fn from_network_status(entries: &[NetworkStatus]) -> (Vec<Report>, Vec<Warni
         if !ips.is_empty() {
             facts.push(Observation::Ips(ips));
         }
-        if let Some(gw) = entry.gateway.iter().find_map(|g| g.parse::<IpAddr>().ok()) {
+        if let Some(&gw) = entry.gateway.first() {
             facts.push(Observation::Gateway(gw));
         }
         reports.push(Report {
@@ -268,5 +268,23 @@ mod tests {
         ] {
             assert!(facts.contains(&f), "{f:?} missing from {facts:?}");
         }
+    }
+
+    #[test]
+    fn a_multus_network_status_with_nil_gateways_reports_its_interfaces_without_a_gateway() {
+        let text = include_str!("../../tests/fixtures/wire/network-status-multus-4.2.json");
+        let entries = crate::wire::parse_network_status(text).unwrap();
+        let (reports, warnings) = from_network_status(&entries);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // The cluster network (eth0) is not a userspace interface: not reported.
+        let names: Vec<&str> = reports.iter().map(|r| r.interface.as_str()).collect();
+        assert_eq!(names, ["net1", "net2"]);
+        assert!(
+            reports
+                .iter()
+                .flat_map(|r| &r.facts)
+                .all(|f| !matches!(f, Observation::Gateway(_))),
+            "<nil> is no gateway: {reports:?}"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Multus' `k8s.v1.cni.cncf.io/network-status` annotation.
 
+use std::net::IpAddr;
+
 use crate::mac::MacAddr;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::device_info::DeviceInfo;
@@ -45,9 +47,30 @@ pub struct NetworkStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub device_info: Option<DeviceInfo>,
-    /// Gateways.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub gateway: Vec<String>,
+    /// Gateways: the next hops of the network's default routes. Multus writes `"<nil>"` for a
+    /// default route without one, which reads as absent; so does anything else that is not an
+    /// address (a malformed gateway must not make the whole annotation unreadable).
+    #[serde(
+        default,
+        deserialize_with = "lenient_gateways",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub gateway: Vec<IpAddr>,
+}
+
+/// The addresses among `gateway`'s values: a list of strings as Multus writes it, or a single
+/// string; anything else gives none.
+fn lenient_gateways<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let items = match &v {
+        Value::Array(a) => a.as_slice(),
+        Value::String(_) => std::slice::from_ref(&v),
+        _ => &[],
+    };
+    Ok(items
+        .iter()
+        .filter_map(|g| g.as_str()?.trim().parse().ok())
+        .collect())
 }
 
 /// Malformed network-status.
@@ -90,5 +113,43 @@ mod tests {
             .collect();
         assert_eq!(kinds, ["vhost-user", "memif", "pci", "vdpa"]);
         assert!(list[0].default);
+    }
+
+    /// What multus-harness wrote for the containerd demo's pod, as Multus v4.2 writes it:
+    /// elements indented on their own, `<nil>` escaped for a default route without gateway.
+    const MULTUS_4_2: &str =
+        include_str!("../../tests/fixtures/wire/network-status-multus-4.2.json");
+
+    #[test]
+    fn a_nil_gateway_from_multus_reads_as_absent_and_a_real_one_as_an_address() {
+        let list = parse_network_status(MULTUS_4_2).unwrap();
+        let gateways: Vec<(&str, Vec<IpAddr>)> = list
+            .iter()
+            .map(|s| (s.name.as_str(), s.gateway.clone()))
+            .collect();
+        assert_eq!(
+            gateways,
+            [
+                ("kindnet", vec!["10.98.0.1".parse().unwrap()]),
+                ("default/dpdk-a", vec![]),
+                ("default/dpdk-b", vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_malformed_gateway_does_not_make_the_annotation_unreadable() {
+        let text = r#"[{"name": "a", "gateway": ["10.0.0.1", "not-an-ip", 7, "fd00::1"]},
+                       {"name": "b", "gateway": "10.0.0.9"}, {"name": "c", "gateway": {"x": 1}}]"#;
+        let list = parse_network_status(text).unwrap();
+        assert_eq!(
+            list[0].gateway,
+            [
+                "10.0.0.1".parse::<IpAddr>().unwrap(),
+                "fd00::1".parse().unwrap()
+            ]
+        );
+        assert_eq!(list[1].gateway, ["10.0.0.9".parse::<IpAddr>().unwrap()]);
+        assert!(list[2].gateway.is_empty());
     }
 }
