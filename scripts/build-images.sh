@@ -4,7 +4,7 @@
 #
 #   localhost/debian:bookworm                    base: debootstrap --variant=minbase, imported
 #   localhost/userspace-cni/testpmd:latest       dpdk-testpmd + userspace-agent (user dpdk, 10001)
-#   localhost/userspace-cni/plugin-installer:latest   the `userspace` plugin + busybox sh
+#   localhost/userspace-cni/plugin-installer:latest   the `userspace` plugin, the node agent + busybox sh
 #   localhost/userspace-cni/vpp:latest           VPP + userspace-agent; only with VPP packages
 #
 # Usage: scripts/build-images.sh [--only testpmd|plugin-installer|vpp] [--refresh-base]
@@ -141,10 +141,10 @@ fi
 # --- binaries ------------------------------------------------------------------------------
 command -v cargo >/dev/null || PATH=$HOME/.cargo/bin:$PATH   # rustup's, under sudo
 command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
-log "cargo build --release -p userspace -p userspace-agent"
-(cd "$root" && cargo build --release -p userspace -p userspace-agent -q)
+log "cargo build --release -p userspace -p userspace-agent -p userspace-node"
+(cd "$root" && cargo build --release -p userspace -p userspace-agent -p userspace-node -q)
 bin=${CARGO_TARGET_DIR:-$root/target}/release
-[ -x "$bin/userspace" ] && [ -x "$bin/userspace-agent" ] || die "release binaries missing in $bin"
+[ -x "$bin/userspace" ] && [ -x "$bin/userspace-agent" ] && [ -x "$bin/userspace-node" ] || die "release binaries missing in $bin"
 
 # --- images --------------------------------------------------------------------------------
 summary=()
@@ -178,7 +178,7 @@ if want plugin-installer; then
   ctx=$work/plugin-installer
   mkdir -p "$ctx"
   cp "$root/images/plugin-installer/Containerfile" "$ctx/"
-  install -m 0755 "$root/images/plugin-installer/install.sh" "$bin/userspace" "$ctx/"
+  install -m 0755 "$root/images/plugin-installer/install.sh" "$bin/userspace" "$bin/userspace-node" "$ctx/"
   build plugin-installer "$ctx"
 fi
 

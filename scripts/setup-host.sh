@@ -9,7 +9,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 [ "$(id -u)" = 0 ] || { echo "setup-host.sh must run as root" >&2; exit 1; }
 
-packages=(dpdk dpdk-dev openvswitch-switch-dpdk containernetworking-plugins iproute2 pkg-config gcc make jq podman runc busybox-static debootstrap containerd protobuf-compiler valgrind)
+packages=(dpdk dpdk-dev openvswitch-switch-dpdk containernetworking-plugins iproute2 pkg-config gcc make jq podman runc busybox-static debootstrap containerd protobuf-compiler valgrind prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

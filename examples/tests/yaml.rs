@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{
-    Container, Pod, PodSpec, PodTemplateSpec, ServiceAccount, Volume, VolumeMount,
+    Container, Pod, PodSpec, PodTemplateSpec, Service, ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -320,6 +320,7 @@ fn every_document_of_a_core_kind_reads_as_its_k8s_openapi_type() {
             "Pod" => drop(d.typed::<Pod>()),
             "DaemonSet" => drop(d.typed::<DaemonSet>()),
             "ServiceAccount" => drop(d.typed::<ServiceAccount>()),
+            "Service" => drop(d.typed::<Service>()),
             "ClusterRole" => drop(d.typed::<ClusterRole>()),
             "ClusterRoleBinding" => drop(d.typed::<ClusterRoleBinding>()),
             "NetworkAttachmentDefinition" => drop(d.typed::<NetworkAttachmentDefinition>()),
@@ -818,6 +819,96 @@ fn the_installer_mounts_the_hosts_cni_bin_directory() {
             .iter()
             .any(|c| mount(c, &volume.name).is_some()),
         "the /opt/cni/bin volume is not mounted"
+    );
+}
+
+/// The installer DaemonSet's node-agent container (`userspace-node`).
+fn node_agent(spec: &PodSpec) -> &Container {
+    spec.containers
+        .iter()
+        .find(|c| words(c).any(|w| w.ends_with("/userspace-node")))
+        .expect("a container running /usr/local/bin/userspace-node")
+}
+
+fn metrics_port(c: &Container) -> i32 {
+    c.ports
+        .iter()
+        .flatten()
+        .find(|p| p.name.as_deref() == Some("metrics"))
+        .expect("a container port named metrics")
+        .container_port
+}
+
+#[test]
+fn the_node_agent_runs_after_the_installer_with_probes_on_its_metrics_port() {
+    let (_, spec) = installer();
+    let agent = node_agent(&spec);
+    let at = |c: &Container| spec.containers.iter().position(|x| x.name == c.name);
+    assert!(at(agent) > Some(0), "the installer container comes first");
+    let port = metrics_port(agent);
+    assert!(
+        words(agent).any(|w| w.ends_with(&format!(":{port}"))),
+        "--listen uses the declared port {port}"
+    );
+    for (probe, path) in [
+        (agent.liveness_probe.as_ref(), "/healthz"),
+        (agent.readiness_probe.as_ref(), "/readyz"),
+    ] {
+        let get = probe
+            .and_then(|p| p.http_get.as_ref())
+            .unwrap_or_else(|| panic!("an httpGet probe of {path}"));
+        assert_eq!(get.path.as_deref(), Some(path));
+    }
+    let state = mounts_at(agent, "/var/lib/cni/usrspcni/state").expect("the state dir mounted");
+    assert_eq!(
+        state.read_only,
+        Some(true),
+        "the agent never writes the journals"
+    );
+}
+
+#[test]
+fn the_node_agents_metrics_are_announced_by_annotations_and_a_service() {
+    let (_, spec) = installer();
+    let port = metrics_port(node_agent(&spec));
+    let ds = all::<DaemonSet>("DaemonSet")
+        .into_iter()
+        .find_map(|(_, ds)| {
+            let t = ds.spec?.template;
+            t.spec
+                .as_ref()?
+                .containers
+                .iter()
+                .any(|c| c.name == "node-agent")
+                .then_some(t)
+        })
+        .expect("the DaemonSet with the agent");
+    let meta = ds.metadata.unwrap_or_default();
+    let annotations = meta.annotations.unwrap_or_default();
+    assert_eq!(
+        annotations.get("prometheus.io/scrape").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        annotations.get("prometheus.io/port"),
+        Some(&port.to_string())
+    );
+    let labels = meta.labels.unwrap_or_default();
+    let services: Vec<Service> = all::<Service>("Service")
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert!(
+        services.iter().any(|s| {
+            let spec = s.spec.clone().unwrap_or_default();
+            let selects = spec
+                .selector
+                .unwrap_or_default()
+                .iter()
+                .all(|(k, v)| labels.get(k) == Some(v));
+            selects && spec.ports.iter().flatten().any(|p| p.port == port)
+        }),
+        "a Service selecting the DaemonSet's pods on port {port}"
     );
 }
 

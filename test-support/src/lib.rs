@@ -2,6 +2,8 @@
 //! through testpmd's interactive prompt, the prerequisites check, and DPDK's runtime files.
 #![allow(clippy::unwrap_used)]
 
+pub mod ovs;
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};

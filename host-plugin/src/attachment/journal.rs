@@ -200,6 +200,10 @@ pub struct Journal {
     pub id: AttachmentId,
     /// The network.
     pub network: String,
+    /// The pod, when the runtime named it in `CNI_ARGS` (journals of earlier versions have
+    /// none): the node agent labels the attachment's metrics with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodRef>,
     /// Whether ADD finished (CHECK and a second ADD look at this).
     pub complete: bool,
     /// The result ADD returned, in the 1.1.0 layout, once complete.
@@ -212,6 +216,40 @@ pub struct Journal {
     /// is found by the switch's tags and the claims instead.
     #[serde(skip)]
     pub damage: Option<String>,
+}
+
+/// A pod as the runtime named it (`K8S_POD_NAMESPACE`, `K8S_POD_NAME`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodRef {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl PodRef {
+    /// The pod `CNI_ARGS` names, if it names both.
+    pub fn from_args(args: &std::collections::BTreeMap<String, String>) -> Option<Self> {
+        let get = |k: &str| args.get(k).filter(|v| !v.is_empty()).cloned();
+        Some(Self {
+            namespace: get("K8S_POD_NAMESPACE")?,
+            name: get("K8S_POD_NAME")?,
+        })
+    }
+}
+
+thread_local! {
+    /// The pod of the invocation running on this thread (set by [`with_invocation_pod`]).
+    static INVOCATION_POD: std::cell::RefCell<Option<PodRef>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `pod` as the pod every journal begun inside it records in its header. A
+/// scope rather than a parameter of [`Writer::begin`] so that the verbs need not change.
+pub fn with_invocation_pod<T>(pod: Option<PodRef>, f: impl FnOnce() -> T) -> T {
+    let before = INVOCATION_POD.with(|p| p.replace(pod));
+    let out = f();
+    INVOCATION_POD.with(|p| *p.borrow_mut() = before);
+    out
 }
 
 /// The current journal format: a header line and event lines.
@@ -263,6 +301,7 @@ impl Journal {
             version: FORMAT,
             id,
             network: network.to_owned(),
+            pod: None,
             complete: false,
             result: None,
             entries: Vec::new(),
@@ -295,6 +334,13 @@ impl Journal {
             Step::Port { record } => Some(record),
             _ => None,
         })
+    }
+
+    /// The index of the port step, if one was begun.
+    pub fn port_index(&self) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| matches!(e.step, Step::Port { .. }))
     }
 
     /// The files written for the pod.
@@ -402,6 +448,37 @@ impl Store {
         Ok(v)
     }
 
+    /// Records, durably, that entry `index` was made again with `step` (the node agent
+    /// re-applying a committed attachment after its switch restarted). An event appended to
+    /// the log like any other, so a later DEL or CHECK reads the new record. Call with the
+    /// attachment's lock held.
+    pub fn record_remade(
+        &self,
+        id: &AttachmentId,
+        index: usize,
+        step: Step,
+    ) -> Result<(), StoreError> {
+        let path = self.path(id);
+        let mut line = serde_json::to_vec(&Event::Done {
+            index,
+            step: Some(step),
+        })
+        .map_err(|source| StoreError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
+        line.push(b'\n');
+        let io = |what, source| StoreError::io(what, &path, source);
+        // Appending to an existing journal only: a journal DEL removed stays removed.
+        let mut f = OpenOptions::new()
+            .append(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| io("cannot open", e))?;
+        f.write_all(&line).map_err(|e| io("cannot append to", e))?;
+        f.sync_data().map_err(|e| io("cannot sync", e))
+    }
+
     /// Attachments with a lock file but no journal: left by a process killed between
     /// removing the one and the other.
     pub fn stray_locks(&self) -> Result<Vec<AttachmentId>, StoreError> {
@@ -507,7 +584,10 @@ impl<'a> Writer<'a> {
     pub fn begin(store: &'a Store, id: AttachmentId, network: &str) -> Self {
         Self {
             store,
-            journal: Journal::new(id, network),
+            journal: Journal {
+                pod: INVOCATION_POD.with(|p| p.borrow().clone()),
+                ..Journal::new(id, network)
+            },
             file: None,
             pending: Vec::new(),
         }
@@ -527,10 +607,10 @@ impl<'a> Writer<'a> {
         let io = |what, source| StoreError::io(what, &path, source);
         if self.file.is_none() {
             lock::ensure_dir(&self.store.dir)?;
-            let mut header = serde_json::to_vec(&Journal::new(
-                self.journal.id.clone(),
-                &self.journal.network,
-            ))
+            let mut header = serde_json::to_vec(&Journal {
+                pod: self.journal.pod.clone(),
+                ..Journal::new(self.journal.id.clone(), &self.journal.network)
+            })
             .map_err(|source| StoreError::Corrupt {
                 path: path.clone(),
                 source,
@@ -665,6 +745,44 @@ mod tests {
             4,
             "header, intent, done, intent: {text}"
         );
+    }
+
+    #[test]
+    fn the_header_records_the_invocations_pod_and_reads_without_it() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let pod = PodRef {
+            namespace: "ns".into(),
+            name: "web-0".into(),
+        };
+        let id = with_invocation_pod(Some(pod.clone()), || writer_with_two_steps(&store));
+        assert_eq!(store.load(&id).unwrap().unwrap().pod, Some(pod));
+        let old = r#"{"version":2,"containerId":"abc","ifname":"net1","network":"n","complete":false,"entries":[]}"#;
+        let j: Journal = serde_json::from_str(old).unwrap();
+        assert_eq!(j.pod, None, "a journal of an earlier version has no pod");
+        let d2 = tempfile::tempdir().unwrap();
+        let id = writer_with_two_steps(&Store::new(d2.path()));
+        assert_eq!(Store::new(d2.path()).load(&id).unwrap().unwrap().pod, None);
+    }
+
+    #[test]
+    fn a_record_remade_after_the_commit_is_what_the_journal_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path());
+        let id = AttachmentId::new(CID, "net1").unwrap();
+        let mut w = Writer::begin(&store, id.clone(), "net");
+        w.intend(Step::File {
+            path: "/tmp/old".into(),
+        })
+        .unwrap();
+        w.commit(serde_json::json!({})).unwrap();
+        let new = Step::File {
+            path: "/tmp/new".into(),
+        };
+        store.record_remade(&id, 0, new.clone()).unwrap();
+        let j = store.load(&id).unwrap().unwrap();
+        assert!(j.is_whole(), "{:?}", j.damage);
+        assert_eq!(j.entries[0].step, new);
     }
 
     #[test]

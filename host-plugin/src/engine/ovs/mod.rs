@@ -176,6 +176,13 @@ impl OvsEngine {
         Ok(Self { client })
     }
 
+    /// Connects to OVSDB at `endpoint` (the node agent re-creates journaled ports with this
+    /// engine's own attach when asked to repair).
+    pub fn open(endpoint: &str) -> Result<Self, CniError> {
+        let client = OvsClient::connect(endpoint, Duration::from_secs(5)).map_err(ovs_err)?;
+        Ok(Self { client })
+    }
+
     /// Waits for ovs-vswitchd to create `<run_dir>/<port>`, then renames it into the shared
     /// directory; across filesystems (EXDEV) it is bind-mounted there instead.
     fn bring_socket(&self, r: &OvsRecord) -> Result<bool, CniError> {

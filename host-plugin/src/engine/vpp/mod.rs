@@ -265,6 +265,15 @@ impl VppEngine {
         })
     }
 
+    /// Connects to VPP at `socket` for the attachments journaled in `state_dir`: the node
+    /// agent re-applies them with this engine's own attach after a VPP restart.
+    pub fn open(socket: &std::path::Path, state_dir: PathBuf) -> Result<Self, CniError> {
+        Ok(Self {
+            vpp: Vpp::connect(socket)?,
+            state_dir,
+        })
+    }
+
     /// Attachments share objects on VPP: `netType: interface` its subnet's gateway loopback,
     /// `netType: bridge` its bridge domain. One ADD or DEL at a time decides whether such an
     /// object is there, makes it or deletes it: a DEL never deletes the loopback or domain an

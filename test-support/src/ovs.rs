@@ -1,0 +1,176 @@
+//! A private Open vSwitch under a temporary directory: `ovsdb-server` alone (for tests of
+//! what is in OVSDB) or with a DPDK `ovs-vswitchd` (main thread on CPU 0, one PMD on CPU 1).
+//! Both are stopped, and DPDK's runtime files removed, on drop.
+
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A private OVS.
+pub struct Ovs {
+    dir: tempfile::TempDir,
+    prefix: String,
+    dpdk: bool,
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+impl Ovs {
+    /// `ovsdb-server` only, initialised; `ovs-vsctl` needs `--no-wait` against it.
+    pub fn start_db(name: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix(name)
+            .tempdir_in("/tmp")
+            .unwrap();
+        let ovs = Self {
+            dir,
+            prefix: format!("{name}{}", std::process::id()),
+            dpdk: false,
+        };
+        let d = ovs.dir.path().display().to_string();
+        run_ok(ovs.cmd("ovsdb-tool").args([
+            "create",
+            &format!("{d}/conf.db"),
+            "/usr/share/openvswitch/vswitch.ovsschema",
+        ]));
+        ovs.start_ovsdb_server();
+        run_ok(&mut ovs.vsctl(&["--no-wait", "init"]));
+        ovs
+    }
+
+    /// Starts `ovsdb-server` on the database (again, after [`Self::stop_ovsdb_server`]).
+    pub fn start_ovsdb_server(&self) {
+        let d = self.dir.path().display().to_string();
+        run_ok(self.cmd("ovsdb-server").args([
+            &format!("{d}/conf.db"),
+            &format!("--remote=punix:{d}/db.sock"),
+            &format!("--pidfile={d}/ovsdb-server.pid"),
+            &format!("--unixctl={d}/ovsdb-server.ctl"),
+            &format!("--log-file={d}/ovsdb-server.log"),
+            "--detach",
+        ]));
+    }
+
+    /// Stops `ovsdb-server` and waits until it is gone.
+    pub fn stop_ovsdb_server(&self) {
+        self.stop("ovsdb-server");
+    }
+
+    /// `ovsdb-server` and a DPDK `ovs-vswitchd` with DPDK initialised.
+    pub fn start_dpdk(name: &str) -> Self {
+        let mut ovs = Self::start_db(name);
+        ovs.dpdk = true;
+        let d = ovs.dir.path().display().to_string();
+        run_ok(Command::new("update-alternatives").args([
+            "--set",
+            "ovs-vswitchd",
+            "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk",
+        ]));
+        run_ok(&mut ovs.vsctl(&[
+            "--no-wait",
+            "set",
+            "Open_vSwitch",
+            ".",
+            "other_config:dpdk-init=true",
+            "other_config:dpdk-socket-mem=512",
+            "other_config:dpdk-lcore-mask=0x1",
+            "other_config:pmd-cpu-mask=0x2",
+            &format!(
+                "other_config:dpdk-extra=--no-pci --file-prefix={}",
+                ovs.prefix
+            ),
+        ]));
+        run_ok(ovs.cmd("ovs-vswitchd").args([
+            &format!("unix:{d}/db.sock"),
+            &format!("--pidfile={d}/ovs-vswitchd.pid"),
+            &format!("--unixctl={d}/ovs-vswitchd.ctl"),
+            &format!("--log-file={d}/ovs-vswitchd.log"),
+            "--detach",
+        ]));
+        let start = Instant::now();
+        while ovs
+            .vsctl(&["--no-wait", "get", "Open_vSwitch", ".", "dpdk_initialized"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() != "true")
+            .unwrap_or(true)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "ovs-vswitchd did not initialise DPDK:\n{}",
+                ovs.log()
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
+        ovs
+    }
+
+    /// `unix:<db.sock>`.
+    pub fn endpoint(&self) -> String {
+        format!("unix:{}/db.sock", self.dir.path().display())
+    }
+
+    /// A command with OVS's run, log and db directories pointed at this instance.
+    pub fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        let d = self.dir.path();
+        c.env("OVS_RUNDIR", d)
+            .env("OVS_LOGDIR", d)
+            .env("OVS_DBDIR", d);
+        c
+    }
+
+    /// `ovs-vsctl --db=<this> args…`.
+    pub fn vsctl(&self, args: &[&str]) -> Command {
+        let mut c = self.cmd("ovs-vsctl");
+        c.arg(format!("--db={}", self.endpoint())).args(args);
+        c
+    }
+
+    /// Runs `ovs-vsctl` and returns its stdout; panics when it fails.
+    pub fn vsctl_ok(&self, args: &[&str]) -> String {
+        run_ok(&mut self.vsctl(args))
+    }
+
+    /// ovs-vswitchd's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ovs-vswitchd.log")).unwrap_or_default()
+    }
+
+    fn stop(&self, program: &str) {
+        let pid = std::fs::read_to_string(self.dir.path().join(format!("{program}.pid")))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        if let Some(pid) = pid {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            for _ in 0..200 {
+                if nix::sys::signal::kill(pid, None).is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        if self.dpdk && thread::panicking() {
+            eprintln!("ovs-vswitchd.log:\n{}", self.log());
+        }
+        self.stop("ovs-vswitchd");
+        self.stop("ovsdb-server");
+        crate::remove_runtime_files(&self.prefix);
+    }
+}
