@@ -81,10 +81,7 @@ fn dispatch(
     tracing::info!(verb = %cmd.verb, container = %cmd.container_id, ifname = %cmd.ifname, network = %config.net.name, "invoked");
     let ctx = verbs::Ctx::new(&cmd, &config, switches);
     match cmd.verb {
-        Verb::Add => attachment::journal::with_invocation_pod(
-            attachment::journal::PodRef::from_args(&cmd.args),
-            || verbs::add::run(&ctx),
-        ),
+        Verb::Add => verbs::add::run(&ctx),
         Verb::Del => verbs::del::run(&ctx),
         Verb::Check => verbs::check::run(&ctx),
         Verb::Status => verbs::status::run(&ctx),

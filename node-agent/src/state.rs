@@ -199,7 +199,7 @@ mod tests {
 
     fn uncommitted(store: &Store, cid: &str) -> AttachmentId {
         let id = AttachmentId::new(cid, "net1").unwrap();
-        let mut w = Writer::begin(store, id.clone(), "n");
+        let mut w = Writer::begin(store, id.clone(), "n", None);
         w.intend(Step::Lease {
             plugin: "host-local".into(),
         })

@@ -189,7 +189,7 @@ fn unreadable_and_uncommitted_journals_are_counted_and_skipped() {
     let store = Store::new(state(dir.path()));
     // A killed ADD: an intent, no commit.
     let killed = AttachmentId::new(&"c3".repeat(32), "net1").unwrap();
-    let mut w = Writer::begin(&store, killed, "net-a");
+    let mut w = Writer::begin(&store, killed, "net-a", None);
     w.intend(Step::Lease {
         plugin: "host-local".into(),
     })

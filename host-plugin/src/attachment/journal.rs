@@ -238,20 +238,6 @@ impl PodRef {
     }
 }
 
-thread_local! {
-    /// The pod of the invocation running on this thread (set by [`with_invocation_pod`]).
-    static INVOCATION_POD: std::cell::RefCell<Option<PodRef>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Runs `f` with `pod` as the pod every journal begun inside it records in its header. A
-/// scope rather than a parameter of [`Writer::begin`] so that the verbs need not change.
-pub fn with_invocation_pod<T>(pod: Option<PodRef>, f: impl FnOnce() -> T) -> T {
-    let before = INVOCATION_POD.with(|p| p.replace(pod));
-    let out = f();
-    INVOCATION_POD.with(|p| *p.borrow_mut() = before);
-    out
-}
-
 /// The current journal format: a header line and event lines.
 pub const FORMAT: u32 = 2;
 
@@ -580,12 +566,13 @@ pub struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    /// Starts the journal of an attachment that has none.
-    pub fn begin(store: &'a Store, id: AttachmentId, network: &str) -> Self {
+    /// Starts the journal of an attachment that has none; `pod` is the pod the runtime
+    /// named, recorded in the header for the node agent's labels.
+    pub fn begin(store: &'a Store, id: AttachmentId, network: &str, pod: Option<PodRef>) -> Self {
         Self {
             store,
             journal: Journal {
-                pod: INVOCATION_POD.with(|p| p.borrow().clone()),
+                pod,
                 ..Journal::new(id, network)
             },
             file: None,
@@ -716,7 +703,7 @@ mod tests {
 
     fn writer_with_two_steps(store: &Store) -> AttachmentId {
         let id = AttachmentId::new(CID, "net1").unwrap();
-        let mut w = Writer::begin(store, id.clone(), "net");
+        let mut w = Writer::begin(store, id.clone(), "net", None);
         w.run(
             Step::Lease {
                 plugin: "host-local".into(),
@@ -755,7 +742,12 @@ mod tests {
             namespace: "ns".into(),
             name: "web-0".into(),
         };
-        let id = with_invocation_pod(Some(pod.clone()), || writer_with_two_steps(&store));
+        let id = AttachmentId::new(CID, "net1").unwrap();
+        let mut w = Writer::begin(&store, id.clone(), "net", Some(pod.clone()));
+        w.intend(Step::File {
+            path: "/tmp/x".into(),
+        })
+        .unwrap();
         assert_eq!(store.load(&id).unwrap().unwrap().pod, Some(pod));
         let old = r#"{"version":2,"containerId":"abc","ifname":"net1","network":"n","complete":false,"entries":[]}"#;
         let j: Journal = serde_json::from_str(old).unwrap();
@@ -770,7 +762,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let store = Store::new(d.path());
         let id = AttachmentId::new(CID, "net1").unwrap();
-        let mut w = Writer::begin(&store, id.clone(), "net");
+        let mut w = Writer::begin(&store, id.clone(), "net", None);
         w.intend(Step::File {
             path: "/tmp/old".into(),
         })
@@ -790,7 +782,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let store = Store::new(d.path());
         let id = AttachmentId::new(CID, "net1").unwrap();
-        let mut w = Writer::begin(&store, id.clone(), "net");
+        let mut w = Writer::begin(&store, id.clone(), "net", None);
         w.intend(Step::File {
             path: "/tmp/x".into(),
         })

@@ -17,7 +17,7 @@ use super::undo::{Engines, rollback_wants, undo_attachment, undo_journal};
 use super::{Ctx, store_err};
 use crate::attachment::AttachmentId;
 use crate::attachment::claims::{ClaimName, Claims, Taken};
-use crate::attachment::journal::{Step, Writer};
+use crate::attachment::journal::{PodRef, Step, Writer};
 use crate::cni::{CniError, ErrorCode, Verb};
 use crate::config::Config;
 use crate::engine::vpp::attach::host_address;
@@ -63,7 +63,8 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
         undo_attachment(ctx, &id, Some(&j), &mut Engines::default())?;
         ctx.store.remove(&id)?;
     }
-    let mut w = Writer::begin(&ctx.store, id.clone(), &ctx.config.net.name);
+    let pod = PodRef::from_args(&ctx.cmd.args);
+    let mut w = Writer::begin(&ctx.store, id.clone(), &ctx.config.net.name, pod);
     let mut engines = Engines::default();
     match steps(ctx, &mut w, &mut engines, mac) {
         Ok(out) => Ok(out),
