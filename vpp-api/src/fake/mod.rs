@@ -337,6 +337,14 @@ impl State {
         }
     }
 
+    /// Adds an interface VPP made by itself (as the DPDK interfaces of its startup.conf),
+    /// taking the next `sw_if_index`, which it returns.
+    pub fn add_interface(&mut self, interface: Interface) -> u32 {
+        let i = self.new_sw_if_index();
+        self.interfaces.insert(i, interface);
+        i
+    }
+
     fn new_sw_if_index(&mut self) -> u32 {
         let i = self.next_sw_if_index;
         self.next_sw_if_index += 1;
