@@ -8,7 +8,8 @@
 //! Layout facts, all from VPP v25.10 (FDio/vpp):
 //! - `src/vlib/stats/shared.h`, `vlib_stats_shared_header_t`: at offset 0 `u64 version`,
 //!   8 `void *base`, 16 `u64 epoch`, 24 `u64 in_progress`, 32 `vlib_stats_entry_t
-//!   *directory_vector`.
+//!   *directory_vector`; `version` is `STAT_SEGMENT_VERSION`, 2 (`src/vlib/stats/stats.h`,
+//!   written by `src/vlib/stats/init.c`), and another version is refused.
 //! - same file, `vlib_stats_entry_t`: `u32 type` (`stat_directory_type_t`), padded to 8; at 8
 //!   an 8-byte union (`data` pointer, `value`, `index`); at 16 `char name[128]`
 //!   (`VLIB_STATS_MAX_NAME_SZ`): 144 bytes in all. Types: 2 `COUNTER_VECTOR_SIMPLE`,
@@ -48,6 +49,9 @@ pub const ENTRY_SIZE: u64 = 144;
 pub const VEC_HEADER_SIZE: u64 = 8;
 /// `VLIB_STATS_MAX_NAME_SZ` (`shared.h`).
 pub const NAME_SIZE: usize = 128;
+/// `STAT_SEGMENT_VERSION` (`src/vlib/stats/stats.h`): the layout read here. VPP bumps it when
+/// the layout changes, so another value is refused rather than misread.
+pub const SEGMENT_VERSION: u64 = 2;
 /// `STAT_DIR_TYPE_COUNTER_VECTOR_SIMPLE` (`shared.h`).
 pub const TYPE_SIMPLE: u32 = 2;
 /// `STAT_DIR_TYPE_COUNTER_VECTOR_COMBINED` (`shared.h`).
@@ -81,6 +85,9 @@ pub enum StatsError {
     /// A pointer or length points outside the segment: a layout mismatch or a torn read.
     #[error("VPP stats segment layout mismatch: {0}")]
     Layout(String),
+    /// The segment has a layout version this reader does not know.
+    #[error("VPP stats segment version {0}, this reader knows version {SEGMENT_VERSION}")]
+    Version(u64),
     /// VPP kept rewriting the segment for the whole retry budget.
     #[error("the VPP stats segment stayed busy (in_progress or a changing epoch)")]
     Busy,
@@ -177,6 +184,10 @@ impl StatsSegment {
     }
 
     fn header(&self) -> Result<Header, StatsError> {
+        let version = self.u64_at(0)?;
+        if version != SEGMENT_VERSION {
+            return Err(StatsError::Version(version));
+        }
         Ok(Header {
             base: self.u64_at(8)?,
             epoch: self.u64_at(16)?,

@@ -95,6 +95,20 @@ fn a_segment_left_in_progress_is_reported_busy_not_read() {
 }
 
 #[test]
+fn a_segment_of_another_layout_version_is_refused_not_misread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeStats::start(dir.path().join("stats.sock"), 1).expect("fake stats");
+    fake.set(0, 1, counters(0));
+    fake.set_version(3);
+
+    let err = StatsSegment::connect(fake.path())
+        .expect("connect")
+        .interface_counters()
+        .expect_err("version 3");
+    assert!(matches!(err, StatsError::Version(3)), "{err:?}");
+}
+
+#[test]
 fn a_missing_socket_is_a_connect_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let err = StatsSegment::connect(dir.path().join("none.sock")).expect_err("no socket");

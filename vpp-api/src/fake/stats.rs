@@ -26,15 +26,13 @@ use nix::sys::socket::{
 };
 
 use crate::stats::{
-    ENTRY_SIZE, HEADER_SIZE, InterfaceCounters, NAME_SIZE, TYPE_COMBINED, TYPE_SIMPLE,
-    VEC_HEADER_SIZE,
+    ENTRY_SIZE, HEADER_SIZE, InterfaceCounters, NAME_SIZE, SEGMENT_VERSION, TYPE_COMBINED,
+    TYPE_SIMPLE, VEC_HEADER_SIZE,
 };
 
 /// Where the fake pretends the segment is mapped; not 0, so a reader that forgets to
 /// subtract `base` fails.
 pub const FAKE_BASE: u64 = 0x7f3a_5c00_0000;
-/// `STAT_SEGMENT_VERSION` (`src/vlib/stats/stats.h`).
-const SEGMENT_VERSION: u64 = 2;
 /// `STAT_DIR_TYPE_SCALAR_INDEX` and `STAT_DIR_TYPE_EMPTY` (`shared.h`).
 const TYPE_SCALAR: u32 = 1;
 const TYPE_EMPTY: u32 = 5;
@@ -50,6 +48,7 @@ type Counters = BTreeMap<u32, Vec<InterfaceCounters>>;
 
 struct Segment {
     file: File,
+    version: u64,
     epoch: u64,
     counters: Counters,
 }
@@ -119,6 +118,15 @@ impl FakeStats {
         }
     }
 
+    /// Rewrites the segment with another layout version (as a VPP whose layout changed).
+    pub fn set_version(&self, version: u64) {
+        let mut seg = lock(&self.segment);
+        seg.version = version;
+        if let Err(e) = seg.publish(self.threads) {
+            panic!("fake VPP stats: cannot write the segment: {e}");
+        }
+    }
+
     /// A new segment with no counters, as VPP makes when it restarts.
     pub fn restart(&self) {
         match new_segment(self.threads) {
@@ -167,6 +175,7 @@ fn new_segment(threads: usize) -> std::io::Result<Segment> {
     file.set_len(SEGMENT_SIZE)?;
     let mut seg = Segment {
         file,
+        version: SEGMENT_VERSION,
         epoch: 0,
         counters: BTreeMap::new(),
     };
@@ -281,7 +290,7 @@ impl Segment {
             .collect();
         let directory = img.vector(&dir, entries.len());
         let h = &mut img.bytes;
-        h[0..8].copy_from_slice(&SEGMENT_VERSION.to_le_bytes());
+        h[0..8].copy_from_slice(&self.version.to_le_bytes());
         h[8..16].copy_from_slice(&FAKE_BASE.to_le_bytes());
         h[16..24].copy_from_slice(&self.epoch.to_le_bytes());
         h[24..32].copy_from_slice(&1u64.to_le_bytes());
