@@ -192,7 +192,11 @@ fn serve(sock: &OwnedFd, segment: &Mutex<Segment>, stop: &AtomicBool) {
             }
             return;
         }
-        let Ok(conn) = conn else { continue };
+        let Ok(conn) = conn else {
+            // Not a hot loop on a lasting error (e.g. out of fds).
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            continue;
+        };
         let fd = lock(segment).file.as_raw_fd();
         // An empty payload with the fd, then close, as VPP's stats_socket_accept_ready.
         let empty: [IoSlice<'_>; 0] = [];
