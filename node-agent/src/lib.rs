@@ -10,3 +10,4 @@ pub mod metrics;
 pub mod ovs;
 pub mod state;
 pub mod vpp;
+pub mod vpp_counters;

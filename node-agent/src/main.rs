@@ -11,7 +11,7 @@ use ovsdb::Endpoint;
 use tokio::signal::unix::{SignalKind, signal};
 use userspace_node::http::{self, App};
 use userspace_node::metrics::{self, Sources};
-use userspace_node::{ovs, vpp};
+use userspace_node::{ovs, vpp, vpp_counters};
 
 /// The default `--listen`: all addresses, port 9741 (unassigned in Prometheus' list of
 /// exporter ports when chosen).
@@ -41,6 +41,9 @@ struct Args {
     /// made again; VPP is not watched without it.
     #[arg(long, env = "USERSPACE_NODE_VPP_SOCKET")]
     vpp_socket: Option<PathBuf>,
+    /// VPP's stats socket, read (with --vpp-socket) for VPP attachments' counters.
+    #[arg(long, env = "USERSPACE_NODE_VPP_STATS_SOCKET", default_value = vpp_api::stats::DEFAULT_STATS_SOCKET)]
+    vpp_stats_socket: PathBuf,
     /// Log filter (tracing's env-filter syntax).
     #[arg(long, env = "USERSPACE_NODE_LOG", default_value = "info")]
     log: String,
@@ -79,6 +82,13 @@ async fn main() -> anyhow::Result<()> {
     });
     let mut sources = Sources::new(args.state_dir.clone(), ovs);
     sources.vpp = vpp;
+    sources.vpp_sockets = args
+        .vpp_socket
+        .as_ref()
+        .map(|api| vpp_counters::VppSockets {
+            api: api.clone(),
+            stats: args.vpp_stats_socket.clone(),
+        });
     sources.repaired = repaired;
     let sources = Arc::new(sources);
     let app = Arc::new(App {

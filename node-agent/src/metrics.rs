@@ -13,8 +13,11 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use userspace_plugin::engine::EngineRecord;
+
 use crate::ovs::SharedView;
 use crate::state::{self, AttachmentLabels, Scan};
+use crate::vpp_counters::{self, VppReading};
 
 /// The per-attachment counters: (OVSDB `statistics` key, metric name, help).
 pub const COUNTERS: [(&str, &str, &str); 8] = [
@@ -110,6 +113,10 @@ pub struct Sources {
     pub repaired: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// The VPP watcher, when VPP is configured.
     pub vpp: Option<std::sync::Arc<crate::vpp::VppStatus>>,
+    /// VPP's API and stats sockets, for VPP attachments' counters and link state.
+    pub vpp_sockets: Option<crate::vpp_counters::VppSockets>,
+    /// The last error reading VPP's counters, so it is logged when it changes only.
+    vpp_error: Mutex<Option<String>>,
     /// Ports reported missing at the last scrape, so a missing port is logged once.
     missing: Mutex<BTreeSet<AttachmentLabels>>,
     /// The state directory's reader (caches readings of unchanged journals).
@@ -123,6 +130,8 @@ impl Sources {
             state_dir,
             ovs,
             vpp: None,
+            vpp_sockets: None,
+            vpp_error: Mutex::default(),
             repaired: None,
             missing: Mutex::default(),
             scanner: Mutex::default(),
@@ -160,10 +169,22 @@ impl Sources {
                 v.failures.load(Relaxed),
             )
         });
+        let vpp_reading = self.read_vpp(&scan);
         let attachments: Vec<AttachmentReading> = scan
             .attachments
             .into_iter()
             .map(|a| {
+                if let (EngineRecord::Vpp(r), Some(v)) = (&a.record, &vpp_reading) {
+                    let seen = v.interface(&r.owner, &r.network);
+                    return AttachmentReading {
+                        counters: seen
+                            .map(|i| vpp_counters::as_statistics(&i.counters))
+                            .unwrap_or_default(),
+                        link_up: seen.is_some_and(|i| i.link_up),
+                        missing: seen.is_none(),
+                        labels: a.labels,
+                    };
+                }
                 let seen = match (a.labels.engine.as_str(), &ovs) {
                     ("ovs-dpdk", Some(v)) if v.reachable => Some(v.interfaces.get(&a.labels.port)),
                     _ => None,
@@ -193,6 +214,29 @@ impl Sources {
                 .as_ref()
                 .map(|r| r.load(std::sync::atomic::Ordering::Relaxed)),
         }
+    }
+
+    /// VPP's interfaces and counters, when VPP is configured and has attachments here.
+    fn read_vpp(&self, scan: &Scan) -> Option<VppReading> {
+        let sockets = self.vpp_sockets.as_ref()?;
+        if !scan
+            .attachments
+            .iter()
+            .any(|a| matches!(a.record, EngineRecord::Vpp(_)))
+        {
+            return None;
+        }
+        let read = VppReading::read(sockets);
+        let error = read.as_ref().err().map(ToString::to_string);
+        let mut last = self.vpp_error.lock().unwrap_or_else(|p| p.into_inner());
+        if *last != error {
+            match &error {
+                Some(e) => tracing::warn!("VPP attachments' counters not read: {e}"),
+                None => tracing::info!("VPP attachments' counters read again"),
+            }
+            *last = error;
+        }
+        read.ok()
     }
 
     fn log_missing(&self, attachments: &[AttachmentReading]) {

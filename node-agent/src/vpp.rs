@@ -3,7 +3,7 @@
 //! re-applies each committed attachment with the VPP engine's own attach (the same requests
 //! ADD sent), under the attachment's lock, and appends the new record to its journal.
 //!
-//! Metrics only say whether VPP answers: the agent exposes no VPP interface counters yet.
+//! VPP attachments' counters are read at each scrape, in `vpp_counters`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

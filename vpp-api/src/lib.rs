@@ -15,6 +15,7 @@ pub mod fake;
 pub mod frame;
 pub mod message;
 pub mod messages;
+pub mod stats;
 
 pub use client::{Client, DEFAULT_SOCKET};
 pub use error::{Retval, VppError};

@@ -21,6 +21,9 @@
 //! What it does not do: move packets, or model VPP's many other messages.
 
 mod handlers;
+mod stats;
+
+pub use stats::{FAKE_BASE, FakeStats};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -334,6 +337,14 @@ impl State {
         }
     }
 
+    /// Adds an interface VPP made by itself (as the DPDK interfaces of its startup.conf),
+    /// taking the next `sw_if_index`, which it returns.
+    pub fn add_interface(&mut self, interface: Interface) -> u32 {
+        let i = self.new_sw_if_index();
+        self.interfaces.insert(i, interface);
+        i
+    }
+
     fn new_sw_if_index(&mut self) -> u32 {
         let i = self.next_sw_if_index;
         self.next_sw_if_index += 1;
@@ -354,6 +365,7 @@ pub struct FakeVpp {
     stop: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<UnixStream>>>,
     thread: Option<JoinHandle<()>>,
+    stats: Option<FakeStats>,
 }
 
 impl FakeVpp {
@@ -391,6 +403,7 @@ impl FakeVpp {
             stop,
             conns,
             thread: Some(thread),
+            stats: None,
         })
     }
 
@@ -404,12 +417,25 @@ impl FakeVpp {
         lock(&self.state)
     }
 
+    /// Also serves a stats segment with `threads` threads on the socket `path`, re-created
+    /// by [`FakeVpp::restart`].
+    pub fn with_stats(mut self, path: impl AsRef<Path>, threads: usize) -> std::io::Result<Self> {
+        self.stats = Some(FakeStats::start(path, threads)?);
+        Ok(self)
+    }
+
+    /// The stats segment, if [`FakeVpp::with_stats`] started one.
+    pub fn stats(&self) -> Option<&FakeStats> {
+        self.stats.as_ref()
+    }
+
     /// Simulates VPP restarting on the same socket: every API session is closed (clients
     /// see the connection lost and must handshake again), and everything made through the
     /// API is gone: memif sockets but the built-in one, interfaces but `local0`, bridge
     /// domains, addresses, routes. Socket ids and `sw_if_index`es are then handed out again
     /// from the start of the same sequences. Kept: version, CRC overrides, absent messages,
-    /// the request log and the unmodelled list.
+    /// the request log and the unmodelled list. A stats segment (see [`FakeVpp::with_stats`]) is
+    /// re-created with zero counters.
     pub fn restart(&self) {
         self.restart_into(|_| {});
     }
@@ -422,6 +448,9 @@ impl FakeVpp {
             let _ = c.shutdown(std::net::Shutdown::Both);
         }
         *st = st.restarted();
+        if let Some(stats) = &self.stats {
+            stats.restart();
+        }
         setup(&mut st);
         tracing::info!("fake VPP on {} restarted", self.path.display());
     }
