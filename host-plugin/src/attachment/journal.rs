@@ -7,9 +7,9 @@
 //! The file is a log, appended to and never rewritten: a header line (the identity), then one
 //! JSON line per event — a step intended, a step done (with what the effect made), the commit.
 //! Intents are appended through the page cache (a killed process loses nothing written); the
-//! log is fsynced once, at the commit, when ADD succeeds. A last line cut short by a power
-//! loss is ignored: its effect had not started. A format-1 file (one JSON document) is read
-//! as a header that holds every entry.
+//! log is fsynced once, at the commit, when ADD succeeds. Whatever a power cut or a full disk
+//! leaves (an empty file, NUL bytes, a line cut short, garbage) is read as far as it reads and
+//! marked damaged ([`Journal::damage`]): the verbs then find the rest by other evidence.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -359,10 +359,6 @@ impl Store {
         self.dir.join(format!("{}.json", id.key()))
     }
 
-    fn tmp_path(&self, id: &AttachmentId) -> PathBuf {
-        self.dir.join(format!("{}.json.tmp", id.key()))
-    }
-
     /// The claims of this store.
     pub fn claims(&self) -> Claims {
         Claims::new(&self.dir)
@@ -387,17 +383,14 @@ impl Store {
         Ok(read_bytes(&path)?.map(|b| parse_journal(id.clone(), &b)))
     }
 
-    /// Removes an attachment's journal and the temp file a format-1 plugin may have left;
-    /// missing files are fine.
+    /// Removes an attachment's journal; a missing one is fine.
     pub fn remove(&self, id: &AttachmentId) -> Result<(), StoreError> {
-        for path in [self.path(id), self.tmp_path(id)] {
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(StoreError::io("cannot remove", &path, source)),
-            }
+        let path = self.path(id);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::io("cannot remove", &path, source)),
         }
-        Ok(())
     }
 
     /// Whether the attachment has a journal file, readable or not.

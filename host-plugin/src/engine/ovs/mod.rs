@@ -22,7 +22,7 @@ pub use client::{AddedPort, InterfaceInfo, OvsClient, OvsError, PortInfo, PortKi
 pub mod tags {
     /// The attachment's key (`<containerId>@<ifname>`): what proves a port ours.
     pub const ATTACHMENT: &str = "userspace-cni/attachment";
-    /// CNI_CONTAINERID.
+    /// CNI_CONTAINERID (for operators' queries; ownership is [`ATTACHMENT`]'s).
     pub const CONTAINER_ID: &str = "userspace-cni/container-id";
     /// CNI_IFNAME.
     pub const IFNAME: &str = "userspace-cni/ifname";
@@ -127,16 +127,10 @@ fn run_dir(ovsdb: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/run/openvswitch"))
 }
 
-/// Whether `ids` are the tags of `owner`'s port (or of the same attachment made by a plugin
-/// version that tagged only container ID and ifname).
+/// Whether `ids` are the tags of `owner`'s port: its attachment tag, nothing else (the
+/// container-ID and ifname tags are for operators' queries).
 fn owned_by(ids: &BTreeMap<String, String>, owner: &str) -> bool {
-    match ids.get(tags::ATTACHMENT) {
-        Some(k) => k == owner,
-        None => AttachmentId::from_key(owner).is_some_and(|id| {
-            ids.get(tags::CONTAINER_ID).map(String::as_str) == Some(id.container_id.as_str())
-                && ids.get(tags::IFNAME) == Some(&id.ifname)
-        }),
-    }
+    ids.get(tags::ATTACHMENT).is_some_and(|k| k == owner)
 }
 
 fn ovs_err(e: OvsError) -> CniError {
@@ -338,14 +332,10 @@ impl Engine for OvsEngine {
             [(tags::NETWORK.to_owned(), network.to_owned())].into();
         let mut out = Vec::new();
         for p in self.client.find_ports(&filter).map_err(ovs_err)? {
-            let id = match p.external_ids.get(tags::ATTACHMENT) {
-                Some(k) => AttachmentId::from_key(k),
-                None => p
-                    .external_ids
-                    .get(tags::CONTAINER_ID)
-                    .zip(p.external_ids.get(tags::IFNAME))
-                    .and_then(|(c, i)| AttachmentId::new(c, i).ok()),
-            };
+            let id = p
+                .external_ids
+                .get(tags::ATTACHMENT)
+                .and_then(|k| AttachmentId::from_key(k));
             let (Some(id), Some(bridge)) = (id, p.bridge) else {
                 continue;
             };
@@ -407,12 +397,15 @@ mod tests {
             [(tags::ATTACHMENT.to_owned(), "abc@net1".to_owned())].into();
         assert!(owned_by(&mine, "abc@net1"));
         assert!(!owned_by(&mine, "abcd@net1"));
-        let legacy: BTreeMap<String, String> = [
+        let ids_only: BTreeMap<String, String> = [
             (tags::CONTAINER_ID.to_owned(), "abc".to_owned()),
             (tags::IFNAME.to_owned(), "net1".to_owned()),
         ]
         .into();
-        assert!(owned_by(&legacy, "abc@net1"));
+        assert!(
+            !owned_by(&ids_only, "abc@net1"),
+            "no attachment tag: not provably ours"
+        );
         assert!(!owned_by(&BTreeMap::new(), "abc@net1"));
     }
 }
