@@ -82,148 +82,7 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Removes what DPDK leaves for a file prefix under `/dev/hugepages` and `/var/run/dpdk`.
-fn remove_runtime_files(prefix: &str) {
-    for dir in ["/dev/hugepages", "/var/run/dpdk"] {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            if e.file_name().to_string_lossy().starts_with(prefix) {
-                let p = e.path();
-                let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
-            }
-        }
-    }
-}
-
-/// A private OVS-DPDK under a temporary directory: main thread on CPU 0, one PMD on CPU 1.
-struct Ovs {
-    dir: tempfile::TempDir,
-    prefix: String,
-}
-
-impl Ovs {
-    fn start() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("ovsfeat")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let ovs = Self {
-            dir,
-            prefix: format!("ovsfeat{}", std::process::id()),
-        };
-        let d = ovs.dir.path().display().to_string();
-        run_ok(Command::new("update-alternatives").args([
-            "--set",
-            "ovs-vswitchd",
-            "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk",
-        ]));
-        run_ok(ovs.cmd("ovsdb-tool").args([
-            "create",
-            &format!("{d}/conf.db"),
-            "/usr/share/openvswitch/vswitch.ovsschema",
-        ]));
-        run_ok(ovs.cmd("ovsdb-server").args([
-            &format!("{d}/conf.db"),
-            &format!("--remote=punix:{d}/db.sock"),
-            &format!("--pidfile={d}/ovsdb-server.pid"),
-            &format!("--unixctl={d}/ovsdb-server.ctl"),
-            &format!("--log-file={d}/ovsdb-server.log"),
-            "--detach",
-        ]));
-        run_ok(&mut ovs.vsctl(&["--no-wait", "init"]));
-        run_ok(&mut ovs.vsctl(&[
-            "--no-wait",
-            "set",
-            "Open_vSwitch",
-            ".",
-            "other_config:dpdk-init=true",
-            "other_config:dpdk-socket-mem=512",
-            "other_config:dpdk-lcore-mask=0x1",
-            "other_config:pmd-cpu-mask=0x2",
-            &format!(
-                "other_config:dpdk-extra=--no-pci --file-prefix={}",
-                ovs.prefix
-            ),
-        ]));
-        run_ok(ovs.cmd("ovs-vswitchd").args([
-            &format!("unix:{d}/db.sock"),
-            &format!("--pidfile={d}/ovs-vswitchd.pid"),
-            &format!("--unixctl={d}/ovs-vswitchd.ctl"),
-            &format!("--log-file={d}/ovs-vswitchd.log"),
-            "--detach",
-        ]));
-        let start = Instant::now();
-        while ovs
-            .vsctl(&["--no-wait", "get", "Open_vSwitch", ".", "dpdk_initialized"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() != "true")
-            .unwrap_or(true)
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "ovs-vswitchd did not initialise DPDK:\n{}",
-                ovs.log()
-            );
-            thread::sleep(Duration::from_millis(200));
-        }
-        ovs
-    }
-
-    fn endpoint(&self) -> String {
-        format!("unix:{}/db.sock", self.dir.path().display())
-    }
-
-    fn cmd(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        let d = self.dir.path();
-        c.env("OVS_RUNDIR", d)
-            .env("OVS_LOGDIR", d)
-            .env("OVS_DBDIR", d);
-        c
-    }
-
-    fn vsctl(&self, args: &[&str]) -> Command {
-        let mut c = self.cmd("ovs-vsctl");
-        c.arg(format!("--db={}", self.endpoint())).args(args);
-        c
-    }
-
-    fn appctl(&self, args: &[&str]) -> String {
-        let ctl = self.dir.path().join("ovs-vswitchd.ctl");
-        run_ok(
-            self.cmd("ovs-appctl")
-                .arg(format!("--target={}", ctl.display()))
-                .args(args),
-        )
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("ovs-vswitchd.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Ovs {
-    fn drop(&mut self) {
-        if thread::panicking() || std::env::var_os("FEAT_OVS_LOG").is_some() {
-            eprintln!("ovs-vswitchd.log:\n{}", self.log());
-        }
-        for p in ["ovs-vswitchd", "ovsdb-server"] {
-            let pid = std::fs::read_to_string(self.dir.path().join(format!("{p}.pid")))
-                .ok()
-                .and_then(|s| s.trim().parse::<i32>().ok());
-            if let Some(pid) = pid {
-                let pid = nix::unistd::Pid::from_raw(pid);
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-                for _ in 0..100 {
-                    if nix::sys::signal::kill(pid, None).is_err() {
-                        break;
-                    }
-                    thread::sleep(Duration::from_millis(50));
-                }
-            }
-        }
-        remove_runtime_files(&self.prefix);
-    }
-}
+use userspace_test_support::{ovs::Ovs, remove_runtime_files};
 
 /// An interactive testpmd (run by the agent) whose output is collected.
 struct Pmd {
@@ -468,7 +327,7 @@ fn vlan_isolation_jumbo_frames_two_queues_and_the_chosen_mac_through_ovs_dpdk() 
     if !require_dpdk() {
         return;
     }
-    let ovs = Ovs::start();
+    let ovs = Ovs::start_dpdk("ovsfeat");
     let node = Node {
         dir: tempfile::Builder::new()
             .prefix("feat")

@@ -19,12 +19,12 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::MutexGuard;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use support::*;
-use userspace_test_support::{DpdkNeeds, Testpmd, remove_runtime_files};
+use userspace_test_support::ovs::Ovs;
+use userspace_test_support::{DpdkNeeds, Testpmd};
 
 const BURSTS: u64 = 8;
 const PER_PORT: u64 = BURSTS * 32;
@@ -196,113 +196,15 @@ fn l2fwd_loops_one_vhost_user_port_back_to_testpmd_exact_counts() {
     assert_eq!(backend.quit_code(), 0);
 }
 
-/// A private OVS-DPDK: ovsdb-server and ovs-vswitchd under a temporary directory, with its own
-/// DPDK file prefix, a netdev bridge and OpenFlow ports by number.
-struct Ovs {
-    dir: tempfile::TempDir,
-    prefix: String,
+/// What this test does on the private OVS-DPDK (test-support's): a netdev bridge, vhost-user
+/// client ports with fixed OpenFlow numbers, and flows between them.
+trait L2fwdSwitch {
+    fn add_bridge(&self, br: &str);
+    fn add_vhost_client_port(&self, br: &str, name: &str, sock: &Path, ofport: u16);
+    fn flows(&self, br: &str, flows: &[&str]);
 }
 
-impl Ovs {
-    fn start() -> Self {
-        for bin in ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl"] {
-            assert!(
-                Command::new("sh")
-                    .args(["-c", &format!("command -v {bin}")])
-                    .output()
-                    .is_ok_and(|o| o.status.success()),
-                "{bin} is not installed: run `bash scripts/setup-host.sh` (apt-get install openvswitch-switch-dpdk)"
-            );
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("ovsffi")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let ovs = Self {
-            dir,
-            prefix: format!("ovsffi{}", std::process::id()),
-        };
-        let d = ovs.dir.path().display().to_string();
-        run_ok(Command::new("update-alternatives").args([
-            "--set",
-            "ovs-vswitchd",
-            "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk",
-        ]));
-        run_ok(ovs.cmd("ovsdb-tool").args([
-            "create",
-            &format!("{d}/conf.db"),
-            "/usr/share/openvswitch/vswitch.ovsschema",
-        ]));
-        run_ok(ovs.cmd("ovsdb-server").args([
-            &format!("{d}/conf.db"),
-            &format!("--remote=punix:{d}/db.sock"),
-            &format!("--pidfile={d}/ovsdb-server.pid"),
-            &format!("--unixctl={d}/ovsdb-server.ctl"),
-            &format!("--log-file={d}/ovsdb-server.log"),
-            "--detach",
-        ]));
-        run_ok(&mut ovs.vsctl(&["--no-wait", "init"]));
-        // OVS's main thread on CPU 0, its PMD thread on CPU 1; 512 MiB of hugepages.
-        run_ok(&mut ovs.vsctl(&[
-            "--no-wait",
-            "set",
-            "Open_vSwitch",
-            ".",
-            "other_config:dpdk-init=true",
-            "other_config:dpdk-socket-mem=512",
-            "other_config:dpdk-lcore-mask=0x1",
-            "other_config:pmd-cpu-mask=0x2",
-            &format!(
-                "other_config:dpdk-extra=--no-pci --file-prefix={}",
-                ovs.prefix
-            ),
-        ]));
-        run_ok(ovs.cmd("ovs-vswitchd").args([
-            &format!("unix:{d}/db.sock"),
-            &format!("--pidfile={d}/ovs-vswitchd.pid"),
-            &format!("--unixctl={d}/ovs-vswitchd.ctl"),
-            &format!("--log-file={d}/ovs-vswitchd.log"),
-            "--detach",
-        ]));
-        let start = Instant::now();
-        loop {
-            let out = ovs
-                .vsctl(&["--no-wait", "get", "Open_vSwitch", ".", "dpdk_initialized"])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&out.stdout).trim() == "true" {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "ovs-vswitchd did not initialise DPDK:\n{}",
-                ovs.log()
-            );
-            thread::sleep(Duration::from_millis(200));
-        }
-        ovs
-    }
-
-    fn cmd(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        let d = self.dir.path();
-        c.env("OVS_RUNDIR", d)
-            .env("OVS_LOGDIR", d)
-            .env("OVS_DBDIR", d);
-        c
-    }
-
-    fn vsctl(&self, args: &[&str]) -> Command {
-        let mut c = self.cmd("ovs-vsctl");
-        c.arg(format!("--db=unix:{}/db.sock", self.dir.path().display()))
-            .args(args);
-        c
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("ovs-vswitchd.log")).unwrap_or_default()
-    }
-
+impl L2fwdSwitch for Ovs {
     fn add_bridge(&self, br: &str) {
         run_ok(&mut self.vsctl(&[
             "add-br",
@@ -339,27 +241,6 @@ impl Ovs {
     }
 }
 
-impl Drop for Ovs {
-    fn drop(&mut self) {
-        for p in ["ovs-vswitchd", "ovsdb-server"] {
-            let pid = std::fs::read_to_string(self.dir.path().join(format!("{p}.pid")))
-                .ok()
-                .and_then(|s| s.trim().parse::<i32>().ok());
-            if let Some(pid) = pid {
-                let pid = nix::unistd::Pid::from_raw(pid);
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-                for _ in 0..100 {
-                    if nix::sys::signal::kill(pid, None).is_err() {
-                        break;
-                    }
-                    thread::sleep(Duration::from_millis(50));
-                }
-            }
-        }
-        remove_runtime_files(&self.prefix);
-    }
-}
-
 #[test]
 fn l2fwd_under_the_agent_forwards_between_two_ports_through_ovs_dpdk_exact_counts() {
     let Some(_dpdk) = require_dpdk() else {
@@ -385,7 +266,7 @@ fn l2fwd_under_the_agent_forwards_between_two_ports_through_ovs_dpdk_exact_count
     let p0 = peer_dir.path().join("p0.sock");
     let p1 = peer_dir.path().join("p1.sock");
 
-    let ovs = Ovs::start();
+    let ovs = Ovs::start_dpdk("l2fwd");
     let br = "brffi";
     ovs.add_bridge(br);
     ovs.add_vhost_client_port(br, "app-net1", &net1, 1);

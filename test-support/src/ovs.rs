@@ -142,6 +142,16 @@ impl Ovs {
         run_ok(&mut self.vsctl(args))
     }
 
+    /// `ovs-appctl --target=<ovs-vswitchd's control socket> args…`; stdout, panics on failure.
+    pub fn appctl(&self, args: &[&str]) -> String {
+        let ctl = self.dir.path().join("ovs-vswitchd.ctl");
+        run_ok(
+            self.cmd("ovs-appctl")
+                .arg(format!("--target={}", ctl.display()))
+                .args(args),
+        )
+    }
+
     /// ovs-vswitchd's log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("ovs-vswitchd.log")).unwrap_or_default()
