@@ -391,7 +391,7 @@ fn host_side(net: &NetConf) -> Result<(UserspaceConf, Engine, IfType), CniError>
         .ok_or_else(|| invalid("host: the host section is required (engine, iftype, …)".into()))?;
     let engine = host
         .engine
-        .ok_or_else(|| invalid("host.engine is required: one of ovs-dpdk, vpp".into()))?;
+        .ok_or_else(|| invalid("host.engine is required: one of ovs-dpdk, vpp, ovn".into()))?;
     let iftype = host
         .iftype
         .ok_or_else(|| invalid("host.iftype is required: one of vhostuser, memif".into()))?;

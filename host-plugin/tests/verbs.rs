@@ -238,7 +238,7 @@ fn bad_input_gets_the_right_code_and_leaves_nothing() {
         c.to_string().as_bytes(),
         "net1",
         7,
-        "host.engine: the string \"dpdk\" is not one of ovs-dpdk, vpp",
+        "host.engine: the string \"dpdk\" is not one of ovs-dpdk, vpp, ovn",
     );
     let mut c = conf.clone();
     c["host"]["iftype"] = json!("tap");

@@ -51,6 +51,7 @@ impl EngineRecord {
         match config.engine {
             EngineKind::OvsDpdk => Ok(Self::OvsDpdk(ovs::OvsRecord::plan(config, req))),
             EngineKind::Vpp => vpp::VppRecord::plan(config, req).map(Self::Vpp),
+            EngineKind::Ovn => Err(not_yet()),
         }
     }
 
@@ -120,6 +121,14 @@ impl Connector for RealSwitches {
         Ok(match kind {
             EngineKind::OvsDpdk => Box::new(ovs::OvsEngine::connect(config)?),
             EngineKind::Vpp => Box::new(vpp::VppEngine::connect(config)?),
+            EngineKind::Ovn => return Err(not_yet()),
         })
     }
+}
+
+fn not_yet() -> CniError {
+    CniError::new(
+        crate::cni::ErrorCode::InvalidConfig,
+        "host.engine ovn: this build has no OVN engine yet",
+    )
 }

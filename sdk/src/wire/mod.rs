@@ -27,7 +27,8 @@ pub use device_info::{
 pub use legacy::{KuryrPort, VhostUserCniPort, VhostUserIp4Conf};
 pub use netconf::{
     BridgeConf, Engine, IfType, LogLevel, MAX_MTU, MAX_QUEUES, MIN_MTU, MemifConf, MemifMode,
-    MemifRole, NetConf, NetConfError, NetType, RuntimeConfig, UserspaceConf, VhostConf, VhostMode,
+    MemifRole, NetConf, NetConfError, NetType, OvnConf, RuntimeConfig, TlsFilesConf, UserspaceConf,
+    VhostConf, VhostMode,
 };
 pub use network_status::{
     NETWORK_STATUS_ANNOTATION, NETWORKS_STATUS_ANNOTATION_DEPRECATED, NetworkStatus,

@@ -24,14 +24,17 @@ pub mod keys {
     pub const KUBELET_ROOT: &str = "kubeletRoot";
     /// Where the short aliases of long shared directories are mounted, default `/var/lib/vhost_sockets`.
     pub const ALIAS_ROOT: &str = "socketAliasRoot";
+    /// The OVN engine's section.
+    pub const OVN: &str = "ovn";
     /// All of them.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 7] = [
         OVSDB,
         ALLOWED_SHARED_ROOTS,
         STATE_DIR,
         VPP_SOCKET,
         KUBELET_ROOT,
         ALIAS_ROOT,
+        OVN,
     ];
 }
 
@@ -102,6 +105,8 @@ wire_enum!(
         OvsDpdk = "ovs-dpdk",
         /// FD.io VPP.
         Vpp = "vpp",
+        /// OVN over the node's OVS-DPDK: a logical switch port that spans nodes.
+        Ovn = "ovn",
     }
 );
 wire_enum!(
@@ -312,6 +317,53 @@ pub struct UserspaceConf {
     pub bridge: Option<BridgeConf>,
 }
 
+/// TLS files of an `ssl:` OVSDB endpoint (PEM).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsFilesConf {
+    /// The client's private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    /// The client's certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The CA that signed the server's certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
+}
+
+/// `ovn` section: where the pod's logical switch port goes (`host.engine: ovn`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OvnConf {
+    /// The logical switch the pod's port joins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_switch: Option<String>,
+    /// The northbound database (`unix:`, `tcp:` or `ssl:`), default
+    /// `unix:/var/run/ovn/ovnnb_db.sock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub northbound: Option<String>,
+    /// Client certificate, key and CA for an `ssl:` northbound endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub northbound_tls: Option<TlsFilesConf>,
+    /// The node's integration bridge, default `br-int`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_bridge: Option<String>,
+    /// Whether the plugin may create the logical switch when it is missing (tagged as the
+    /// plugin's), default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_switch: Option<bool>,
+    /// The subnet of a switch the plugin creates (`other_config:subnet`: OVN's own IPAM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    /// How long ADD waits for this node's ovn-controller to install the port, default 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_timeout_seconds: Option<u32>,
+    /// This node's chassis (`system-id`), default read from the local OVS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chassis: Option<String>,
+}
+
 /// `runtimeConfig` (capabilities passed by the runtime).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeConfig {
@@ -407,6 +459,9 @@ pub struct NetConf {
     /// This plugin's: where short socket-directory aliases are mounted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_alias_root: Option<String>,
+    /// This plugin's: the OVN engine's settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ovn: Option<OvnConf>,
     /// Keys this type does not know, kept so that a round trip loses nothing.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -506,6 +561,7 @@ mod tests {
             allowed_shared_dir_roots: Some(vec!["/x".into()]),
             kubelet_root: Some("/x".into()),
             socket_alias_root: Some("/x".into()),
+            ovn: Some(OvnConf::default()),
             ..NetConf::from_slice(br#"{"cniVersion":"1.0.0"}"#).expect("minimal NetConf")
         };
         let v = serde_json::to_value(&conf).expect("serialise");
@@ -563,7 +619,7 @@ mod tests {
             NetConf::from_slice(br#"{"cniVersion":"1.0.0","host":{"engine":"dpdk"}}"#).unwrap_err();
         assert!(
             e.message
-                .contains("engine: \"dpdk\" is not one of ovs-dpdk, vpp"),
+                .contains("engine: \"dpdk\" is not one of ovs-dpdk, vpp, ovn"),
             "{}",
             e.message
         );

@@ -120,6 +120,21 @@ const TOP: &[(&str, Rule)] = &[
     (keys::ALLOWED_SHARED_ROOTS, Rule::Strings),
     (keys::KUBELET_ROOT, Rule::String),
     (keys::ALIAS_ROOT, Rule::String),
+    ("ovn", Rule::Object),
+    ("ovn.logicalSwitch", Rule::String),
+    ("ovn.northbound", Rule::String),
+    ("ovn.northboundTls", Rule::Object),
+    ("ovn.northboundTls.privateKey", Rule::String),
+    ("ovn.northboundTls.certificate", Rule::String),
+    ("ovn.northboundTls.caCert", Rule::String),
+    ("ovn.integrationBridge", Rule::String),
+    ("ovn.createSwitch", Rule::Bool),
+    ("ovn.subnet", Rule::String),
+    (
+        "ovn.installTimeoutSeconds",
+        Rule::Integer { min: 1, max: 600 },
+    ),
+    ("ovn.chassis", Rule::String),
 ];
 
 /// Checks every known key of a NetConf that is a JSON object; the first broken rule is the
@@ -270,7 +285,7 @@ mod tests {
         let e = err(json!({"host": {"engine": "ovs"}}));
         assert_eq!(
             e.to_string(),
-            "host.engine: the string \"ovs\" is not one of ovs-dpdk, vpp"
+            "host.engine: the string \"ovs\" is not one of ovs-dpdk, vpp, ovn"
         );
         let e = err(json!({"container": {"bridge": {"vlanId": 5000}}}));
         assert_eq!(
