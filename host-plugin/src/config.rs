@@ -26,6 +26,10 @@ pub const DEFAULT_OVSDB: &str = "unix:/var/run/openvswitch/db.sock";
 pub use userspace_cni_sdk::discovery::DEFAULT_STATE_DIR;
 /// Default kubelet root.
 pub const DEFAULT_KUBELET_ROOT: &str = "/var/lib/kubelet";
+/// Default base when the NetConf has no `sharedDir`: where the SDK looks by default.
+pub const DEFAULT_SHARED_BASE: &str = userspace_cni_sdk::discovery::DEFAULT_SHARED_DIR;
+/// Default root of the short aliases of long shared directories.
+pub const DEFAULT_ALIAS_ROOT: &str = "/var/lib/vhost_sockets";
 /// Default bridge, as in the Go plugin.
 pub const DEFAULT_BRIDGE: &str = "br0";
 
@@ -249,7 +253,7 @@ pub fn load_with(
         alias_root: absolute(
             keys::ALIAS_ROOT,
             net.socket_alias_root.as_ref(),
-            crate::shared_dir::DEFAULT_ALIAS_ROOT,
+            DEFAULT_ALIAS_ROOT,
         )?,
         raw: stdin.to_vec(),
         net,
@@ -288,11 +292,8 @@ pub fn load_with(
 }
 
 /// Where a pod's hostPath `shared-dir` may be when `allowedSharedDirRoots` is not given.
-pub const DEFAULT_ALLOWED_ROOTS: [&str; 3] = [
-    crate::shared_dir::DEFAULT_BASE,
-    "/var/run/vpp",
-    "/var/run/openvswitch",
-];
+pub const DEFAULT_ALLOWED_ROOTS: [&str; 3] =
+    [DEFAULT_SHARED_BASE, "/var/run/vpp", "/var/run/openvswitch"];
 
 fn absolute(key: &str, given: Option<&String>, default: &str) -> Result<PathBuf, CniError> {
     match given {

@@ -7,7 +7,9 @@
 pub mod attachment;
 pub mod cni;
 pub mod config;
+pub mod crash;
 pub mod engine;
+pub mod identity;
 pub mod ipam;
 pub mod k8s;
 pub mod logging;

@@ -14,8 +14,7 @@ use userspace_cni_sdk::MAX_SOCKET_PATH;
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
 
-/// Default base when the NetConf has no `sharedDir`: where the SDK looks by default.
-pub const DEFAULT_BASE: &str = userspace_cni_sdk::discovery::DEFAULT_SHARED_DIR;
+use crate::config::DEFAULT_SHARED_BASE as DEFAULT_BASE;
 
 /// `<sharedDir or default>/<name>/`: the plugin's own per-container directory (`name` is the
 /// 12-character ID prefix, as in the Go plugin's fallback, unless another container holds it).
@@ -163,9 +162,6 @@ pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
     }
     Ok(true)
 }
-
-/// Default root of the short aliases of long shared directories.
-pub const DEFAULT_ALIAS_ROOT: &str = "/var/lib/vhost_sockets";
 
 /// Bind-mounts `dir` at `mount` (an attachment's own alias under the alias root), so that
 /// socket paths through it fit in `sun_path` (kubelet's emptyDir paths alone take ~100 bytes).

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use userspace_plugin::engine::EngineRecord;
 use userspace_plugin::engine::fake::FakeSwitch;
 
 struct Node {
@@ -196,7 +197,9 @@ fn queues_mtu_and_vlan_reach_the_port_and_the_result_and_bad_values_are_error_7(
     let (res, code) = node.run("ADD", "abc", &conf);
     assert_eq!(code, 0, "{res}");
     assert_eq!(res["interfaces"][0]["mtu"], 9000);
-    let port = node.switch.state().ports["abc-net1"].clone();
+    let EngineRecord::OvsDpdk(port) = node.switch.state().ports["abc-net1"].record.clone() else {
+        panic!("an ovs-dpdk config plans an OVS record");
+    };
     assert_eq!(
         (port.vlan, port.mtu, port.bridge.as_str()),
         (Some(10), Some(9000), "br-v")

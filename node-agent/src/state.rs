@@ -174,7 +174,7 @@ pub fn attachment(j: &Journal) -> Option<Attachment> {
             .unwrap_or_default(),
     };
     let kind = match &record {
-        EngineRecord::OvsDpdk(_) => "vhostuser",
+        EngineRecord::OvsDpdk(_) | EngineRecord::Ovn(_) => "vhostuser",
         EngineRecord::Vpp(r) => r.iftype.as_str(),
     };
     Some(Attachment {

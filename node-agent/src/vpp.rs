@@ -14,7 +14,7 @@ use userspace_cni_sdk::wire::Engine as EngineKind;
 use userspace_plugin::attachment::journal::{Step, Store, StoreError};
 use userspace_plugin::cni::CniError;
 use userspace_plugin::engine::vpp::{VppEngine, VppRecord};
-use userspace_plugin::engine::{Engine, EngineRecord, Ownership};
+use userspace_plugin::engine::{EngineRecord, Held, Ownership, Switch};
 
 /// Why a pass could not run.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,7 @@ pub struct Pass {
 /// Re-applies every committed VPP attachment VPP does not have, in the order of their
 /// journals' names. Idempotent: an attachment VPP has is left alone.
 pub fn reapply_all(store: &Store, socket: &Path) -> Result<Pass, HealError> {
-    let mut engine = VppEngine::open(socket, store.dir().to_owned())?;
+    let mut engine = VppEngine::open(socket)?;
     remake_missing(store, &mut engine, EngineKind::Vpp)
 }
 
@@ -50,7 +50,7 @@ pub fn reapply_all(store: &Store, socket: &Path) -> Result<Pass, HealError> {
 /// record to the journal.
 pub fn remake_missing(
     store: &Store,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Switch,
     kind: EngineKind,
 ) -> Result<Pass, HealError> {
     let mut pass = Pass::default();
@@ -96,7 +96,10 @@ pub fn remake_missing(
             }),
             other => other.clone(),
         };
-        match engine.attach(&planned) {
+        // The plugin's verbs hold the shared-objects lock around such an attach: so does this.
+        let shared = planned.shares_objects();
+        let _names = shared.then(|| store.names_lock()).transpose()?;
+        match engine.attach(&planned, &Held::new(shared, &|_, _| {})) {
             Ok(made) => {
                 store.record_remade(&j.id, index, Step::Port { record: made })?;
                 tracing::info!(attachment = %j.id, port = %record.name(), "made again");

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fnv1a64;
-use super::journal::StoreError;
+use super::files::{StoreError, ensure_dir, write_replacing};
+use crate::identity::fnv1a64;
 
 /// A name that may be claimed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -94,13 +94,13 @@ impl Claims {
     }
 
     fn write(&self, c: &Claim) -> Result<(), StoreError> {
-        super::lock::ensure_dir(&self.dir)?;
+        ensure_dir(&self.dir)?;
         let path = self.path(&c.name);
         let bytes = serde_json::to_vec(c).map_err(|source| StoreError::Corrupt {
             path: path.clone(),
             source,
         })?;
-        super::journal::write_replacing(&path, &bytes, false)
+        write_replacing(&path, &bytes, false)
     }
 
     /// Who owns `name`, if anyone (an unreadable claim: someone unknown).

@@ -18,45 +18,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::AttachmentId;
 use super::claims::{ClaimName, Claims};
-use super::lock::{self, AttachmentLock, DirectoryLock};
+use super::files::ensure_dir;
+pub use super::files::{StoreError, write_replacing};
+use super::lock::{AttachmentLock, DirectoryLock};
+use crate::crash::crash_point;
 use crate::engine::EngineRecord;
-
-/// State-store failures.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Filesystem error on a named path.
-    #[error("{what} {}", path.display())]
-    Io {
-        /// What was being done.
-        what: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A state file that is not ours or is corrupt.
-    #[error("state file {} is corrupt", path.display())]
-    Corrupt {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: serde_json::Error,
-    },
-}
-
-impl StoreError {
-    pub(crate) fn io(what: &'static str, path: &Path, source: std::io::Error) -> Self {
-        Self::Io {
-            what,
-            path: path.to_owned(),
-            source,
-        }
-    }
-}
+use crate::identity::AttachmentId;
 
 /// One side effect, with what its undo needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -366,7 +334,7 @@ impl Store {
 
     /// Takes the attachment's lock (blocking).
     pub fn lock(&self, id: &AttachmentId) -> Result<AttachmentLock, StoreError> {
-        lock::ensure_dir(&self.dir)?;
+        ensure_dir(&self.dir)?;
         AttachmentLock::acquire(self.dir.join(format!("{}.lock", id.key())))
     }
 
@@ -458,6 +426,19 @@ impl Store {
         f.sync_data().map_err(|e| io("cannot sync", e))
     }
 
+    /// The keys of the attachments with a journal or a lock file, whatever their content
+    /// (the evidence of whose a tagged port may be; a DEL in progress holds its lock file).
+    pub fn named_attachments(&self) -> Vec<String> {
+        let mut keys: Vec<String> = [".json", ".lock"]
+            .iter()
+            .flat_map(|s| self.keys_with_suffix(s).unwrap_or_default())
+            .map(|id| id.key())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
     /// Attachments with a lock file but no journal: left by a process killed between
     /// removing the one and the other.
     pub fn stray_locks(&self) -> Result<Vec<AttachmentId>, StoreError> {
@@ -507,46 +488,6 @@ fn parse_journal(id: AttachmentId, bytes: &[u8]) -> Journal {
     journal
 }
 
-/// Replaces `path` atomically through `<path>.tmp` (a fixed name, so a replay after a kill
-/// finds and removes it), mode 0600 whatever the umask.
-pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> Result<(), StoreError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let io = |what, source| StoreError::io(what, &tmp, source);
-    let mut f = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(&tmp)
-        .map_err(|e| io("cannot create", e))?;
-    f.write_all(bytes).map_err(|e| io("cannot write", e))?;
-    if durable {
-        f.sync_all().map_err(|e| io("cannot sync", e))?;
-    }
-    fs::rename(&tmp, path).map_err(|source| StoreError::io("cannot rename into", path, source))
-}
-
-/// Where a debug build may be told to die, as `kill -9` would: `USERSPACE_CRASH_AT` =
-/// `<where>#<n>:<phase>`, e.g. `port#0:before` (ADD: after the intent was written, before
-/// the effect), `file#2:after` (after the third file was written, before anything else),
-/// `undo-lease#0:after` (DEL: after the lease was released). Release builds ignore it, so a
-/// plugin on a node never aborts on an environment variable.
-pub fn crash_point(place: &str, n: usize, phase: &str) {
-    #[cfg(debug_assertions)]
-    if let Ok(want) = std::env::var("USERSPACE_CRASH_AT")
-        && want == format!("{place}#{n}:{phase}")
-    {
-        eprintln!("userspace: USERSPACE_CRASH_AT={want}: aborting");
-        // SIGKILL, not abort(): no handler, no core, exactly what a node's OOM killer does.
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = (place, n, phase);
-}
-
 /// An open journal being written by ADD: each step is recorded before its effect.
 pub struct Writer<'a> {
     store: &'a Store,
@@ -586,7 +527,7 @@ impl<'a> Writer<'a> {
         let path = self.store.path(&self.journal.id);
         let io = |what, source| StoreError::io(what, &path, source);
         if self.file.is_none() {
-            lock::ensure_dir(&self.store.dir)?;
+            ensure_dir(&self.store.dir)?;
             let mut header = serde_json::to_vec(&Journal {
                 pod: self.journal.pod.clone(),
                 ..Journal::new(self.journal.id.clone(), &self.journal.network)

@@ -5,27 +5,19 @@
 //! aliases): `flock` on the state directory itself, which leaves no file behind.
 
 use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use super::journal::StoreError;
+use super::files::StoreError;
+pub use super::files::ensure_dir;
 
 /// An exclusive lock on one attachment, released on drop.
 #[derive(Debug)]
 pub struct AttachmentLock {
     _flock: Flock<File>,
     path: PathBuf,
-}
-
-/// Creates the state directory (0700) if needed.
-pub fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| StoreError::io("cannot create state directory", dir, source))
 }
 
 impl AttachmentLock {

@@ -7,13 +7,15 @@ use std::path::PathBuf;
 
 use userspace_cni_sdk::MacAddr;
 use userspace_cni_sdk::discovery::DEFAULT_SHARED_DIR;
-use userspace_cni_sdk::shared_files;
 use userspace_cni_sdk::wire::{
     self, CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, MemifDevice,
     MemifRole, VhostMode, VhostUserDevice, VhostUserIp4Conf,
 };
 
-use super::undo::{Engines, rollback_wants, undo_attachment, undo_journal};
+use super::names::{managed_dir_candidates, socket_name};
+use super::recover::undo_attachment;
+use super::switches::Engines;
+use super::undo::{rollback_wants, undo_journal};
 use super::{Ctx, store_err};
 use crate::attachment::AttachmentId;
 use crate::attachment::claims::{ClaimName, Claims, Taken};
@@ -289,18 +291,6 @@ fn managed_dir(
     }
 }
 
-/// The container's directory under `sharedDir`: the plain one, and the one it gets when
-/// another container (with the same ID prefix) holds the plain one.
-pub fn managed_dir_candidates(config: &Config, id: &AttachmentId) -> [PathBuf; 2] {
-    let dir_name = |d| shared_files::container_dir_name(&id.container_id, d);
-    // The marker keeps the hash's low 24 bits.
-    let h = crate::attachment::fnv1a64(id.container_id.as_str().as_bytes()) as u32;
-    [
-        shared_dir::managed_dir(config, &dir_name(None)),
-        shared_dir::managed_dir(config, &dir_name(Some(h))),
-    ]
-}
-
 /// IPAM first: an address shortage must fail before a port exists.
 fn lease(ctx: &Ctx<'_>, w: &mut Writer<'_>) -> Result<Option<CniResult>, CniError> {
     let Some(plugin) = ctx.config.ipam_type() else {
@@ -347,14 +337,14 @@ fn attach(
         pod_address: ipam.and_then(|r| r.ips.first()).map(|ip| ip.address),
     };
     let planned = EngineRecord::plan(ctx.config, &req)?;
-    let engine = crate::profile::time(crate::profile::Phase::Switch, || {
+    crate::profile::time(crate::profile::Phase::Switch, || {
         engines.get(ctx, ctx.config.engine)
     })?;
     w.run(Step::Port { record: planned }, |step| {
         let Step::Port { record } = step else {
             return Err(CniError::new(ErrorCode::Internal, "journal step mismatch"));
         };
-        let made = engine.attach(record)?;
+        let made = engines.attach(ctx, record)?;
         Ok((made.clone(), Some(Step::Port { record: made })))
     })
 }
@@ -489,25 +479,4 @@ fn device_info(config: &Config, container: &wire::UserspaceConf, place: &Placeme
         version: "1.1.0".into(),
         device,
     }
-}
-
-/// The socket file name: the configured one, else `memif-<stem>.sock` for memif and `<stem>`
-/// for vhost-user (the Go plugin's names, with `<stem>` = `<id12>-<ifname>`).
-pub fn socket_name(config: &Config, stem: &str) -> String {
-    let configured = match config.iftype {
-        IfType::Memif => config
-            .host
-            .memif
-            .as_ref()
-            .and_then(|m| m.socketfile.clone()),
-        IfType::Vhostuser => config
-            .host
-            .vhost
-            .as_ref()
-            .and_then(|v| v.socketfile.clone()),
-    };
-    configured.unwrap_or_else(|| match config.iftype {
-        IfType::Memif => shared_files::memif_socket_file(stem),
-        IfType::Vhostuser => shared_files::vhost_socket_file(stem),
-    })
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use userspace_cni_sdk::wire::CniResult;
 
 use super::Ctx;
-use super::undo::Engines;
+use super::switches::Engines;
 use crate::attachment::AttachmentId;
 use crate::cni::{CniError, ErrorCode, Verb};
 use crate::engine::Ownership;
@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
         )
     })?;
     let mut engines = Engines::default();
-    match engines.get(ctx, record.kind())?.check(record)? {
+    match engines.check(ctx, record)? {
         Ownership::Ours => {}
         Ownership::Missing => {
             return Err(CniError::new(

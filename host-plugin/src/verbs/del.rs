@@ -3,7 +3,8 @@
 //! cannot name is found by the switch's tags and the claims ([`super::recover`]).
 
 use super::Ctx;
-use super::undo::{Engines, undo_attachment};
+use super::recover::undo_attachment;
+use super::switches::Engines;
 use crate::cni::CniError;
 
 /// Runs DEL.

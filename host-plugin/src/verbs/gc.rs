@@ -7,11 +7,12 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::Ctx;
-use super::undo::{Engines, undo_attachment};
+use super::recover::undo_attachment;
+use super::switches::Engines;
 use crate::attachment::AttachmentId;
 use crate::attachment::claims::ClaimName;
-use crate::attachment::journal::crash_point;
 use crate::cni::{CniError, ErrorCode, Verb};
+use crate::crash::crash_point;
 use crate::ipam;
 
 /// The key SPEC 1.1.0 names, and the spelling of the 1.1.0 tag (renamed later).
@@ -69,7 +70,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<String, CniError> {
     };
     // Ports the switch says are ours, by owner: they tell whose a damaged journal is.
     let tagged = match engines.get(ctx, ctx.config.engine) {
-        Ok(engine) => engine.untracked(&ctx.config.net.name)?,
+        Ok(_) => engines.untracked(ctx)?,
         Err(e) => {
             tracing::warn!("GC: switch unreachable, its ports are left: {e}");
             Vec::new()

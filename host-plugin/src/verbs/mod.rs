@@ -6,8 +6,10 @@ pub mod add;
 pub mod check;
 pub mod del;
 pub mod gc;
+pub mod names;
 pub mod recover;
 pub mod status;
+pub mod switches;
 pub mod undo;
 
 use crate::attachment::AttachmentId;

@@ -16,12 +16,40 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::Ctx;
-use super::add::{managed_dir_candidates, socket_name};
-use super::undo::{Engines, remove_file_and_temp, withdraw};
+use super::names::{managed_dir_candidates, socket_name};
+use super::switches::Engines;
+use super::undo::{remove_file_and_temp, undo_journal, withdraw};
 use crate::attachment::AttachmentId;
 use crate::attachment::claims::ClaimName;
+use crate::attachment::journal::Journal;
 use crate::cni::{CniCommand, CniError, Verb};
 use crate::{ipam, k8s, publish, shared_dir};
+
+/// Undoes everything of `id`: its journal's steps, last first, and, when the journal is not
+/// whole (missing, damaged, or never committed and so never made durable), what the
+/// switch's tags and the claims prove is its ([`super::recover`]).
+pub fn undo_attachment(
+    ctx: &Ctx<'_>,
+    id: &AttachmentId,
+    journal: Option<&Journal>,
+    engines: &mut Engines,
+) -> Result<(), CniError> {
+    if let Some(j) = journal {
+        if let Some(why) = &j.damage {
+            tracing::warn!(
+                "{id}: the journal is damaged ({why}); undoing what it names, then what the evidence proves"
+            );
+        }
+        undo_journal(ctx, j, engines, |_| true)?;
+    }
+    if !journal.is_some_and(Journal::is_whole) {
+        let names: Vec<_> = journal
+            .map(|j| j.claim_names().collect())
+            .unwrap_or_default();
+        sweep(ctx, id, &names, engines)?;
+    }
+    Ok(())
+}
 
 /// Removes what the evidence proves is `id`'s. `journal_names` are the claim names the
 /// attachment's own (damaged) journal holds, which are its to release.
@@ -86,18 +114,15 @@ fn detach_tagged(
     id: &AttachmentId,
     engines: &mut Engines,
 ) -> Result<Vec<PathBuf>, CniError> {
-    let engine = match engines.get(ctx, ctx.config.engine) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::warn!("{id}: switch unreachable, its ports are left for GC: {e}");
-            return Ok(Vec::new());
-        }
-    };
+    if let Err(e) = engines.get(ctx, ctx.config.engine) {
+        tracing::warn!("{id}: switch unreachable, its ports are left for GC: {e}");
+        return Ok(Vec::new());
+    }
     let mut sockets = Vec::new();
-    for (owner, record) in engine.untracked(&ctx.config.net.name)? {
+    for (owner, record) in engines.untracked(ctx)? {
         if &owner == id {
             tracing::info!("{id}: port {} found by its tags", record.name());
-            engine.detach(&record)?;
+            engines.detach(ctx, &record)?;
             sockets.push(record.socket().to_path_buf());
         }
     }

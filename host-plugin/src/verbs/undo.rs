@@ -4,36 +4,13 @@
 
 use std::path::Path;
 
-use userspace_cni_sdk::wire::Engine as EngineKind;
-
 use super::Ctx;
-use crate::attachment::AttachmentId;
+use super::switches::Engines;
 use crate::attachment::claims::ClaimName;
-use crate::attachment::journal::{Entry, Journal, Step, StepKind, crash_point};
+use crate::attachment::journal::{Entry, Journal, Step, StepKind};
 use crate::cni::{CniCommand, CniError, Verb};
-use crate::engine::Engine;
+use crate::crash::crash_point;
 use crate::{ipam, k8s, publish, shared_dir};
-
-/// Engines connected on first use, one per kind.
-#[derive(Default)]
-pub struct Engines {
-    open: Vec<(EngineKind, Box<dyn Engine>)>,
-}
-
-impl Engines {
-    /// The session with `kind`, connecting on first use.
-    pub fn get(&mut self, ctx: &Ctx<'_>, kind: EngineKind) -> Result<&mut dyn Engine, CniError> {
-        let i = match self.open.iter().position(|(k, _)| *k == kind) {
-            Some(i) => i,
-            None => {
-                self.open
-                    .push((kind, ctx.switches.connect(ctx.config, kind)?));
-                self.open.len() - 1
-            }
-        };
-        Ok(self.open[i].1.as_mut())
-    }
-}
 
 /// Which entries a rollback undoes: every step begun, except a lease that was never granted
 /// (an IPAM ADD that failed allocated nothing; its DEL could only release what another
@@ -43,32 +20,6 @@ impl Engines {
 /// undoes all.
 pub fn rollback_wants(e: &Entry) -> bool {
     e.done || e.step.kind() != StepKind::Lease
-}
-
-/// Undoes everything of `id`: its journal's steps, last first, and, when the journal is not
-/// whole (missing, damaged, or never committed and so never made durable), what the
-/// switch's tags and the claims prove is its ([`super::recover`]).
-pub fn undo_attachment(
-    ctx: &Ctx<'_>,
-    id: &AttachmentId,
-    journal: Option<&Journal>,
-    engines: &mut Engines,
-) -> Result<(), CniError> {
-    if let Some(j) = journal {
-        if let Some(why) = &j.damage {
-            tracing::warn!(
-                "{id}: the journal is damaged ({why}); undoing what it names, then what the evidence proves"
-            );
-        }
-        undo_journal(ctx, j, engines, |_| true)?;
-    }
-    if !journal.is_some_and(Journal::is_whole) {
-        let names: Vec<_> = journal
-            .map(|j| j.claim_names().collect())
-            .unwrap_or_default();
-        super::recover::sweep(ctx, id, &names, engines)?;
-    }
-    Ok(())
 }
 
 /// Undoes `journal`'s entries that `wanted` selects, last first. Stops at the first failure
@@ -134,7 +85,7 @@ fn undo_step(
         Step::Lease { plugin } => {
             ipam::exec(cmd, plugin, Verb::Del, &ctx.config.raw)?;
         }
-        Step::Port { record } => engines.get(ctx, record.kind())?.detach(record)?,
+        Step::Port { record } => engines.detach(ctx, record)?,
         Step::File { path } => remove_file_and_temp(path),
         Step::Annotation { namespace, name } => withdraw(ctx, cmd, namespace, name),
     }

@@ -1,23 +1,34 @@
-//! A recording fake switch for the verb tests: it keeps ports in memory as OVS would (tagged
-//! with their owner), logs every call, and can be told to fail one operation. It is handed to
-//! [`crate::run_with`] in place of the real engines.
+//! A recording fake switch for the verb tests, neutral to the engine: it keeps what it was
+//! asked to attach (the record, by the switch's name of it, with its owner), logs every call,
+//! and can be told to fail any one of them. It is handed to [`crate::run_with`] in place of
+//! the real engines, whatever `host.engine` says.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use userspace_cni_sdk::wire::Engine as EngineKind;
 
-use super::ovs::OvsRecord;
-use super::{Connector, Engine, EngineRecord, Ownership};
-use crate::attachment::AttachmentId;
+use super::{Connector, EngineRecord, Evidence, Held, Ownership, Switch};
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
+use crate::identity::AttachmentId;
+
+/// One attached port as the fake holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakePort {
+    /// Whose (the tag a real switch keeps); tests change it to model another's port.
+    pub owner: String,
+    /// The network (tag).
+    pub network: String,
+    /// What the engine was handed.
+    pub record: EngineRecord,
+}
 
 /// What the fake switch holds and saw.
 #[derive(Debug, Default)]
 pub struct FakeState {
-    /// Ports by name.
-    pub ports: BTreeMap<String, OvsRecord>,
+    /// Ports by the switch's name.
+    pub ports: BTreeMap<String, FakePort>,
     /// Every call, as `attach <port>`, `detach <port>`, `check <port>`, `untracked`,
     /// `status`, `connect <engine>`.
     pub calls: Vec<String>,
@@ -61,18 +72,8 @@ impl FakeSwitch {
     }
 }
 
-fn record(r: &EngineRecord) -> Result<&OvsRecord, CniError> {
-    match r {
-        EngineRecord::OvsDpdk(o) => Ok(o),
-        other => Err(CniError::new(
-            ErrorCode::Internal,
-            format!("the fake switch models OVS, not {}", other.kind()),
-        )),
-    }
-}
-
 impl Connector for FakeSwitch {
-    fn connect(&self, _config: &Config, kind: EngineKind) -> Result<Box<dyn Engine>, CniError> {
+    fn connect(&self, _config: &Config, kind: EngineKind) -> Result<Box<dyn Switch>, CniError> {
         self.call(format!("connect {kind}"))?;
         if self.state().down {
             return Err(CniError::new(
@@ -84,53 +85,67 @@ impl Connector for FakeSwitch {
     }
 }
 
-impl Engine for FakeSwitch {
-    fn attach(&mut self, planned: &EngineRecord) -> Result<EngineRecord, CniError> {
-        let r = record(planned)?;
-        self.call(format!("attach {}", r.port))?;
+impl Switch for FakeSwitch {
+    fn attach(
+        &mut self,
+        planned: &EngineRecord,
+        _held: &Held<'_>,
+    ) -> Result<EngineRecord, CniError> {
+        let name = planned.name();
+        self.call(format!("attach {name}"))?;
         let mut s = self.state();
-        match s.ports.get(&r.port) {
-            Some(p) if p.owner != r.owner => Err(CniError::new(
+        match s.ports.get(&name) {
+            Some(p) if p.owner != planned.owner() => Err(CniError::new(
                 ErrorCode::Internal,
-                format!("port {} exists", r.port),
+                format!("port {name} exists"),
             )),
             _ => {
-                s.ports.insert(r.port.clone(), r.clone());
+                let port = FakePort {
+                    owner: planned.owner().to_owned(),
+                    network: planned.network().to_owned(),
+                    record: planned.clone(),
+                };
+                s.ports.insert(name, port);
                 Ok(planned.clone())
             }
         }
     }
 
-    fn detach(&mut self, rec: &EngineRecord) -> Result<(), CniError> {
-        let r = record(rec)?;
-        self.call(format!("detach {}", r.port))?;
+    fn detach(&mut self, record: &EngineRecord, _held: &Held<'_>) -> Result<(), CniError> {
+        let name = record.name();
+        self.call(format!("detach {name}"))?;
         let mut s = self.state();
-        if s.ports.get(&r.port).is_some_and(|p| p.owner == r.owner) {
-            s.ports.remove(&r.port);
+        if s.ports
+            .get(&name)
+            .is_some_and(|p| p.owner == record.owner())
+        {
+            s.ports.remove(&name);
         }
         Ok(())
     }
 
-    fn check(&mut self, rec: &EngineRecord) -> Result<Ownership, CniError> {
-        let r = record(rec)?;
-        self.call(format!("check {}", r.port))?;
-        Ok(match self.state().ports.get(&r.port) {
+    fn check(&mut self, record: &EngineRecord) -> Result<Ownership, CniError> {
+        let name = record.name();
+        self.call(format!("check {name}"))?;
+        Ok(match self.state().ports.get(&name) {
             None => Ownership::Missing,
-            Some(p) if p.owner == r.owner => Ownership::Ours,
+            Some(p) if p.owner == record.owner() => Ownership::Ours,
             Some(p) => Ownership::NotOurs(p.owner.clone()),
         })
     }
 
-    fn untracked(&mut self, network: &str) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {
+    fn untracked(
+        &mut self,
+        network: &str,
+        _evidence: &dyn Evidence,
+    ) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {
         self.call("untracked".into())?;
         Ok(self
             .state()
             .ports
             .values()
             .filter(|p| p.network == network)
-            .filter_map(|p| {
-                AttachmentId::from_key(&p.owner).map(|id| (id, EngineRecord::OvsDpdk(p.clone())))
-            })
+            .filter_map(|p| AttachmentId::from_key(&p.owner).map(|id| (id, p.record.clone())))
             .collect())
     }
 

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::wire::VhostMode;
 
-use super::{AttachRequest, Engine, EngineRecord, Ownership};
-use crate::attachment::AttachmentId;
+use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
+use crate::identity::AttachmentId;
 pub mod client;
 
 pub use client::{AddedPort, InterfaceInfo, OvsClient, OvsError, PortInfo, PortKind, PortSpec};
@@ -148,13 +148,18 @@ fn ovs_err(e: OvsError) -> CniError {
     CniError::new(code, e.to_string()).with_details(chain.join(": "))
 }
 
-fn record(r: &EngineRecord) -> Result<&OvsRecord, CniError> {
-    match r {
-        EngineRecord::OvsDpdk(o) => Ok(o),
-        other => Err(CniError::new(
-            ErrorCode::Internal,
-            format!("the OVS engine was handed a {} record", other.kind()),
-        )),
+impl Record for OvsRecord {
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+    fn network(&self) -> &str {
+        &self.network
+    }
+    fn socket(&self) -> &Path {
+        &self.socket
+    }
+    fn name(&self) -> String {
+        self.port.clone()
     }
 }
 
@@ -164,12 +169,6 @@ pub struct OvsEngine {
 }
 
 impl OvsEngine {
-    /// Connects to the configured OVSDB.
-    pub fn connect(config: &Config) -> Result<Self, CniError> {
-        let client = OvsClient::connect(&config.ovsdb, Duration::from_secs(5)).map_err(ovs_err)?;
-        Ok(Self { client })
-    }
-
     /// Connects to OVSDB at `endpoint` (the node agent re-creates journaled ports with this
     /// engine's own attach when asked to repair).
     pub fn open(endpoint: &str) -> Result<Self, CniError> {
@@ -268,21 +267,25 @@ impl OvsEngine {
 }
 
 impl Engine for OvsEngine {
-    fn attach(&mut self, planned: &EngineRecord) -> Result<EngineRecord, CniError> {
-        let r = record(planned)?;
-        match self.attach_port(r) {
-            Ok(made) => Ok(EngineRecord::OvsDpdk(made)),
-            Err(e) => {
-                if let Err(u) = self.detach(planned) {
-                    tracing::warn!("OVS rollback incomplete: {u}");
-                }
-                Err(e)
-            }
-        }
+    type Record = OvsRecord;
+
+    fn connect(config: &Config) -> Result<Self, CniError> {
+        Self::open(&config.ovsdb)
     }
 
-    fn detach(&mut self, rec: &EngineRecord) -> Result<(), CniError> {
-        let r = record(rec)?;
+    fn plan(config: &Config, req: &AttachRequest) -> Result<OvsRecord, CniError> {
+        Ok(OvsRecord::plan(config, req))
+    }
+
+    fn attach(&mut self, planned: &OvsRecord, held: &Held<'_>) -> Result<OvsRecord, CniError> {
+        self.attach_port(planned).inspect_err(|_| {
+            if let Err(u) = self.detach(planned, held) {
+                tracing::warn!("OVS rollback incomplete: {u}");
+            }
+        })
+    }
+
+    fn detach(&mut self, r: &OvsRecord, _held: &Held<'_>) -> Result<(), CniError> {
         // Whichever detach leaves a plugin-made bridge empty removes it.
         let removal = self
             .client
@@ -305,8 +308,7 @@ impl Engine for OvsEngine {
         Ok(())
     }
 
-    fn check(&mut self, rec: &EngineRecord) -> Result<Ownership, CniError> {
-        let r = record(rec)?;
+    fn check(&mut self, r: &OvsRecord) -> Result<Ownership, CniError> {
         match self.client.port_tags(&r.port).map_err(ovs_err)? {
             None => Ok(Ownership::Missing),
             Some(ids) if !owned_by(&ids, &r.owner) => Ok(Ownership::NotOurs(format!(
@@ -327,7 +329,11 @@ impl Engine for OvsEngine {
         }
     }
 
-    fn untracked(&mut self, network: &str) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {
+    fn untracked(
+        &mut self,
+        network: &str,
+        _evidence: &dyn Evidence,
+    ) -> Result<Vec<(AttachmentId, OvsRecord)>, CniError> {
         let filter: BTreeMap<String, String> =
             [(tags::NETWORK.to_owned(), network.to_owned())].into();
         let mut out = Vec::new();
@@ -345,7 +351,7 @@ impl Engine for OvsEngine {
                 .and_then(|i| i.options.get("vhost-server-path").cloned());
             out.push((
                 id.clone(),
-                EngineRecord::OvsDpdk(OvsRecord {
+                OvsRecord {
                     owner: id.key(),
                     network: network.to_owned(),
                     bridge,
@@ -363,7 +369,7 @@ impl Engine for OvsEngine {
                     vlan: None,
                     mtu: None,
                     queues: 1,
-                }),
+                },
             ));
         }
         Ok(out)

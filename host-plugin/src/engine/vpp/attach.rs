@@ -17,6 +17,7 @@ use vpp_api::messages::vhost_user::*;
 use vpp_api::{Client, VppError};
 
 use crate::cni::{CniError, ErrorCode};
+use crate::engine::Held;
 
 /// `bd_tag` on bridge domains this plugin creates, so a DEL without state can tell them apart.
 pub const BD_TAG: &str = "userspace-cni";
@@ -61,7 +62,7 @@ pub const INTERFACE_TAG: &str = "userspace-cni if";
 /// from the socket file behind the interface (the claims name its owner); an interface is
 /// this plugin's, and that attachment's, only when both agree.
 pub fn interface_tag(owner: &str, network: &str) -> String {
-    let h = crate::attachment::fnv1a64(format!("{owner}\n{network}").as_bytes());
+    let h = crate::identity::fnv1a64(format!("{owner}\n{network}").as_bytes());
     format!("{INTERFACE_TAG} {h:016x}")
 }
 
@@ -92,7 +93,7 @@ pub struct TaggedInterface {
 /// kill cut short is still known as ours by this MAC, so DEL removes it and the next ADD
 /// finishes it instead of leaving it behind.
 pub fn gateway_mac(gateway: &IpNet) -> [u8; 6] {
-    let h = crate::attachment::fnv1a64(gateway_tag(gateway).as_bytes()).to_be_bytes();
+    let h = crate::identity::fnv1a64(gateway_tag(gateway).as_bytes()).to_be_bytes();
     [0x02, 0x75, h[0], h[1], h[2], h[3]]
 }
 
@@ -352,7 +353,8 @@ impl Vpp {
     }
 
     /// Creates the interface, brings it up and wires it; on failure undoes what it did.
-    pub fn attach(&mut self, plan: &VppPlan) -> Result<VppAttached, CniError> {
+    /// `held` tells the verb of the inner steps (the crash tests' points).
+    pub fn attach(&mut self, plan: &VppPlan, held: &Held<'_>) -> Result<VppAttached, CniError> {
         self.require_all()?;
         if plan.iftype == VppIfType::Vhostuser {
             self.require_vhost()?;
@@ -363,7 +365,7 @@ impl Vpp {
             socket: plan.socket.clone(),
             ..VppAttached::default()
         };
-        match self.attach_steps(plan, &mut done) {
+        match self.attach_steps(plan, &mut done, held) {
             Ok(()) => Ok(done),
             Err(e) => {
                 let l3 = L3 {
@@ -457,7 +459,12 @@ impl Vpp {
         })
     }
 
-    fn attach_steps(&mut self, plan: &VppPlan, done: &mut VppAttached) -> Result<(), CniError> {
+    fn attach_steps(
+        &mut self,
+        plan: &VppPlan,
+        done: &mut VppAttached,
+        held: &Held<'_>,
+    ) -> Result<(), CniError> {
         let (sw_if_index, if_name) = self.create_interface(plan, done)?;
         done.sw_if_index = Some(sw_if_index);
         done.if_name = if_name;
@@ -533,7 +540,7 @@ impl Vpp {
                     .map_err(vpp_err)?;
             }
         }
-        self.join_l3(plan, sw_if_index, done)
+        self.join_l3(plan, sw_if_index, done, held)
     }
 
     /// `netType: interface`: the interface unnumbered to the subnet's gateway loopback, proxy
@@ -543,11 +550,12 @@ impl Vpp {
         plan: &VppPlan,
         sw_if_index: u32,
         done: &mut VppAttached,
+        held: &Held<'_>,
     ) -> Result<(), CniError> {
         let Some(addr) = plan.address else {
             return Ok(());
         };
-        let lo = self.gateway_loopback(&addr, done)?;
+        let lo = self.gateway_loopback(&addr, done, held)?;
         self.client
             .request(&SwInterfaceSetUnnumbered {
                 sw_if_index: lo,
@@ -619,6 +627,7 @@ impl Vpp {
         &mut self,
         gateway: &IpNet,
         done: &mut VppAttached,
+        held: &Held<'_>,
     ) -> Result<u32, CniError> {
         let found = self.gateway_loopbacks(gateway)?;
         if let Some(lo) = found.iter().find_map(|&(sw, tagged)| tagged.then_some(sw)) {
@@ -636,7 +645,7 @@ impl Vpp {
                     .sw_if_index
             }
         };
-        crate::attachment::journal::crash_point("vpp-loopback", 0, "created");
+        held.reached("vpp-loopback", "created");
         done.loopback = Some(lo);
         done.loopback_created = true;
         self.client

@@ -13,12 +13,10 @@ use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::wire::{self, IfType, NetType, VhostMode};
 use vpp_api::messages::memif::{MemifMode, MemifRole};
 
-use super::{AttachRequest, Engine, EngineRecord, Ownership};
-use crate::attachment::AttachmentId;
-use crate::attachment::claims::{ClaimName, Claims};
-use crate::attachment::lock::DirectoryLock;
+use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
+use crate::identity::AttachmentId;
 pub mod attach;
 
 pub use attach::{L3, Vpp, VppAttached, VppIfType, VppPlan};
@@ -140,13 +138,26 @@ impl VppRecord {
     }
 }
 
-fn record(r: &EngineRecord) -> Result<&VppRecord, CniError> {
-    match r {
-        EngineRecord::Vpp(v) => Ok(v),
-        other => Err(CniError::new(
-            ErrorCode::Internal,
-            format!("the VPP engine was handed a {} record", other.kind()),
-        )),
+impl Record for VppRecord {
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+    fn network(&self) -> &str {
+        &self.network
+    }
+    fn socket(&self) -> &std::path::Path {
+        &self.socket
+    }
+    fn name(&self) -> String {
+        VppRecord::name(self)
+    }
+    /// Attachments share objects on VPP: `netType: interface` its subnet's gateway loopback,
+    /// `netType: bridge` its bridge domain. One ADD or DEL at a time decides whether such an
+    /// object is there, makes it or deletes it: a DEL never deletes the loopback or domain an
+    /// ADD is joining (VPP would re-create the domain untagged on the join), and two first
+    /// ADDs never both create it.
+    fn shares_objects(&self) -> bool {
+        self.address.is_some() || self.bridge_domain.is_some()
     }
 }
 
@@ -155,12 +166,7 @@ fn record(r: &EngineRecord) -> Result<&VppRecord, CniError> {
 /// attachment the state directory names (`known`), is a candidate, and the interface's tag
 /// must be that candidate's [`interface_tag`]. An interface of another network or of no
 /// provable owner is `None`: never touched.
-fn owner_of(
-    claims: &Claims,
-    known: &[String],
-    t: &TaggedInterface,
-    network: &str,
-) -> Option<AttachmentId> {
+fn owner_of(evidence: &dyn Evidence, t: &TaggedInterface, network: &str) -> Option<AttachmentId> {
     let file = t.socket.file_name()?.to_string_lossy().into_owned();
     let stem_of_file = file
         .strip_prefix("memif-")
@@ -172,26 +178,21 @@ fn owner_of(
         .parent()
         .and_then(|p| p.file_name())
         .map(|p| p.to_string_lossy().into_owned());
-    let candidates = [
-        ClaimName::Socket(t.socket.clone()),
-        ClaimName::Stem(stem_of_file),
-    ]
-    .into_iter()
-    .chain(parent.map(ClaimName::Stem));
-    for name in candidates {
-        match claims.owner(&name) {
-            Ok(Some(key)) if interface_tag(&key, network) == t.tag => {
-                return AttachmentId::from_key(&key);
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("VPP interface {}: {e}", t.sw_if_index),
+    let claimed = [
+        evidence.socket_owner(&t.socket),
+        evidence.stem_owner(&stem_of_file),
+        parent.and_then(|p| evidence.stem_owner(&p)),
+    ];
+    for key in claimed.into_iter().flatten() {
+        if interface_tag(&key, network) == t.tag {
+            return AttachmentId::from_key(&key);
         }
     }
     // The claims may be gone (a damaged journal's undo released them): the attachments the
     // state directory still names (a DEL holds its lock file) are candidates too, proven by
     // the tag and by their container ID's prefix in the socket path, as every name of an
     // attachment's socket carries it.
-    for key in known {
+    for key in evidence.known() {
         let Some(id) = AttachmentId::from_key(key) else {
             continue;
         };
@@ -207,27 +208,6 @@ fn owner_of(
         t.socket.display()
     );
     None
-}
-
-/// The attachment keys of the journals and lock files in the state directory
-/// (`<key>.json`, `<key>.lock`), whatever their content.
-fn attachments_named_in(state_dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(state_dir) else {
-        return Vec::new();
-    };
-    let mut keys: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let key = name
-                .strip_suffix(".json")
-                .or_else(|| name.strip_suffix(".lock"))?;
-            Some(key.to_owned())
-        })
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
 }
 
 /// What a DEL needs to remove a stray interface and what it holds of the shared objects.
@@ -253,59 +233,43 @@ fn stray_record(id: &AttachmentId, network: &str, t: TaggedInterface) -> VppReco
 /// A session with the host's VPP.
 pub struct VppEngine {
     vpp: Vpp,
-    state_dir: PathBuf,
 }
 
 impl VppEngine {
-    /// Connects to the configured API socket.
-    pub fn connect(config: &Config) -> Result<Self, CniError> {
-        Ok(Self {
-            vpp: Vpp::connect(&config.vpp_socket)?,
-            state_dir: config.state_dir.clone(),
-        })
-    }
-
-    /// Connects to VPP at `socket` for the attachments journaled in `state_dir`: the node
-    /// agent re-applies them with this engine's own attach after a VPP restart.
-    pub fn open(socket: &std::path::Path, state_dir: PathBuf) -> Result<Self, CniError> {
+    /// Connects to VPP at `socket` (the node agent re-applies journaled attachments with this
+    /// engine's own attach after a VPP restart).
+    pub fn open(socket: &std::path::Path) -> Result<Self, CniError> {
         Ok(Self {
             vpp: Vpp::connect(socket)?,
-            state_dir,
         })
-    }
-
-    /// Attachments share objects on VPP: `netType: interface` its subnet's gateway loopback,
-    /// `netType: bridge` its bridge domain. One ADD or DEL at a time decides whether such an
-    /// object is there, makes it or deletes it: a DEL never deletes the loopback or domain an
-    /// ADD is joining (VPP would re-create the domain untagged on the join), and two first
-    /// ADDs never both create it.
-    fn shared_lock(&self, r: &VppRecord) -> Result<Option<DirectoryLock>, CniError> {
-        if r.address.is_none() && r.bridge_domain.is_none() {
-            return Ok(None);
-        }
-        DirectoryLock::acquire(&self.state_dir)
-            .map(Some)
-            .map_err(|e| CniError::new(ErrorCode::Internal, e.to_string()))
     }
 }
 
 impl Engine for VppEngine {
-    fn attach(&mut self, planned: &EngineRecord) -> Result<EngineRecord, CniError> {
-        let r = record(planned)?;
-        let _shared = self.shared_lock(r)?;
-        let made = self.vpp.attach(&r.to_plan()).inspect_err(|_| {
+    type Record = VppRecord;
+
+    fn connect(config: &Config) -> Result<Self, CniError> {
+        Self::open(&config.vpp_socket)
+    }
+
+    fn plan(config: &Config, req: &AttachRequest) -> Result<VppRecord, CniError> {
+        VppRecord::plan(config, req)
+    }
+
+    fn attach(&mut self, r: &VppRecord, held: &Held<'_>) -> Result<VppRecord, CniError> {
+        require_shared(r, held)?;
+        let made = self.vpp.attach(&r.to_plan(), held).inspect_err(|_| {
             // VPP made the socket file (master / server) before the step that failed.
             let _ = std::fs::remove_file(&r.socket);
         })?;
-        Ok(EngineRecord::Vpp(VppRecord {
+        Ok(VppRecord {
             made: Some(Box::new(made)),
             ..r.clone()
-        }))
+        })
     }
 
-    fn detach(&mut self, rec: &EngineRecord) -> Result<(), CniError> {
-        let r = record(rec)?;
-        let _shared = self.shared_lock(r)?;
+    fn detach(&mut self, r: &VppRecord, held: &Held<'_>) -> Result<(), CniError> {
+        require_shared(r, held)?;
         let l3 = L3 {
             gateway: r.address,
             pod: r.pod_address,
@@ -317,8 +281,7 @@ impl Engine for VppEngine {
         Ok(())
     }
 
-    fn check(&mut self, rec: &EngineRecord) -> Result<Ownership, CniError> {
-        let r = record(rec)?;
+    fn check(&mut self, r: &VppRecord) -> Result<Ownership, CniError> {
         let Some(sw) = self.vpp.interface_on(r.iftype, &r.socket)? else {
             return Ok(Ownership::Missing);
         };
@@ -333,21 +296,19 @@ impl Engine for VppEngine {
         Ok(Ownership::Ours)
     }
 
-    fn untracked(&mut self, network: &str) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {
-        let tagged = self.vpp.tagged_interfaces()?;
-        if tagged.is_empty() {
-            return Ok(Vec::new());
-        }
-        let _names = DirectoryLock::acquire(&self.state_dir)
-            .map_err(|e| CniError::new(ErrorCode::Internal, e.to_string()))?;
-        let claims = Claims::new(&self.state_dir);
-        let known = attachments_named_in(&self.state_dir);
-        Ok(tagged
+    fn untracked(
+        &mut self,
+        network: &str,
+        evidence: &dyn Evidence,
+    ) -> Result<Vec<(AttachmentId, VppRecord)>, CniError> {
+        Ok(self
+            .vpp
+            .tagged_interfaces()?
             .into_iter()
             .filter_map(|t| {
-                let id = owner_of(&claims, &known, &t, network)?;
+                let id = owner_of(evidence, &t, network)?;
                 let record = stray_record(&id, network, t);
-                Some((id, EngineRecord::Vpp(record)))
+                Some((id, record))
             })
             .collect())
     }
@@ -355,4 +316,18 @@ impl Engine for VppEngine {
     fn status(&mut self) -> Result<(), CniError> {
         self.vpp.require_all()
     }
+}
+
+/// A bridge domain or gateway loopback is only decided on under the verb's lock.
+fn require_shared(r: &VppRecord, held: &Held<'_>) -> Result<(), CniError> {
+    if r.shares_objects() && !held.shared() {
+        return Err(CniError::new(
+            ErrorCode::Internal,
+            format!(
+                "{}: VPP objects other attachments share were to be changed without the lock",
+                r.name()
+            ),
+        ));
+    }
+    Ok(())
 }
