@@ -2,6 +2,7 @@
 //! through testpmd's interactive prompt, the prerequisites check, and DPDK's runtime files.
 #![allow(clippy::unwrap_used)]
 
+pub mod ovn;
 pub mod ovs;
 
 use std::io::{Read, Write};
