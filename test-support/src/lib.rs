@@ -4,6 +4,7 @@
 
 pub mod ovn;
 pub mod ovs;
+mod process;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;

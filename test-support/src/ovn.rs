@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::process::{kill, processes_with, read_pid, wait_dead};
+
 /// How long any one step (a daemon's start, a registration, a binding) may take. Generous:
 /// the machine is shared with builds, and DPDK without hugepages starts in seconds.
 const STEP: Duration = Duration::from_secs(60);
@@ -67,90 +69,6 @@ fn wait_until(
     }
 }
 
-fn read_pid(pidfile: &Path) -> Option<i32> {
-    std::fs::read_to_string(pidfile)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-}
-
-/// The state letter in `/proc/<pid>/task/<tid>/stat` (after the last `)`: comm may hold any).
-fn task_state(stat: &str) -> Option<char> {
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next())
-}
-
-/// Whether any thread of `pid` still runs. A detached daemon that exits stays a zombie until
-/// its reaper collects it, and its main thread turns `Z` while its PMD and vhost threads
-/// still tear down and hold DPDK's files: only when every thread is gone or `Z` is it over.
-fn alive(pid: i32) -> bool {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
-    };
-    tasks.flatten().any(|t| {
-        std::fs::read_to_string(t.path().join("stat"))
-            .ok()
-            .and_then(|s| task_state(&s))
-            .is_some_and(|c| c != 'Z')
-    })
-}
-
-/// Collects `pid`'s exit status if it is our child (it is, through the subreaper, once its
-/// launcher has exited); harmless otherwise.
-fn reap(pid: i32) {
-    let _ = nix::sys::wait::waitpid(
-        nix::unistd::Pid::from_raw(pid),
-        Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-    );
-}
-
-fn wait_dead(pid: i32, timeout: Duration) -> bool {
-    let start = Instant::now();
-    while alive(pid) {
-        if start.elapsed() > timeout {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    reap(pid);
-    true
-}
-
-/// Ends `pid`: SIGTERM, then SIGKILL; each given a few seconds.
-fn kill(pid: i32) {
-    use nix::sys::signal::{Signal, kill};
-    for sig in [Signal::SIGTERM, Signal::SIGKILL] {
-        let _ = kill(nix::unistd::Pid::from_raw(pid), sig);
-        if wait_dead(pid, Duration::from_secs(5)) {
-            return;
-        }
-    }
-}
-
-/// Processes (not zombies) whose command line mentions `marker`: this cluster's daemons
-/// and any pod whose vhost-user socket is in a node's run directory.
-fn processes_with(marker: &str) -> Vec<(i32, String)> {
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for e in entries.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if u32::try_from(pid).is_ok_and(|p| p == me) {
-            continue;
-        }
-        let cmdline = std::fs::read(e.path().join("cmdline"))
-            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-            .unwrap_or_default();
-        if cmdline.contains(marker) && alive(pid) {
-            found.push((pid, cmdline.trim().to_owned()));
-        }
-    }
-    found
-}
-
 /// One node: a network namespace with `ovsdb-server`, DPDK `ovs-vswitchd` and
 /// `ovn-controller`, all with their files in [`OvnNode::run_dir`].
 pub struct OvnNode {
@@ -170,6 +88,11 @@ pub struct OvnNode {
 }
 
 impl OvnNode {
+    /// "A" or "B", as messages name the node.
+    pub fn label(&self) -> &str {
+        self.label
+    }
+
     /// `unix:<run dir>/db.sock`: this node's `Open_vSwitch` database (the plugin's `ovsdbSocket`).
     pub fn ovsdb_endpoint(&self) -> String {
         format!("unix:{}/db.sock", self.dir.display())
