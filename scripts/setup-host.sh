@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs and prepares everything the tests and the demo need on a fresh Debian 12 machine:
-# DPDK (dpdk-testpmd, and libdpdk for the C examples), OVS-DPDK, the reference CNI plugins
-# (host-local), podman + runc, gcc + make (the C API's tests and examples/c), Prometheus (the
-# node agent's scrape test), openssl (the OVSDB client's SSL test certificates),
-# and 2 MiB hugepages mounted at /dev/hugepages. Idempotent; needs root.
+# DPDK (dpdk-testpmd, and libdpdk for the C examples), OVS-DPDK, OVN (central and host, for
+# the two-node OVN rig; ping warms its tunnels), the reference CNI plugins (host-local),
+# podman + runc, gcc + make (the C API's tests and examples/c), Prometheus (the node agent's
+# scrape test), openssl (the OVSDB client's SSL test certificates), and 2 MiB hugepages
+# mounted at /dev/hugepages. Idempotent; needs root. The packages start no daemons (no
+# systemd here): every test starts its own.
 set -euo pipefail
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 [ "$(id -u)" = 0 ] || { echo "setup-host.sh must run as root" >&2; exit 1; }
 
-packages=(dpdk dpdk-dev openvswitch-switch-dpdk containernetworking-plugins iproute2 pkg-config gcc make jq podman runc busybox-static debootstrap containerd protobuf-compiler valgrind prometheus openssl)
+packages=(dpdk dpdk-dev openvswitch-switch-dpdk ovn-central ovn-host ovn-common containernetworking-plugins iproute2 iputils-ping pkg-config gcc make jq podman runc busybox-static debootstrap containerd protobuf-compiler valgrind prometheus openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

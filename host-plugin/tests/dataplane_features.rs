@@ -18,214 +18,18 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use userspace_test_support::{DpdkNeeds, Testpmd, ovs::Ovs, require_dpdk};
 
 /// Bursts of 32 per tx queue: 256 frames in all, what the receiver's 1024-descriptor ring
 /// holds while it shares CPU 0 with the sender.
 const BURSTS: u64 = 4;
 const FRAME: u64 = 9000;
-
-fn require_dpdk() -> bool {
-    if std::env::var_os("USERSPACE_TESTS_NO_DPDK").is_some_and(|v| v == "1") {
-        eprintln!("USERSPACE_TESTS_NO_DPDK=1: skipping a test that runs DPDK");
-        return false;
-    }
-    for (bin, pkg) in [
-        ("dpdk-testpmd", "dpdk-dev"),
-        ("taskset", "util-linux"),
-        ("stdbuf", "coreutils"),
-        ("ovs-vswitchd", "openvswitch-switch-dpdk"),
-        ("ovsdb-server", "openvswitch-switch-dpdk"),
-        ("ovs-vsctl", "openvswitch-switch-dpdk"),
-        ("ovs-appctl", "openvswitch-switch-dpdk"),
-    ] {
-        assert!(
-            Command::new("sh")
-                .args(["-c", &format!("command -v {bin}")])
-                .output()
-                .is_ok_and(|o| o.status.success()),
-            "{bin} is not installed: run `bash scripts/setup-host.sh` (apt-get install {pkg})"
-        );
-    }
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "this test runs DPDK and must run as root"
-    );
-    let free = std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    assert!(
-        free >= 256,
-        "needs >= 256 free 2 MiB hugepages for OVS (have {free}): run `bash scripts/setup-host.sh`"
-    );
-    true
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-use userspace_test_support::{ovs::Ovs, remove_runtime_files};
-
-/// An interactive testpmd (run by the agent) whose output is collected.
-struct Pmd {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    out: Arc<Mutex<String>>,
-    /// The threads copying stdout and stderr into `out`; they end at the pipes' EOF.
-    readers: Vec<thread::JoinHandle<()>>,
-    prefix: String,
-}
-
-impl Pmd {
-    fn spawn(name: &str, cmd: &mut Command, prefix: &str) -> Self {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        eprintln!("[{name}] {cmd:?}");
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let out = Arc::new(Mutex::new(String::new()));
-        let streams: [Box<dyn Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ];
-        let mut readers = Vec::new();
-        for mut s in streams {
-            let out = out.clone();
-            readers.push(thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    out.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }));
-        }
-        Self {
-            name: name.to_owned(),
-            stdin: child.stdin.take(),
-            child,
-            out,
-            readers,
-            prefix: prefix.to_owned(),
-        }
-    }
-
-    fn output(&self) -> String {
-        self.out.lock().unwrap().clone()
-    }
-
-    fn wait_for(&mut self, needle: &str, count: usize, timeout: Duration) {
-        let start = Instant::now();
-        while self.output().matches(needle).count() < count {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // All it printed, up to the pipes' end.
-                for r in self.readers.drain(..) {
-                    let _ = r.join();
-                }
-                panic!(
-                    "[{}] exited ({status}) before printing {needle:?}:\n{}",
-                    self.name,
-                    self.output()
-                );
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "[{}] did not print {needle:?} within {timeout:?}:\n{}",
-                self.name,
-                self.output()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// A prompt command; returns what it printed.
-    fn cmd(&mut self, line: &str) -> String {
-        let before = self.output();
-        let prompts = before.matches("testpmd> ").count();
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-        self.wait_for("testpmd> ", prompts + 1, Duration::from_secs(30));
-        self.output()[before.len()..].to_owned()
-    }
-
-    /// One counter of `show port xstats 0` (`rx_good_packets`, `tx_q1_packets`, …).
-    fn xstat(&mut self, key: &str) -> u64 {
-        let text = self.cmd("show port xstats 0");
-        text.lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                (k.trim() == key).then(|| v.trim().parse().ok())?
-            })
-            .unwrap_or_else(|| panic!("[{}] no xstat {key} in:\n{text}", self.name))
-    }
-
-    /// Waits for the port's link. When the switch dropped the vhost-user connection during
-    /// testpmd's own start-up (seen once in CI: "Connection reset by peer", then "Fail to
-    /// start port 0"), virtio_user takes the reconnection but testpmd never retries the
-    /// start: the port is started again once, as an operator would, and that is said.
-    fn wait_link_up(&mut self) {
-        let start = Instant::now();
-        let mut restarted = false;
-        while !self.cmd("show port info 0").contains("Link status: up") {
-            if !restarted && self.output().contains("Fail to start port 0") {
-                eprintln!(
-                    "[{}] the switch reset the connection while testpmd started the port: \
-                     starting it again",
-                    self.name
-                );
-                self.cmd("port start 0");
-                restarted = true;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "[{}] link did not come up:\n{}",
-                self.name,
-                self.output()
-            );
-            thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Pmd {
-    fn drop(&mut self) {
-        if let Some(mut stdin) = self.stdin.take() {
-            let _ = writeln!(stdin, "quit");
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
-            thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        remove_runtime_files(&self.prefix);
-    }
-}
 
 fn agent() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -284,7 +88,7 @@ impl Node {
     }
 
     /// The pod's testpmd as the agent builds it from the published files, on CPU 0.
-    fn pod(&self, name: &str, id: &str, extra: &[&str]) -> Pmd {
+    fn pod(&self, name: &str, id: &str, extra: &[&str]) -> Testpmd {
         let prefix = format!("feat{name}{}", std::process::id());
         let podinfo = self.dir.path().join(format!("podinfo-{name}"));
         std::fs::create_dir_all(&podinfo).unwrap();
@@ -314,19 +118,30 @@ impl Node {
             .arg(format!("--file-prefix={prefix}"))
             .args(["--", "--rxd=1024", "--txd=1024"])
             .args(extra);
-        let mut p = Pmd::spawn(name, &mut cmd, &prefix);
+        let mut p = Testpmd::spawn_command(name, &mut cmd, &[&prefix]);
         p.wait_for("testpmd> ", 1, Duration::from_secs(60));
         // One handshake with the switch at a time: the next pod starts once this link is up.
-        p.wait_link_up();
+        p.wait_link(0, true, Duration::from_secs(30));
         p
     }
 }
 
 #[test]
 fn vlan_isolation_jumbo_frames_two_queues_and_the_chosen_mac_through_ovs_dpdk() {
-    if !require_dpdk() {
+    let Some(_dpdk) = require_dpdk(DpdkNeeds {
+        programs: &[
+            ("taskset", "util-linux"),
+            ("stdbuf", "coreutils"),
+            ("ovs-vswitchd", "openvswitch-switch-dpdk"),
+            ("ovsdb-server", "openvswitch-switch-dpdk"),
+            ("ovs-vsctl", "openvswitch-switch-dpdk"),
+            ("ovs-appctl", "openvswitch-switch-dpdk"),
+        ],
+        // OVS's 512 MiB come from hugepages.
+        hugepages: Some(256),
+    }) else {
         return;
-    }
+    };
     let ovs = Ovs::start_dpdk("ovsfeat");
     let node = Node {
         dir: tempfile::Builder::new()
@@ -345,7 +160,7 @@ fn vlan_isolation_jumbo_frames_two_queues_and_the_chosen_mac_through_ovs_dpdk() 
         assert_eq!(code, 0, "ADD {name}: {res}");
         assert_eq!(res["interfaces"][0]["mtu"], 9000, "{res}");
         let port = format!("{}-net1", &id[..12]);
-        let get = |table: &str, col: &str| run_ok(&mut ovs.vsctl(&["get", table, &port, col]));
+        let get = |table: &str, col: &str| ovs.vsctl_ok(&["get", table, &port, col]);
         assert_eq!(get("Port", "tag"), vlan.to_string());
         assert_eq!(get("Interface", "mtu_request"), "9000");
     }
@@ -390,32 +205,35 @@ fn vlan_isolation_jumbo_frames_two_queues_and_the_chosen_mac_through_ovs_dpdk() 
     a.cmd(&format!("start tx_first {BURSTS}"));
     let sent = BURSTS * 32 * 2; // every burst on each of A's two tx queues
     let start = Instant::now();
-    while b.xstat("rx_good_packets") < sent && start.elapsed() < Duration::from_secs(15) {
+    while b.xstat(0, "rx_good_packets") < sent && start.elapsed() < Duration::from_secs(15) {
         thread::sleep(Duration::from_millis(200));
     }
     a.cmd("stop");
     for q in 0..2 {
         assert_eq!(
-            a.xstat(&format!("tx_q{q}_good_packets")),
+            a.xstat(0, &format!("tx_q{q}_good_packets")),
             BURSTS * 32,
             "A's tx queue {q}"
         );
     }
-    assert_eq!(a.xstat("tx_good_packets"), sent);
+    assert_eq!(a.xstat(0, "tx_good_packets"), sent);
     assert_eq!(
-        b.xstat("rx_good_packets"),
+        b.xstat(0, "rx_good_packets"),
         sent,
         "B (VLAN 10) gets all of A's frames\nOVS:\n{}",
         ovs.log()
     );
-    assert_eq!(b.xstat("rx_good_bytes"), sent * FRAME, "9000 bytes each");
-    let per_queue = [b.xstat("rx_q0_good_packets"), b.xstat("rx_q1_good_packets")];
+    assert_eq!(b.xstat(0, "rx_good_bytes"), sent * FRAME, "9000 bytes each");
+    let per_queue = [
+        b.xstat(0, "rx_q0_good_packets"),
+        b.xstat(0, "rx_q1_good_packets"),
+    ];
     assert!(
         per_queue.iter().all(|&n| n > 0),
         "B receives on both of its queues (OVS tx-steering=hash): {per_queue:?}"
     );
     assert_eq!(per_queue.iter().sum::<u64>(), sent);
-    assert_eq!(c.xstat("rx_good_packets"), 0, "C (VLAN 20) gets none");
+    assert_eq!(c.xstat(0, "rx_good_packets"), 0, "C (VLAN 20) gets none");
 
     drop((a, b, c));
     for (name, id, vlan, mac) in &ids {
@@ -423,12 +241,9 @@ fn vlan_isolation_jumbo_frames_two_queues_and_the_chosen_mac_through_ovs_dpdk() 
         assert_eq!(code, 0, "DEL {name}: {res}");
     }
     assert_eq!(
-        run_ok(&mut ovs.vsctl(&["list-br"])),
+        ovs.vsctl_ok(&["list-br"]),
         "",
         "the last DEL removes the plugin-made bridge"
     );
-    assert_eq!(
-        run_ok(&mut ovs.vsctl(&["--columns=name", "list", "Interface"])),
-        ""
-    );
+    assert_eq!(ovs.vsctl_ok(&["--columns=name", "list", "Interface"]), "");
 }

@@ -2,7 +2,9 @@
 //! through testpmd's interactive prompt, the prerequisites check, and DPDK's runtime files.
 #![allow(clippy::unwrap_used)]
 
+pub mod ovn;
 pub mod ovs;
+mod process;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -172,13 +174,26 @@ impl Testpmd {
         }
     }
 
-    /// Sends one command line and waits for the next prompt.
-    pub fn cmd(&mut self, line: &str) {
-        let prompts = self.stdout().matches("testpmd> ").count();
+    /// Sends one command line and waits for the next prompt; returns what it printed.
+    pub fn cmd(&mut self, line: &str) -> String {
+        let before = self.stdout();
+        let prompts = before.matches("testpmd> ").count();
         let stdin = self.stdin.as_mut().expect("stdin open");
         writeln!(stdin, "{line}").unwrap();
         stdin.flush().unwrap();
         self.wait_for("testpmd> ", prompts + 1, Duration::from_secs(30));
+        self.stdout()[before.len()..].to_owned()
+    }
+
+    /// One counter of `show port xstats <port>` (`rx_good_packets`, `tx_q1_packets`, …).
+    pub fn xstat(&mut self, port: u16, key: &str) -> u64 {
+        let text = self.cmd(&format!("show port xstats {port}"));
+        text.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k.trim() == key).then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or_else(|| panic!("[{}] no xstat {key} in:\n{text}", self.name))
     }
 
     /// `show port stats all` → (rx, tx) per port.
@@ -221,18 +236,32 @@ impl Testpmd {
     }
 
     /// Polls `show port info <port>` until its link is up (or down); panics after `timeout`.
+    ///
+    /// When the switch dropped the vhost-user connection during testpmd's own start-up
+    /// (seen in CI: "Connection reset by peer", then "Fail to start port 0"), virtio_user
+    /// takes the reconnection but testpmd never retries the start: waiting for up, the port
+    /// is started again once, as an operator would, and that is said.
     pub fn wait_link(&mut self, port: u16, up: bool, timeout: Duration) {
         let want = if up {
             "Link status: up"
         } else {
             "Link status: down"
         };
+        let failed = format!("Fail to start port {port}");
+        let mut restarted = false;
         let deadline = Instant::now() + timeout;
         loop {
-            let before = self.stdout().len();
-            self.cmd(&format!("show port info {port}"));
-            if self.stdout()[before..].contains(want) {
+            if self.cmd(&format!("show port info {port}")).contains(want) {
                 return;
+            }
+            if up && !restarted && self.output().contains(&failed) {
+                eprintln!(
+                    "[{}] the switch reset the connection while testpmd started port {port}: \
+                     starting it again",
+                    self.name
+                );
+                self.cmd(&format!("port start {port}"));
+                restarted = true;
             }
             assert!(
                 Instant::now() < deadline,
@@ -288,6 +317,17 @@ impl Testpmd {
 
 impl Drop for Testpmd {
     fn drop(&mut self) {
+        // A prompt is asked to quit first: testpmd then closes its ports (and a vhost-user
+        // peer sees the device go) before it is killed.
+        if self.stdout().contains("testpmd> ")
+            && let Some(mut stdin) = self.stdin.take()
+        {
+            let _ = writeln!(stdin, "quit");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         for p in &self.prefixes {

@@ -157,19 +157,16 @@ impl Ovs {
         std::fs::read_to_string(self.dir.path().join("ovs-vswitchd.log")).unwrap_or_default()
     }
 
+    /// SIGTERM, and a wait (10 s at the most) until every thread is gone: a zombie counts
+    /// as gone, or a daemon nobody reaps would hold up every drop.
     fn stop(&self, program: &str) {
-        let pid = std::fs::read_to_string(self.dir.path().join(format!("{program}.pid")))
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
-        if let Some(pid) = pid {
-            let pid = nix::unistd::Pid::from_raw(pid);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            for _ in 0..200 {
-                if nix::sys::signal::kill(pid, None).is_err() {
-                    break;
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
+        if let Some(pid) = crate::process::read_pid(&self.dir.path().join(format!("{program}.pid")))
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            crate::process::wait_dead(pid, Duration::from_secs(10));
         }
     }
 }
