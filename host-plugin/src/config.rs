@@ -19,6 +19,8 @@ pub const VPP_SOCKET_ENV: &str = "USERSPACE_VPP_API_SOCKET";
 /// Largest bridge-domain id VPP accepts.
 pub const MAX_BRIDGE_DOMAIN: u32 = 0x00ff_ffff;
 
+/// Environment variable that overrides the OVN northbound endpoint (`ovn.northbound`).
+pub const OVN_NB_ENV: &str = "USERSPACE_OVN_NB";
 /// Environment variable that overrides the OVSDB endpoint.
 pub const OVSDB_ENV: &str = "USERSPACE_OVSDB_SOCKET";
 /// Default OVSDB endpoint (Debian's OVS).
@@ -58,6 +60,8 @@ pub struct Config {
     pub alias_root: PathBuf,
     /// The raw stdin, passed on to IPAM.
     pub raw: Vec<u8>,
+    /// The environment's override of `ovn.northbound` (`USERSPACE_OVN_NB`).
+    pub ovn_northbound_env: Option<String>,
 }
 
 impl Config {
@@ -256,6 +260,7 @@ pub fn load_with(
             DEFAULT_ALIAS_ROOT,
         )?,
         raw: stdin.to_vec(),
+        ovn_northbound_env: None,
         net,
     };
     if let Some(d) = &config.net.shared_dir {

@@ -64,12 +64,13 @@ fn dispatch(
         return Ok(cni::version_json());
     }
     let cmd = CniCommand::from_env(env)?;
-    let config = config::load_with(
+    let mut config = config::load_with(
         stdin,
         cmd.verb,
         env.get(config::OVSDB_ENV).cloned(),
         env.get(config::VPP_SOCKET_ENV).cloned(),
     )?;
+    config.ovn_northbound_env = env.get(config::OVN_NB_ENV).cloned();
     if !cni::verb_allowed(cmd.verb, config.version()) {
         return Err(CniError::new(
             ErrorCode::IncompatibleVersion,

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use userspace_cni_sdk::MacAddr;
 use userspace_cni_sdk::wire::Engine as EngineKind;
 
 use crate::cni::{CniError, ErrorCode};
@@ -34,8 +35,23 @@ pub struct AttachRequest {
     pub socket: PathBuf,
     /// The host side's address for `netType: interface` (VPP).
     pub host_address: Option<IpNet>,
-    /// The pod's address, for `netType: interface` (VPP routes it to the pod).
+    /// The pod's address, for `netType: interface` (VPP routes it to the pod); OVN's port
+    /// security.
     pub pod_address: Option<IpNet>,
+    /// The pod's MAC.
+    pub mac: MacAddr,
+    /// The pod as the runtime named it (namespace, name), when it did.
+    pub pod: Option<(String, String)>,
+}
+
+/// An address the switch itself gave the pod (OVN's IPAM), for the CNI result when no IPAM
+/// plugin is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    /// The address with the subnet's prefix.
+    pub address: IpNet,
+    /// The subnet's gateway, when the switch has one.
+    pub gateway: Option<std::net::IpAddr>,
 }
 
 /// Whether a recorded port or interface is this attachment's.
@@ -117,6 +133,10 @@ pub trait Record: Debug + Clone + PartialEq + Serialize + for<'de> Deserialize<'
     /// then holds the shared-objects lock.
     fn shares_objects(&self) -> bool {
         false
+    }
+    /// The address the switch gave the pod, if it gave one.
+    fn assigned(&self) -> Option<Assigned> {
+        None
     }
 }
 
@@ -316,6 +336,7 @@ trait RecordView {
     fn socket(&self) -> &Path;
     fn name(&self) -> String;
     fn shares_objects(&self) -> bool;
+    fn assigned(&self) -> Option<Assigned>;
 }
 
 impl<R: Record> RecordView for R {
@@ -333,6 +354,9 @@ impl<R: Record> RecordView for R {
     }
     fn shares_objects(&self) -> bool {
         Record::shares_objects(self)
+    }
+    fn assigned(&self) -> Option<Assigned> {
+        Record::assigned(self)
     }
 }
 
@@ -360,6 +384,11 @@ impl EngineRecord {
     /// Whether attaching or detaching it needs the shared-objects lock.
     pub fn shares_objects(&self) -> bool {
         self.record().shares_objects()
+    }
+
+    /// The address the switch gave the pod, if it gave one.
+    pub fn assigned(&self) -> Option<Assigned> {
+        self.record().assigned()
     }
 }
 

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use userspace_cni_sdk::MacAddr;
 use userspace_cni_sdk::discovery::DEFAULT_SHARED_DIR;
 use userspace_cni_sdk::wire::{
-    self, CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, MemifDevice,
-    MemifRole, VhostMode, VhostUserDevice, VhostUserIp4Conf,
+    self, CniInterface, CniResult, ConfigurationData, Device, DeviceInfo, IfType, IpConfig,
+    MemifDevice, MemifRole, VhostMode, VhostUserDevice, VhostUserIp4Conf,
 };
 
 use super::names::{managed_dir_candidates, socket_name};
@@ -104,7 +104,7 @@ fn steps(
     let kube = crate::profile::time(crate::profile::Phase::Kube, || kube_session(ctx))?;
     let place = place(ctx, w, kube.as_ref().map(|(_, f)| f))?;
     let ipam = lease(ctx, w)?;
-    let record = attach(ctx, w, engines, &place, ipam.as_ref())?;
+    let record = attach(ctx, w, engines, &place, ipam.as_ref(), mac)?;
     if let Some(g) = ctx
         .config
         .host
@@ -114,7 +114,16 @@ fn steps(
     {
         shared_dir::share_socket(&place.socket, g);
     }
-    let result = build_result(ctx, &w.journal.id, &place, ipam.as_ref(), mac);
+    let mut result = build_result(ctx, &w.journal.id, &place, ipam.as_ref(), mac);
+    if let (None, Some(a)) = (&ipam, record.assigned()) {
+        // No IPAM plugin: the switch's own (OVN's) address.
+        result.ips.push(IpConfig {
+            version: None,
+            interface: Some(0),
+            address: a.address,
+            gateway: a.gateway,
+        });
+    }
     let entry = publish_files(ctx, w, &place, &result)?;
     if let Some((session, facts)) = &kube {
         let (namespace, name) = (session.pod.namespace.clone(), session.pod.name.clone());
@@ -325,8 +334,11 @@ fn attach(
     engines: &mut Engines,
     place: &Placement,
     ipam: Option<&CniResult>,
+    mac: MacAddr,
 ) -> Result<EngineRecord, CniError> {
     let req = AttachRequest {
+        mac,
+        pod: PodRef::from_args(&ctx.cmd.args).map(|p| (p.namespace, p.name)),
         id: w.journal.id.clone(),
         network: ctx.config.net.name.clone(),
         stem: place.stem.clone(),

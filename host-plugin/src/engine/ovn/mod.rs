@@ -1,15 +1,55 @@
-//! The OVN engine (being written).
+//! The OVN engine: the pod's port is a `Logical_Switch_Port` of a cluster-wide logical
+//! switch in OVN's northbound database, pinned to this node's chassis
+//! (`options:requested-chassis`), and a vhost-user port on the node's integration bridge
+//! whose `external_ids:iface-id` names it; this node's `ovn-controller` binds the two and
+//! OVN carries the traffic to the other nodes (Geneve). ADD returns once `ovn-controller` has
+//! installed the port (`ovn-installed` on the OVS interface).
+//!
+//! Two modes: the plugin creates the logical port (every node then needs northbound write
+//! access), or a central controller made it under the attachment's name without the
+//! plugin's tag: the plugin then only binds it, and leaves it at DEL.
 
-use std::path::{Path, PathBuf};
+pub mod northbound;
+pub mod settings;
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
+use self::northbound::{Lsp, NbError, NewLsp, Northbound};
+use self::settings::OvnSettings;
+use super::ovs::{OvsEngine, OvsRecord, ovs_err, tags};
+use super::{Assigned, AttachRequest, Engine, Evidence, Held, NoEvidence, Ownership, Record};
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
 use crate::identity::AttachmentId;
 
-/// One attachment's logical port.
+/// `external_ids` key on logical ports: the pod, `<namespace>/<name>`.
+pub const POD_TAG: &str = "userspace-cni/pod";
+/// The OVS interface key ovn-controller sets once the port's flows are in.
+pub const OVN_INSTALLED: &str = "ovn-installed";
+
+/// How the logical port is addressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum OvnAddresses {
+    /// IPAM's: `"<mac> <ip>"`, port security the same.
+    Static {
+        /// The `addresses` entry.
+        text: String,
+    },
+    /// OVN's own IPAM: `"<mac> dynamic"`; port security set from `dynamic_addresses`.
+    Dynamic {
+        /// The pod's MAC.
+        mac: String,
+    },
+}
+
+/// One attachment's logical port and local interface.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OvnRecord {
@@ -17,10 +57,30 @@ pub struct OvnRecord {
     pub owner: String,
     /// The network.
     pub network: String,
-    /// The socket.
-    pub socket: PathBuf,
-    /// The logical switch port's name.
+    /// The logical switch.
+    pub logical_switch: String,
+    /// The logical switch port's name (the interface's `iface-id`).
     pub port: String,
+    /// Its addresses.
+    pub addresses: OvnAddresses,
+    /// The pod, `<namespace>/<name>`, when the runtime named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// The vhost-user port on the integration bridge (boxed: a journal step stays small).
+    pub local: Box<OvsRecord>,
+    /// This node's chassis, once attached.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub chassis: String,
+    /// The logical port was made by someone else (a central controller): bound, never
+    /// removed.
+    #[serde(default)]
+    pub bind_only: bool,
+    /// The address OVN gave (OVN's IPAM), with the subnet's prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned: Option<IpNet>,
+    /// The subnet's gateway (a router port's address), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<IpAddr>,
 }
 
 impl Record for OvnRecord {
@@ -31,48 +91,487 @@ impl Record for OvnRecord {
         &self.network
     }
     fn socket(&self) -> &Path {
-        &self.socket
+        &self.local.socket
     }
     fn name(&self) -> String {
         self.port.clone()
     }
+    fn assigned(&self) -> Option<Assigned> {
+        self.assigned.map(|address| Assigned {
+            address,
+            gateway: self.gateway,
+        })
+    }
 }
 
-/// A session with the northbound database and the local OVS.
-pub struct OvnEngine;
+/// The logical port's name: unique across the cluster, readable by operators, and known
+/// before the sandbox exists when the pod is named (a central controller can make it):
+/// `<network>_<namespace>_<pod>_<ifname>`, else `<network>_<containerId>_<ifname>`.
+pub fn port_name(network: &str, id: &AttachmentId, pod: Option<&(String, String)>) -> String {
+    match pod {
+        Some((ns, name)) => format!("{network}_{ns}_{name}_{}", id.ifname),
+        None => format!("{network}_{}_{}", id.container_id, id.ifname),
+    }
+}
 
-fn not_yet() -> CniError {
-    CniError::new(
-        ErrorCode::InvalidConfig,
-        "host.engine ovn: this build has no OVN engine yet",
-    )
+impl OvnRecord {
+    fn plan(config: &Config, req: &AttachRequest) -> Result<Self, CniError> {
+        let s = OvnSettings::of(config)?;
+        let port = port_name(&req.network, &req.id, req.pod.as_ref());
+        let mac = req.mac.to_string();
+        let addresses = match req.pod_address {
+            Some(ip) => OvnAddresses::Static {
+                text: format!("{mac} {}", ip.addr()),
+            },
+            None if config.ipam_type().is_none() => OvnAddresses::Dynamic { mac },
+            None => {
+                return Err(CniError::new(
+                    ErrorCode::InvalidConfig,
+                    "the IPAM plugin gave no address: the logical port's port security needs one",
+                ));
+            }
+        };
+        let mut local = OvsRecord::plan(config, req);
+        local.bridge = s.integration_bridge;
+        local.iface_id = Some(port.clone());
+        local.vlan = None;
+        Ok(Self {
+            owner: req.id.key(),
+            network: req.network.clone(),
+            logical_switch: s.logical_switch,
+            port,
+            addresses,
+            pod: req.pod.as_ref().map(|(ns, n)| format!("{ns}/{n}")),
+            local: Box::new(local),
+            chassis: String::new(),
+            bind_only: false,
+            assigned: None,
+            gateway: None,
+        })
+    }
+
+    fn external_ids(&self) -> BTreeMap<String, String> {
+        let mut ids: BTreeMap<String, String> = [
+            (tags::ATTACHMENT.to_owned(), self.owner.clone()),
+            (tags::NETWORK.to_owned(), self.network.clone()),
+        ]
+        .into();
+        if let Some(id) = AttachmentId::from_key(&self.owner) {
+            ids.insert(tags::CONTAINER_ID.to_owned(), id.container_id.to_string());
+            ids.insert(tags::IFNAME.to_owned(), id.ifname);
+        }
+        if let Some(pod) = &self.pod {
+            ids.insert(POD_TAG.to_owned(), pod.clone());
+        }
+        ids
+    }
+}
+
+/// Whose a logical port is, by its tag.
+enum Tagged {
+    Ours,
+    Untagged,
+    Other(String),
+}
+
+fn tagged(lsp: &Lsp, owner: &str) -> Tagged {
+    match lsp.external_ids.get(tags::ATTACHMENT) {
+        Some(o) if o == owner => Tagged::Ours,
+        Some(o) => Tagged::Other(o.clone()),
+        None => Tagged::Untagged,
+    }
+}
+
+/// A northbound failure as a CNI error: 11 when retrying may help, else 999.
+fn nb_err(e: NbError) -> CniError {
+    let code = if e.is_transient() {
+        ErrorCode::TryAgainLater
+    } else {
+        ErrorCode::Internal
+    };
+    let details = userspace_cni_sdk::error_chain(&e);
+    CniError::new(code, format!("OVN northbound: {e}")).with_details(details)
+}
+
+/// A session with the northbound database and this node's OVS.
+pub struct OvnEngine {
+    nb: Northbound,
+    ovs: OvsEngine,
+    settings: OvnSettings,
+    chassis: String,
+}
+
+impl OvnEngine {
+    fn installed(&mut self, port: &str) -> Result<bool, CniError> {
+        Ok(self
+            .ovs
+            .client()
+            .get_interface(port)
+            .map_err(ovs_err)?
+            .is_some_and(|i| {
+                i.external_ids
+                    .get(OVN_INSTALLED)
+                    .is_some_and(|v| v == "true")
+            }))
+    }
+
+    /// Waits for this node's ovn-controller to install the port's flows.
+    fn wait_installed(&mut self, r: &OvnRecord) -> Result<(), CniError> {
+        let deadline = Instant::now() + self.settings.install_timeout;
+        while !self.installed(&r.local.port)? {
+            if Instant::now() > deadline {
+                return Err(CniError::new(
+                    ErrorCode::TryAgainLater,
+                    format!(
+                        "ovn-controller did not install logical port {} on chassis {} within {}s \
+                         (no ovn-installed on OVS interface {}): is ovn-controller running and \
+                         connected to the southbound database?",
+                        r.port,
+                        self.chassis,
+                        self.settings.install_timeout.as_secs(),
+                        r.local.port
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// The logical port: this attachment's (a replayed ADD), a central controller's (bound
+    /// only), or a new one.
+    fn logical_port(&mut self, made: &mut OvnRecord, held: &Held<'_>) -> Result<Lsp, CniError> {
+        if let Some(lsp) = self.nb.port(&made.port).map_err(nb_err)? {
+            match tagged(&lsp, &made.owner) {
+                Tagged::Ours => return Ok(lsp),
+                Tagged::Untagged => {
+                    tracing::info!(port = %made.port, "logical port made by another: bound only");
+                    made.bind_only = true;
+                    return Ok(lsp);
+                }
+                Tagged::Other(o) => {
+                    return Err(CniError::new(
+                        ErrorCode::TryAgainLater,
+                        format!(
+                            "OVN logical port {} belongs to attachment {o} (its DEL has not run yet)",
+                            made.port
+                        ),
+                    ));
+                }
+            }
+        }
+        let (addresses, port_security) = match &made.addresses {
+            OvnAddresses::Static { text } => (text.clone(), Some(text.clone())),
+            OvnAddresses::Dynamic { mac } => (format!("{mac} dynamic"), None),
+        };
+        let ids = made.external_ids();
+        self.nb
+            .insert(&NewLsp {
+                switch: &made.logical_switch,
+                name: &made.port,
+                addresses,
+                port_security,
+                chassis: &self.chassis,
+                external_ids: ids,
+                create_switch: self.settings.create_switch.then_some(self.settings.subnet),
+            })
+            .map_err(nb_err)?;
+        held.reached("ovn-northbound", "inserted");
+        self.nb.port(&made.port).map_err(nb_err)?.ok_or_else(|| {
+            CniError::new(
+                ErrorCode::TryAgainLater,
+                format!("OVN logical port {} vanished after its insert", made.port),
+            )
+        })
+    }
+
+    fn attach_steps(&mut self, made: &mut OvnRecord, held: &Held<'_>) -> Result<(), CniError> {
+        made.chassis = self.chassis.clone();
+        let lsp = self.logical_port(made, held)?;
+        if let OvnAddresses::Dynamic { .. } = made.addresses {
+            // A port made by another is read, never written: its static address, or the
+            // dynamic one northd gave it.
+            let dynamic = if made.bind_only {
+                lsp.dynamic_addresses
+                    .clone()
+                    .or_else(|| {
+                        lsp.addresses
+                            .iter()
+                            .find(|a| !a.contains("dynamic"))
+                            .cloned()
+                    })
+                    .unwrap_or_default()
+            } else {
+                self.nb
+                    .settle_dynamic(&lsp.uuid, Duration::from_secs(10))
+                    .map_err(nb_err)?
+            };
+            let (subnet, gateway) = self
+                .nb
+                .subnet_and_gateway(&made.logical_switch)
+                .map_err(nb_err)?;
+            let ip = dynamic
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse::<IpAddr>().ok());
+            made.assigned = match (ip, subnet) {
+                (Some(ip), Some(net)) => IpNet::new(ip, net.prefix_len()).ok(),
+                _ => None,
+            };
+            made.gateway = gateway;
+        }
+        *made.local = Engine::attach(&mut self.ovs, &made.local, held)?;
+        held.reached("ovn-local", "added");
+        self.wait_installed(made)
+    }
 }
 
 impl Engine for OvnEngine {
     type Record = OvnRecord;
-    fn connect(_config: &Config) -> Result<Self, CniError> {
-        Err(not_yet())
+
+    fn connect(config: &Config) -> Result<Self, CniError> {
+        let settings = OvnSettings::of(config)?;
+        let mut ovs = OvsEngine::open(&config.ovsdb)?;
+        let chassis = match &settings.chassis {
+            Some(c) => c.clone(),
+            None => ovs
+                .client()
+                .system_ids()
+                .map_err(ovs_err)?
+                .get("system-id")
+                .cloned()
+                .ok_or_else(|| {
+                    CniError::new(
+                        ErrorCode::NotAvailable,
+                        "this node's OVS has no external_ids:system-id: set it (ovn-controller's chassis) or ovn.chassis",
+                    )
+                })?,
+        };
+        let db = ovsdb::Client::connect(
+            &settings.northbound,
+            settings.tls.as_ref(),
+            northbound::DATABASE,
+            Duration::from_secs(5),
+        )
+        .map_err(|e| nb_err(e.into()))?;
+        Ok(Self {
+            nb: Northbound::over(db),
+            ovs,
+            settings,
+            chassis,
+        })
     }
-    fn plan(_config: &Config, _req: &AttachRequest) -> Result<OvnRecord, CniError> {
-        Err(not_yet())
+
+    fn plan(config: &Config, req: &AttachRequest) -> Result<OvnRecord, CniError> {
+        OvnRecord::plan(config, req)
     }
-    fn attach(&mut self, _p: &OvnRecord, _held: &Held<'_>) -> Result<OvnRecord, CniError> {
-        Err(not_yet())
+
+    fn attach(&mut self, planned: &OvnRecord, held: &Held<'_>) -> Result<OvnRecord, CniError> {
+        let mut made = planned.clone();
+        match self.attach_steps(&mut made, held) {
+            Ok(()) => Ok(made),
+            Err(e) => {
+                if let Err(u) = self.detach(&made, held) {
+                    tracing::warn!("OVN rollback incomplete: {u}");
+                }
+                Err(e)
+            }
+        }
     }
-    fn detach(&mut self, _r: &OvnRecord, _held: &Held<'_>) -> Result<(), CniError> {
-        Err(not_yet())
+
+    fn detach(&mut self, r: &OvnRecord, held: &Held<'_>) -> Result<(), CniError> {
+        // The local port first: traffic stops before the logical port goes.
+        Engine::detach(&mut self.ovs, &r.local, held)?;
+        let Some(lsp) = self.nb.port(&r.port).map_err(nb_err)? else {
+            return Ok(());
+        };
+        match tagged(&lsp, &r.owner) {
+            Tagged::Ours => self.nb.remove(&lsp.uuid).map_err(nb_err),
+            Tagged::Untagged => {
+                tracing::info!(port = %r.port, "logical port made by another: left in place");
+                Ok(())
+            }
+            Tagged::Other(o) => {
+                tracing::warn!(port = %r.port, "logical port belongs to attachment {o}: left alone");
+                Ok(())
+            }
+        }
     }
-    fn check(&mut self, _r: &OvnRecord) -> Result<Ownership, CniError> {
-        Err(not_yet())
+
+    fn check(&mut self, r: &OvnRecord) -> Result<Ownership, CniError> {
+        match Engine::check(&mut self.ovs, &r.local)? {
+            Ownership::Ours => {}
+            other => return Ok(other),
+        }
+        let Some(lsp) = self.nb.port(&r.port).map_err(nb_err)? else {
+            return Ok(Ownership::Missing);
+        };
+        if let Tagged::Other(o) = tagged(&lsp, &r.owner) {
+            return Ok(Ownership::NotOurs(format!(
+                "OVN logical port {} is tagged {o}",
+                r.port
+            )));
+        }
+        match lsp.options.get("requested-chassis") {
+            Some(c) if *c != self.chassis => {
+                return Err(CniError::new(
+                    ErrorCode::Internal,
+                    format!(
+                        "OVN logical port {} is pinned to chassis {c}, not this node's {}",
+                        r.port, self.chassis
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if !self.installed(&r.local.port)? {
+            return Err(CniError::new(
+                ErrorCode::Internal,
+                format!(
+                    "ovn-controller has not installed logical port {} (no ovn-installed on OVS interface {})",
+                    r.port, r.local.port
+                ),
+            ));
+        }
+        Ok(Ownership::Ours)
     }
+
     fn untracked(
         &mut self,
-        _network: &str,
+        network: &str,
         _evidence: &dyn Evidence,
     ) -> Result<Vec<(AttachmentId, OvnRecord)>, CniError> {
-        Err(not_yet())
+        let mut found: BTreeMap<AttachmentId, OvnRecord> = BTreeMap::new();
+        // Local ports first: they carry the logical port's name.
+        for (id, local) in Engine::untracked(&mut self.ovs, network, &NoEvidence)? {
+            let Some(port) = local.iface_id.clone() else {
+                continue;
+            };
+            found.insert(id.clone(), self.stray(&id, network, port, local));
+        }
+        let filter: BTreeMap<String, String> =
+            [(tags::NETWORK.to_owned(), network.to_owned())].into();
+        for lsp in self.nb.ports_tagged(&filter).map_err(nb_err)? {
+            // Only this node's: another node's GC collects its own.
+            if lsp.options.get("requested-chassis") != Some(&self.chassis) {
+                continue;
+            }
+            let Some(id) = lsp
+                .external_ids
+                .get(tags::ATTACHMENT)
+                .and_then(|k| AttachmentId::from_key(k))
+            else {
+                continue;
+            };
+            if let std::collections::btree_map::Entry::Vacant(e) = found.entry(id) {
+                let local = self.stray_local(e.key(), network);
+                let r = self.stray(e.key(), network, lsp.name.clone(), local);
+                e.insert(r);
+            }
+        }
+        Ok(found.into_iter().collect())
     }
+
     fn status(&mut self) -> Result<(), CniError> {
-        Err(not_yet())
+        self.nb.ping().map_err(nb_err)?;
+        Engine::status(&mut self.ovs)?;
+        if !self
+            .ovs
+            .client()
+            .bridge_exists(&self.settings.integration_bridge)
+            .map_err(ovs_err)?
+        {
+            return Err(CniError::new(
+                ErrorCode::NotAvailable,
+                format!(
+                    "integration bridge {} does not exist: is ovn-controller running?",
+                    self.settings.integration_bridge
+                ),
+            ));
+        }
+        self.chassis_registered()
+    }
+}
+
+impl OvnEngine {
+    /// A record for DEL without a journal: what the tags say.
+    fn stray(&self, id: &AttachmentId, network: &str, port: String, local: OvsRecord) -> OvnRecord {
+        OvnRecord {
+            owner: id.key(),
+            network: network.to_owned(),
+            logical_switch: self.settings.logical_switch.clone(),
+            port,
+            addresses: OvnAddresses::Dynamic { mac: String::new() },
+            pod: None,
+            local: Box::new(local),
+            chassis: self.chassis.clone(),
+            bind_only: false,
+            assigned: None,
+            gateway: None,
+        }
+    }
+
+    fn stray_local(&self, id: &AttachmentId, network: &str) -> OvsRecord {
+        OvsRecord {
+            owner: id.key(),
+            network: network.to_owned(),
+            bridge: self.settings.integration_bridge.clone(),
+            port: String::new(),
+            port_type: super::ovs::OvsPortType::DpdkVhostUserClient,
+            socket: std::path::PathBuf::new(),
+            run_dir: std::path::PathBuf::new(),
+            bridge_created: false,
+            socket_bind_mounted: false,
+            vlan: None,
+            mtu: None,
+            queues: 1,
+            iface_id: None,
+        }
+    }
+
+    /// This node's chassis is in the southbound database (where the local OVS's
+    /// `external_ids:ovn-remote` points, as for ovn-controller).
+    fn chassis_registered(&mut self) -> Result<(), CniError> {
+        let unavailable = |m: String| CniError::new(ErrorCode::NotAvailable, m);
+        let ids = self.ovs.client().system_ids().map_err(ovs_err)?;
+        let Some(remote) = ids.get("ovn-remote") else {
+            return Err(unavailable(
+                "this node's OVS has no external_ids:ovn-remote: ovn-controller is not configured"
+                    .into(),
+            ));
+        };
+        // ovn-remote may list several servers; any one answers for the cluster.
+        let first = remote.split(',').next().unwrap_or_default().trim();
+        let endpoint = ovsdb::Endpoint::parse(first)
+            .map_err(|e| unavailable(format!("external_ids:ovn-remote {remote:?}: {e}")))?;
+        let mut sb = ovsdb::Client::connect(
+            &endpoint,
+            self.settings.tls.as_ref(),
+            "OVN_Southbound",
+            Duration::from_secs(5),
+        )
+        .map_err(|e| unavailable(format!("the southbound database at {first}: {e}")))?;
+        let r = sb
+            .transact(&[ovsdb::Operation::Select {
+                table: "Chassis".into(),
+                conditions: vec![ovsdb::Condition::eq(
+                    "name",
+                    serde_json::json!(self.chassis),
+                )],
+                columns: Some(vec!["name".into()]),
+            }])
+            .map_err(|e| unavailable(format!("the southbound database at {first}: {e}")))?;
+        let registered = r
+            .first()
+            .and_then(|v| v["rows"].as_array())
+            .is_some_and(|rows| !rows.is_empty());
+        if registered {
+            Ok(())
+        } else {
+            Err(unavailable(format!(
+                "chassis {} is not registered in the southbound database: is ovn-controller running on this node?",
+                self.chassis
+            )))
+        }
     }
 }

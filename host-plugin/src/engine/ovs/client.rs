@@ -224,6 +224,15 @@ impl OvsClient {
         ))
     }
 
+    /// The `Open_vSwitch` row's `external_ids` (`system-id`, `ovn-remote`, ...).
+    pub fn system_ids(&mut self) -> Result<BTreeMap<String, String>, OvsError> {
+        Ok(self
+            .select("Open_vSwitch", vec![], &["external_ids"])?
+            .first()
+            .map(|r| decode_map(&r["external_ids"]))
+            .unwrap_or_default())
+    }
+
     /// Whether a bridge exists.
     pub fn bridge_exists(&mut self, name: &str) -> Result<bool, OvsError> {
         Ok(!self

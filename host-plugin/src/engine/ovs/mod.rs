@@ -28,6 +28,8 @@ pub mod tags {
     pub const IFNAME: &str = "userspace-cni/ifname";
     /// Network name.
     pub const NETWORK: &str = "userspace-cni/network";
+    /// OVN's: the logical switch port an interface is.
+    pub const IFACE_ID: &str = "iface-id";
 }
 
 /// Who makes the socket.
@@ -74,6 +76,10 @@ pub struct OvsRecord {
     /// Queue pairs the pod's port has (journals of earlier versions: 1).
     #[serde(default = "one_queue")]
     pub queues: u16,
+    /// OVN: the logical port this interface is (`external_ids:iface-id`, what ovn-controller
+    /// binds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iface_id: Option<String>,
 }
 
 fn one_queue() -> u16 {
@@ -101,6 +107,7 @@ impl OvsRecord {
             vlan: config.vlan(),
             mtu: config.mtu(),
             queues: config.queues(),
+            iface_id: None,
         }
     }
 
@@ -113,6 +120,9 @@ impl OvsRecord {
         if let Some(id) = AttachmentId::from_key(&self.owner) {
             ids.insert(tags::CONTAINER_ID.to_owned(), id.container_id.to_string());
             ids.insert(tags::IFNAME.to_owned(), id.ifname);
+        }
+        if let Some(lsp) = &self.iface_id {
+            ids.insert(tags::IFACE_ID.to_owned(), lsp.clone());
         }
         ids
     }
@@ -133,7 +143,9 @@ fn owned_by(ids: &BTreeMap<String, String>, owner: &str) -> bool {
     ids.get(tags::ATTACHMENT).is_some_and(|k| k == owner)
 }
 
-fn ovs_err(e: OvsError) -> CniError {
+/// An OVS failure as a CNI error: 11 when retrying may help, else 999; the causes in
+/// `details`.
+pub fn ovs_err(e: OvsError) -> CniError {
     let code = if e.is_transient() {
         ErrorCode::TryAgainLater
     } else {
@@ -169,6 +181,11 @@ pub struct OvsEngine {
 }
 
 impl OvsEngine {
+    /// The OVSDB session (the OVN engine reads `ovn-installed` and the chassis through it).
+    pub fn client(&mut self) -> &mut OvsClient {
+        &mut self.client
+    }
+
     /// Connects to OVSDB at `endpoint` (the node agent re-creates journaled ports with this
     /// engine's own attach when asked to repair).
     pub fn open(endpoint: &str) -> Result<Self, CniError> {
@@ -369,6 +386,7 @@ impl Engine for OvsEngine {
                     vlan: None,
                     mtu: None,
                     queues: 1,
+                    iface_id: p.external_ids.get(tags::IFACE_ID).cloned(),
                 },
             ));
         }
