@@ -14,9 +14,12 @@
 #
 # `scripts/demo.sh containerd`: the same on a Kubernetes node for real (containerd's CRI driven
 # like kubelet, Multus' delegation, a two-port pod); see scripts/lib/containerd-demo.sh.
+# `scripts/demo.sh two-nodes`: pods on two nodes through OVN (host.engine: ovn); see
+# scripts/lib/two-nodes-demo.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${1:-}" = containerd ] && exec bash scripts/lib/containerd-demo.sh
+[ "${1:-}" = two-nodes ] && exec bash scripts/lib/two-nodes-demo.sh
 source scripts/lib/ovs-dpdk.sh
 source scripts/lib/testpmd-ctl.sh
 

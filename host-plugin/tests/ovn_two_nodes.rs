@@ -355,6 +355,29 @@ fn pods_on_two_nodes_talk_through_ovn_and_everything_goes_at_del() {
         mac(&res_b)
     )
     .unwrap();
+    writeln!(report, "node A's NetConf: {}", a.conf()).unwrap();
+    let lsp_a = lsp_name(ID_A);
+    let row = ovn.nbctl(&[
+        "--columns=name,addresses,dynamic_addresses,port_security,options,up",
+        "list",
+        "Logical_Switch_Port",
+        &lsp_a,
+    ]);
+    writeln!(report, "northbound, the plugin's logical port for pod A:").unwrap();
+    for l in row.lines() {
+        writeln!(report, "    {l}").unwrap();
+    }
+    let port_a = a.ports()[0].clone();
+    writeln!(
+        report,
+        "node A's br-int port {port_a}: type {}, iface-id {}, ovn-installed {}",
+        a.node.vsctl(&["get", "Interface", &port_a, "type"]),
+        a.node
+            .vsctl(&["get", "Interface", &port_a, "external_ids:iface-id"]),
+        a.node
+            .vsctl(&["get", "Interface", &port_a, "external_ids:ovn-installed"]),
+    )
+    .unwrap();
     let check = |s: &Site<'_>, id: &str, prev: &Value| {
         let mut c = s.conf();
         c["prevResult"] = prev.clone();

@@ -43,7 +43,8 @@ impl NbError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Db(e) => e.is_transient() || e.is_constraint_violation(),
-            Self::SwitchMissing(_) => false,
+            // A central controller may be about to create it.
+            Self::SwitchMissing(_) => true,
             Self::NoDynamicAddress(_) => true,
         }
     }
