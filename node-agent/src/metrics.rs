@@ -186,7 +186,10 @@ impl Sources {
                     };
                 }
                 let seen = match (a.labels.engine.as_str(), &ovs) {
-                    ("ovs-dpdk", Some(v)) if v.reachable => Some(v.interfaces.get(&a.labels.port)),
+                    // OVN's pods are ports of this node's OVS too.
+                    ("ovs-dpdk" | "ovn", Some(v)) if v.reachable => {
+                        Some(v.interfaces.get(&a.labels.port))
+                    }
                     _ => None,
                 };
                 AttachmentReading {
@@ -356,7 +359,7 @@ fn encode_healing(s: &Snapshot, enc: &mut DescriptorEncoder) -> Result<(), std::
 
 /// The node-level families.
 fn encode_node(s: &Snapshot, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
-    let mut by_engine: BTreeMap<EngineLabel, i64> = ["ovs-dpdk", "vpp"]
+    let mut by_engine: BTreeMap<EngineLabel, i64> = ["ovs-dpdk", "vpp", "ovn"]
         .into_iter()
         .map(|e| {
             (

@@ -185,7 +185,11 @@ pub fn attachment(j: &Journal) -> Option<Attachment> {
             interface: j.id.ifname.clone(),
             engine: record.kind().as_str().to_owned(),
             kind: kind.to_owned(),
-            port: record.name(),
+            // What the switch counts: for OVN the br-int port, not the logical port.
+            port: match &record {
+                EngineRecord::Ovn(r) => r.local.port.clone(),
+                _ => record.name(),
+            },
         },
         record,
     })
@@ -195,7 +199,7 @@ pub fn attachment(j: &Journal) -> Option<Attachment> {
 mod tests {
     #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
     use super::*;
-    use userspace_plugin::attachment::journal::Writer;
+    use userspace_plugin::attachment::journal::{Entry, Writer};
 
     fn uncommitted(store: &Store, cid: &str) -> AttachmentId {
         let id = AttachmentId::new(cid, "net1").unwrap();
@@ -224,5 +228,27 @@ mod tests {
         store.remove(&a).unwrap();
         assert_eq!(scanner.scan(d.path()).unwrap(), Scan::default());
         assert!(scanner.cache.is_empty(), "nothing cached for a file gone");
+    }
+
+    #[test]
+    fn an_ovn_attachment_is_counted_by_its_br_int_port_not_its_logical_port() {
+        let id = AttachmentId::new(&"c3".repeat(32), "net1").unwrap();
+        let record: EngineRecord = serde_json::from_value(serde_json::json!({
+            "engine": "ovn", "owner": id.key(), "network": "n", "logicalSwitch": "ls0",
+            "port": "n_default_pod_net1", "addresses": {"kind": "dynamic", "mac": "02:00:00:00:00:01"},
+            "local": {"owner": id.key(), "network": "n", "bridge": "br-int", "port": "c3c3c3c3c3c3-net1",
+                      "portType": "dpdkVhostUserClient", "socket": "/s", "runDir": "/r",
+                      "ifaceId": "n_default_pod_net1"}
+        }))
+        .unwrap();
+        let mut j = Journal::new(id, "n");
+        j.entries.push(Entry {
+            step: Step::Port { record },
+            done: true,
+        });
+        let a = attachment(&j).unwrap();
+        assert_eq!(a.labels.engine, "ovn");
+        assert_eq!(a.labels.port, "c3c3c3c3c3c3-net1");
+        assert_eq!(a.labels.kind, "vhostuser");
     }
 }
