@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use userspace_test_support::ovs::Ovs;
 
 const PLUGIN: &str = env!("CARGO_BIN_EXE_userspace");
 const HOST_LOCAL: &str = "/usr/lib/cni/host-local";
@@ -35,7 +36,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(150);
-    let db = support::Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let dir = tempfile::Builder::new()
         .prefix("bench")
         .tempdir_in("/tmp")
@@ -60,15 +61,7 @@ fn main() {
     let ipam_conf = json!({"cniVersion": "1.0.0", "name": "bench-ipam", "ipam": {"type": "host-local", "subnet": "10.89.0.0/16", "dataDir": d.join("ipam")}}).to_string();
     // The bridges exist, as in a running cluster.
     for br in ["br0", "br1"] {
-        db.vsctl(&[
-            "add-br",
-            br,
-            "--",
-            "set",
-            "bridge",
-            br,
-            "datapath_type=netdev",
-        ]);
+        db.add_netdev_bridge(br);
     }
 
     let mut t: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
@@ -209,12 +202,12 @@ fn main() {
 }
 
 /// The Go plugin's ovs-vsctl sequence for one attachment, with the same host-local exec.
-fn go_sequence(db: &support::Ovsdb, d: &std::path::Path, id: &str, ipam: &str) -> (Run, Run) {
+fn go_sequence(db: &Ovs, d: &std::path::Path, id: &str, ipam: &str) -> (Run, Run) {
     let port = format!("{}-net1", &id[..12]);
     let sock = d.join("shared").join(&port).display().to_string();
     let t = Instant::now();
-    db.vsctl(&["--bare", "--columns=name", "find", "bridge", "name=br1"]);
-    db.vsctl(&[
+    db.vsctl_ok(&["--bare", "--columns=name", "find", "bridge", "name=br1"]);
+    db.vsctl_ok(&[
         "add-port",
         "br1",
         &port,
@@ -225,7 +218,7 @@ fn go_sequence(db: &support::Ovsdb, d: &std::path::Path, id: &str, ipam: &str) -
         "type=dpdkvhostuserclient",
         &format!("options:vhost-server-path={sock}"),
     ]);
-    db.vsctl(&[
+    db.vsctl_ok(&[
         "--bare",
         "--columns=mac",
         "find",
@@ -235,8 +228,8 @@ fn go_sequence(db: &support::Ovsdb, d: &std::path::Path, id: &str, ipam: &str) -
     cni(HOST_LOCAL, "ADD", id, ipam);
     let add = t.elapsed();
     let t = Instant::now();
-    db.vsctl(&["--if-exists", "del-port", "br1", &port]);
-    db.vsctl(&["list-ports", "br1"]);
+    db.vsctl_ok(&["--if-exists", "del-port", "br1", &port]);
+    db.vsctl_ok(&["list-ports", "br1"]);
     cni(HOST_LOCAL, "DEL", id, ipam);
     let del = t.elapsed();
     let run = |wall| Run {

@@ -19,13 +19,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use userspace_test_support::ovs::Ovs;
 
 const WORKERS: usize = 8;
 const PLUGIN: &str = env!("CARGO_BIN_EXE_userspace");
 const HOST_LOCAL: &str = "/usr/lib/cni/host-local";
 
 fn main() {
-    let db = support::Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let dir = tempfile::Builder::new()
         .prefix("scale")
         .tempdir_in("/tmp")
@@ -38,15 +39,7 @@ fn main() {
     })
     .to_string();
     let ipam_conf = json!({"cniVersion": "1.0.0", "name": "scale-ipam", "ipam": {"type": "host-local", "subnet": "10.41.0.0/16", "dataDir": dir.path().join("ipam")}}).to_string();
-    db.vsctl(&[
-        "add-br",
-        "br-vsctl",
-        "--",
-        "set",
-        "bridge",
-        "br-vsctl",
-        "datapath_type=netdev",
-    ]);
+    db.add_netdev_bridge("br-vsctl");
     println!(
         "ADD then DEL of N interfaces, {WORKERS} concurrent invocations, private ovsdb-server + host-local, 2 cores, {}",
         date()
@@ -174,7 +167,7 @@ fn cni(bin: &str, verb: &str, id: &str, stdin: &str) {
 
 /// ovs-vsctl as the Go plugin runs it, with room for its growth: it reads the whole database
 /// on every call, so at a thousand ports eight at once take longer than the tests' timeout.
-fn vsctl(db: &support::Ovsdb, args: &[&str]) {
+fn vsctl(db: &Ovs, args: &[&str]) {
     let out = Command::new("ovs-vsctl")
         .arg(format!("--db={}", db.endpoint()))
         .args(["--no-wait", "--timeout=300"])

@@ -222,15 +222,7 @@ fn a_plugin_made_bridge_goes_with_its_last_port_whatever_the_order_of_dels() {
 #[test]
 fn an_operators_bridge_stays_when_its_last_plugin_port_goes() {
     let node = Node::new();
-    node.db.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=netdev",
-    ]);
+    node.db.add_netdev_bridge("br0");
     let conf = node.conf("1.0.0");
     assert_eq!(cni("ADD", ID, "net1", &conf).1, 0);
     assert_eq!(cni("DEL", ID, "net1", &conf).1, 0);
@@ -277,7 +269,7 @@ fn a_long_shared_dir_gets_an_alias_per_attachment_under_the_alias_root() {
     assert_eq!(code, 0, "{res}");
     let alias = node.path("vs/4d578250ad8d-net1");
     assert_eq!(
-        node.db.vsctl(&[
+        node.db.vsctl_ok(&[
             "get",
             "Interface",
             "4d578250ad8d-net1",

@@ -17,14 +17,13 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use userspace_test_support::{DpdkNeeds, Testpmd, ovs::Ovs, require_dpdk};
+use userspace_test_support::{DpdkNeeds, Testpmd, cni_vars, ovs::Ovs, require_dpdk};
 
 /// Bursts of 32 per tx queue: 256 frames in all, what the receiver's 1024-descriptor ring
 /// holds while it shares CPU 0 with the sender.
@@ -70,16 +69,7 @@ impl Node {
     }
 
     fn cni(&self, verb: &str, id: &str, conf: &Value) -> (Value, i32) {
-        let env: BTreeMap<String, String> = [
-            ("CNI_COMMAND", verb),
-            ("CNI_CONTAINERID", id),
-            ("CNI_IFNAME", "net1"),
-            ("CNI_NETNS", "/proc/self/ns/net"),
-            ("CNI_PATH", "/usr/lib/cni"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        let env = cni_vars(verb, id, "net1", "");
         let out = userspace_plugin::run(&env, conf.to_string().as_bytes());
         (
             serde_json::from_str(&out.stdout).unwrap_or(Value::Null),

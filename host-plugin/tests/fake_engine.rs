@@ -3,11 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 use userspace_plugin::engine::EngineRecord;
 use userspace_plugin::engine::fake::FakeSwitch;
+use userspace_test_support::cni_vars;
 
 struct Node {
     dir: tempfile::TempDir,
@@ -36,17 +35,7 @@ impl Node {
     }
 
     fn run_args(&self, verb: &str, id: &str, conf: &Value, args: &str) -> (Value, i32) {
-        let env: BTreeMap<String, String> = [
-            ("CNI_ARGS", args),
-            ("CNI_COMMAND", verb),
-            ("CNI_CONTAINERID", id),
-            ("CNI_IFNAME", "net1"),
-            ("CNI_NETNS", "/proc/self/ns/net"),
-            ("CNI_PATH", "/usr/lib/cni"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        let env = cni_vars(verb, id, "net1", args);
         let out = userspace_plugin::run_with(&env, conf.to_string().as_bytes(), &self.switch);
         let v = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
         (v, out.code)

@@ -9,11 +9,11 @@ mod support;
 
 use fake_api::FakeApi;
 use serde_json::{Value, json};
-use support::Ovsdb;
 use userspace_cni_sdk::wire::parse_configuration_data;
+use userspace_test_support::ovs::Ovs;
 
 struct Env {
-    db: Ovsdb,
+    db: Ovs,
     dir: tempfile::TempDir,
     api: FakeApi,
 }
@@ -42,7 +42,7 @@ impl Env {
         )])
         .unwrap();
         Self {
-            db: Ovsdb::start(),
+            db: Ovs::start_db("ovs"),
             dir,
             api,
         }
@@ -102,7 +102,7 @@ fn add_uses_the_pods_host_path_and_publishes_both_annotations_and_del_withdraws(
         "files go to the pod's hostPath volume"
     );
     assert_eq!(
-        env.db.vsctl(&[
+        env.db.vsctl_ok(&[
             "get",
             "Interface",
             "9d3e5f7a1b2c-net1",
@@ -271,7 +271,7 @@ fn two_interfaces_on_a_long_empty_dir_path_each_get_their_own_alias() {
         let alias = d.join("vs").join(&stem);
         assert_eq!(
             env.db
-                .vsctl(&["get", "Interface", &stem, "options:vhost-server-path"]),
+                .vsctl_ok(&["get", "Interface", &stem, "options:vhost-server-path"]),
             format!("\"{}\"", alias.join(&stem).display()),
             "the switch uses {ifname}'s own alias"
         );

@@ -2,13 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use support::Ovsdb;
 use userspace_plugin::engine::ovs::{OvsClient, OvsError, PortKind, PortSpec};
+use userspace_test_support::ovs::Ovs;
 
 fn ids(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -17,7 +15,7 @@ fn ids(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn client(db: &Ovsdb) -> OvsClient {
+fn client(db: &Ovs) -> OvsClient {
     OvsClient::connect(&db.endpoint(), Duration::from_secs(5)).unwrap()
 }
 
@@ -42,16 +40,8 @@ fn spec(bridge: &str, port: &str, create: bool) -> PortSpec {
 
 #[test]
 fn add_creates_one_port_and_interface_with_type_options_and_tags() {
-    let db = Ovsdb::start();
-    db.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=netdev",
-    ]);
+    let db = Ovs::start_db("ovs");
+    db.add_netdev_bridge("br0");
     let before = (db.rows("Port"), db.rows("Interface"));
     let added = client(&db)
         .add_port(&spec("br0", "abc-net1", false))
@@ -63,15 +53,15 @@ fn add_creates_one_port_and_interface_with_type_options_and_tags() {
         (before.0 + 1, before.1 + 1)
     );
     assert_eq!(
-        db.vsctl(&["get", "Interface", "abc-net1", "type"]),
+        db.vsctl_ok(&["get", "Interface", "abc-net1", "type"]),
         "dpdkvhostuserclient"
     );
     assert_eq!(
-        db.vsctl(&["get", "Interface", "abc-net1", "options:vhost-server-path"]),
+        db.vsctl_ok(&["get", "Interface", "abc-net1", "options:vhost-server-path"]),
         "\"/var/lib/cni/usrspcni/abc-net1\""
     );
     assert_eq!(
-        db.vsctl(&[
+        db.vsctl_ok(&[
             "get",
             "Port",
             "abc-net1",
@@ -86,48 +76,48 @@ fn add_creates_one_port_and_interface_with_type_options_and_tags() {
 
 #[test]
 fn a_vlan_becomes_the_ports_tag_and_an_mtu_the_interfaces_mtu_request() {
-    let db = Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let mut s = spec("br0", "abc-net1", true);
     s.tag = Some(10);
     s.mtu_request = Some(9000);
     client(&db).add_port(&s).unwrap();
-    assert_eq!(db.vsctl(&["get", "Port", "abc-net1", "tag"]), "10");
+    assert_eq!(db.vsctl_ok(&["get", "Port", "abc-net1", "tag"]), "10");
     assert_eq!(
-        db.vsctl(&["get", "Interface", "abc-net1", "mtu_request"]),
+        db.vsctl_ok(&["get", "Interface", "abc-net1", "mtu_request"]),
         "9000"
     );
     client(&db)
         .add_port(&spec("br0", "abc-net2", false))
         .unwrap();
-    assert_eq!(db.vsctl(&["get", "Port", "abc-net2", "tag"]), "[]");
+    assert_eq!(db.vsctl_ok(&["get", "Port", "abc-net2", "tag"]), "[]");
     assert_eq!(
-        db.vsctl(&["get", "Interface", "abc-net2", "mtu_request"]),
+        db.vsctl_ok(&["get", "Interface", "abc-net2", "mtu_request"]),
         "[]"
     );
 }
 
 #[test]
 fn a_multi_queue_port_spreads_what_ovs_sends_by_hash() {
-    let db = Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let mut s = spec("br0", "abc-net1", true);
     s.tx_steering_hash = true;
     client(&db).add_port(&s).unwrap();
     assert_eq!(
-        db.vsctl(&["get", "Interface", "abc-net1", "other_config:tx-steering"]),
+        db.vsctl_ok(&["get", "Interface", "abc-net1", "other_config:tx-steering"]),
         "hash"
     );
     client(&db)
         .add_port(&spec("br0", "abc-net2", false))
         .unwrap();
     assert_eq!(
-        db.vsctl(&["get", "Interface", "abc-net2", "other_config"]),
+        db.vsctl_ok(&["get", "Interface", "abc-net2", "other_config"]),
         "{}"
     );
 }
 
 #[test]
 fn a_missing_bridge_is_created_as_netdev_when_allowed_and_refused_otherwise() {
-    let db = Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let e = client(&db)
         .add_port(&spec("br9", "abc-net1", false))
         .unwrap_err();
@@ -141,7 +131,7 @@ fn a_missing_bridge_is_created_as_netdev_when_allowed_and_refused_otherwise() {
         .unwrap();
     assert!(added.bridge_created);
     assert_eq!(
-        db.vsctl(&["get", "Bridge", "br9", "datapath_type"]),
+        db.vsctl_ok(&["get", "Bridge", "br9", "datapath_type"]),
         "netdev"
     );
     assert_eq!(db.ports("br9"), ["abc-net1"]);
@@ -149,7 +139,7 @@ fn a_missing_bridge_is_created_as_netdev_when_allowed_and_refused_otherwise() {
 
 #[test]
 fn delete_is_idempotent_and_leaves_no_rows() {
-    let db = Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let mut c = client(&db);
     c.add_port(&spec("br0", "abc-net1", true)).unwrap();
     assert!(c.delete_port("abc-net1").unwrap());
@@ -160,7 +150,7 @@ fn delete_is_idempotent_and_leaves_no_rows() {
 
 #[test]
 fn a_second_port_of_the_same_name_is_refused() {
-    let db = Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let mut c = client(&db);
     c.add_port(&spec("br0", "abc-net1", true)).unwrap();
     assert!(matches!(
@@ -172,7 +162,7 @@ fn a_second_port_of_the_same_name_is_refused() {
 
 #[test]
 fn ports_are_found_by_their_tags_with_their_bridge() {
-    let db = Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let mut c = client(&db);
     c.add_port(&spec("br0", "abc-net1", true)).unwrap();
     let mut other = spec("br0", "def-net1", true);
@@ -198,16 +188,8 @@ fn ports_are_found_by_their_tags_with_their_bridge() {
 
 #[test]
 fn only_our_empty_bridges_are_deleted() {
-    let db = Ovsdb::start();
-    db.vsctl(&[
-        "add-br",
-        "user-br",
-        "--",
-        "set",
-        "bridge",
-        "user-br",
-        "datapath_type=netdev",
-    ]);
+    let db = Ovs::start_db("ovs");
+    db.add_netdev_bridge("user-br");
     let mut c = client(&db);
     c.add_port(&spec("ours", "abc-net1", true)).unwrap();
     assert!(
@@ -225,7 +207,7 @@ fn only_our_empty_bridges_are_deleted() {
 
 #[test]
 fn concurrent_adds_creating_the_same_bridge_make_one_bridge() {
-    let db = Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let ep = db.endpoint();
     let handles: Vec<_> = (0..8)
         .map(|i| {

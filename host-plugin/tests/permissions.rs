@@ -10,14 +10,14 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use support::Ovsdb;
+use userspace_test_support::ovs::Ovs;
 use vpp_api::fake::FakeVpp;
 
 const ID: &str = "7a578250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
 const ID12: &str = "7a578250ad8d";
 
 struct Node {
-    db: Ovsdb,
+    db: Ovs,
     dir: tempfile::TempDir,
 }
 
@@ -28,7 +28,7 @@ impl Node {
             "host-local is not installed: run `bash scripts/setup-host.sh`"
         );
         Self {
-            db: Ovsdb::start(),
+            db: Ovs::start_db("ovs"),
             dir: tempfile::Builder::new()
                 .prefix("perm")
                 .tempdir_in("/tmp")

@@ -5,17 +5,15 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use support::{Ovsdb, which};
+use userspace_test_support::ovs::Ovs;
 
 fn need(bin: &str, pkg: &str) {
     assert!(
-        which(bin).is_some() || Path::new(bin).exists(),
+        which::which(bin).is_ok() || Path::new(bin).exists(),
         "{bin} is missing: run `bash scripts/setup-host.sh` (apt-get install {pkg})"
     );
 }
@@ -64,7 +62,7 @@ fn podman_runs_add_and_del_and_the_agent_finds_its_interface_inside() {
         agent.display()
     );
 
-    let db = Ovsdb::start();
+    let db = Ovs::start_db("ovs");
     let dir = tempfile::Builder::new()
         .prefix("pm")
         .tempdir_in("/tmp")

@@ -6,12 +6,12 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use userspace_plugin::engine::fake::FakeSwitch;
+use userspace_test_support::cni_vars;
 
 const A: &str = "4d578250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
 const B: &str = "5e678250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
@@ -48,17 +48,7 @@ impl Node {
     }
 
     fn run(&self, verb: &str, id: &str, conf: &Value) -> (Value, i32) {
-        let env: BTreeMap<String, String> = [
-            ("CNI_ARGS", ""),
-            ("CNI_COMMAND", verb),
-            ("CNI_CONTAINERID", id),
-            ("CNI_IFNAME", "net1"),
-            ("CNI_NETNS", "/proc/self/ns/net"),
-            ("CNI_PATH", "/usr/lib/cni"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        let env = cni_vars(verb, id, "net1", "");
         let out = userspace_plugin::run_with(&env, conf.to_string().as_bytes(), &self.switch);
         (
             serde_json::from_str(&out.stdout).unwrap_or(Value::Null),

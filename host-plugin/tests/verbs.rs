@@ -46,7 +46,7 @@ fn every_version_runs_status_add_check_del_del() {
         assert_eq!(node.db.ports("br0"), ["4d578250ad8d-net1"]);
         assert_eq!(
             node.db
-                .vsctl(&["get", "Interface", "4d578250ad8d-net1", "type"]),
+                .vsctl_ok(&["get", "Interface", "4d578250ad8d-net1", "type"]),
             "dpdkvhostuserclient"
         );
         assert_eq!(node.leases().len(), 1, "one lease");
@@ -120,7 +120,7 @@ fn the_pushed_files_tell_the_pod_its_socket_role_and_address() {
     assert_eq!(ip4["ipAddr"], res["ips"][0]["address"]);
     assert_eq!(ip4["macAddr"], res["interfaces"][0]["mac"]);
     assert_eq!(
-        node.db.vsctl(&[
+        node.db.vsctl_ok(&[
             "get",
             "Interface",
             "4d578250ad8d-net1",
@@ -160,7 +160,7 @@ fn check_reports_a_port_that_disappeared() {
     let conf = node.conf("1.0.0");
     let (added, code) = cni("ADD", ID, "net1", &conf);
     assert_eq!(code, 0, "{added}");
-    node.db.vsctl(&["del-port", "br0", "4d578250ad8d-net1"]);
+    node.db.vsctl_ok(&["del-port", "br0", "4d578250ad8d-net1"]);
     let (err, code) = cni("CHECK", ID, "net1", &with_prev(&conf, &added));
     assert_ne!(code, 0);
     assert!(

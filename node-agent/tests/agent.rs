@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -15,6 +14,7 @@ use serde_json::{Value, json};
 use support::{Agent, poll, sample};
 use userspace_plugin::attachment::AttachmentId;
 use userspace_plugin::attachment::journal::{Step, Store, Writer};
+use userspace_test_support::cni_vars;
 use userspace_test_support::ovs::Ovs;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -31,20 +31,12 @@ fn conf(dir: &Path, ovsdb: &str) -> Value {
 
 /// The plugin's ADD, in-process, for pod `namespace/pod`.
 fn add(dir: &Path, ovsdb: &str, id: &str, namespace: &str, pod: &str) {
-    let env: BTreeMap<String, String> = [
-        ("CNI_COMMAND", "ADD"),
-        ("CNI_CONTAINERID", id),
-        ("CNI_IFNAME", "net1"),
-        ("CNI_NETNS", "/proc/self/ns/net"),
-        ("CNI_PATH", "/usr/lib/cni"),
-        (
-            "CNI_ARGS",
-            &format!("IgnoreUnknown=1;K8S_POD_NAMESPACE={namespace};K8S_POD_NAME={pod}"),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let env = cni_vars(
+        "ADD",
+        id,
+        "net1",
+        &format!("IgnoreUnknown=1;K8S_POD_NAMESPACE={namespace};K8S_POD_NAME={pod}"),
+    );
     let out = userspace_plugin::run(&env, conf(dir, ovsdb).to_string().as_bytes());
     assert_eq!(out.code, 0, "ADD {id}: {}", out.stdout);
 }

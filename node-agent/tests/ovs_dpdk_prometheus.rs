@@ -14,7 +14,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -23,6 +22,7 @@ use serde_json::{Value, json};
 use support::{Agent, free_port, get, poll, sample};
 use userspace_plugin::attachment::AttachmentId;
 use userspace_plugin::attachment::journal::Store;
+use userspace_test_support::cni_vars;
 use userspace_test_support::ovs::Ovs;
 use userspace_test_support::{DpdkNeeds, Testpmd, require_dpdk};
 
@@ -41,20 +41,12 @@ fn conf(dir: &Path, ovsdb: &str) -> Value {
 
 /// ADD for pod `default/<pod>`; returns the socket the switch was given.
 fn add(dir: &Path, ovsdb: &str, id: &str, pod: &str) -> PathBuf {
-    let env: BTreeMap<String, String> = [
-        ("CNI_COMMAND", "ADD"),
-        ("CNI_CONTAINERID", id),
-        ("CNI_IFNAME", "net1"),
-        ("CNI_NETNS", "/proc/self/ns/net"),
-        ("CNI_PATH", "/usr/lib/cni"),
-        (
-            "CNI_ARGS",
-            &format!("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={pod}"),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let env = cni_vars(
+        "ADD",
+        id,
+        "net1",
+        &format!("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={pod}"),
+    );
     let out = userspace_plugin::run(&env, conf(dir, ovsdb).to_string().as_bytes());
     assert_eq!(out.code, 0, "ADD {pod}: {}", out.stdout);
     let j = Store::new(dir.join("state"))

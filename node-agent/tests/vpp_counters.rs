@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use serde_json::json;
 use support::{Agent, poll, sample};
 use userspace_plugin::attachment::AttachmentId;
 use userspace_plugin::engine::vpp::attach::interface_tag;
+use userspace_test_support::cni_vars;
 use vpp_api::fake::{FakeVpp, IfKind, IfSettings, Interface};
 use vpp_api::stats::InterfaceCounters;
 
@@ -50,20 +50,12 @@ impl Node {
                 "memif": {"role": "master", "mode": "ethernet"}, "bridge": {"bridgeName": "4"}},
             "container": {"engine": "vpp", "iftype": "memif", "netType": "interface"},
         });
-        let env: BTreeMap<String, String> = [
-            ("CNI_COMMAND", "ADD"),
-            ("CNI_CONTAINERID", &id.repeat(32)),
-            ("CNI_IFNAME", "net1"),
-            ("CNI_NETNS", "/proc/self/ns/net"),
-            ("CNI_PATH", "/usr/lib/cni"),
-            (
-                "CNI_ARGS",
-                &format!("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={pod}"),
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        let env = cni_vars(
+            "ADD",
+            &id.repeat(32),
+            "net1",
+            &format!("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={pod}"),
+        );
         let out = userspace_plugin::run(&env, conf.to_string().as_bytes());
         assert_eq!(out.code, 0, "ADD {pod}: {}", out.stdout);
     }

@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use support::{Agent, poll, sample};
 use userspace_node::vpp::{Pass, reapply_all};
 use userspace_plugin::attachment::AttachmentId;
 use userspace_plugin::attachment::journal::Store;
+use userspace_test_support::cni_vars;
 use vpp_api::fake::{FakeVpp, State};
 
 struct Node {
@@ -67,20 +67,12 @@ impl Node {
 
     fn cni(&self, verb: &str, pod: &str, id: &str) {
         let cid = id.repeat(32);
-        let env: BTreeMap<String, String> = [
-            ("CNI_COMMAND", verb),
-            ("CNI_CONTAINERID", cid.as_str()),
-            ("CNI_IFNAME", "net1"),
-            ("CNI_NETNS", "/proc/self/ns/net"),
-            ("CNI_PATH", "/usr/lib/cni"),
-            (
-                "CNI_ARGS",
-                &format!("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={pod}"),
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        let env = cni_vars(
+            verb,
+            cid.as_str(),
+            "net1",
+            &format!("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={pod}"),
+        );
         let out = userspace_plugin::run(&env, self.conf(pod).to_string().as_bytes());
         assert_eq!(out.code, 0, "{verb} {pod}: {}", out.stdout);
     }

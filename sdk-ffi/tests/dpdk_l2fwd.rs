@@ -196,27 +196,14 @@ fn l2fwd_loops_one_vhost_user_port_back_to_testpmd_exact_counts() {
     assert_eq!(backend.quit_code(), 0);
 }
 
-/// What this test does on the private OVS-DPDK (test-support's): a netdev bridge, vhost-user
-/// client ports with fixed OpenFlow numbers, and flows between them.
+/// What this test does on the private OVS-DPDK (test-support's) besides its netdev bridge:
+/// vhost-user client ports with fixed OpenFlow numbers, and flows between them.
 trait L2fwdSwitch {
-    fn add_bridge(&self, br: &str);
     fn add_vhost_client_port(&self, br: &str, name: &str, sock: &Path, ofport: u16);
     fn flows(&self, br: &str, flows: &[&str]);
 }
 
 impl L2fwdSwitch for Ovs {
-    fn add_bridge(&self, br: &str) {
-        run_ok(&mut self.vsctl(&[
-            "add-br",
-            br,
-            "--",
-            "set",
-            "bridge",
-            br,
-            "datapath_type=netdev",
-        ]));
-    }
-
     /// A `dpdkvhostuserclient` port: OVS connects to `sock`, which the other side creates.
     fn add_vhost_client_port(&self, br: &str, name: &str, sock: &Path, ofport: u16) {
         run_ok(&mut self.vsctl(&[
@@ -268,7 +255,7 @@ fn l2fwd_under_the_agent_forwards_between_two_ports_through_ovs_dpdk_exact_count
 
     let ovs = Ovs::start_dpdk("l2fwd");
     let br = "brffi";
-    ovs.add_bridge(br);
+    ovs.add_netdev_bridge(br);
     ovs.add_vhost_client_port(br, "app-net1", &net1, 1);
     ovs.add_vhost_client_port(br, "app-net2", &net2, 2);
     ovs.add_vhost_client_port(br, "peer-p0", &p0, 3);

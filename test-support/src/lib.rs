@@ -1,11 +1,13 @@
-//! Test support for the workspace's DPDK tests (dev-dependency only): a DPDK process driven
-//! through testpmd's interactive prompt, the prerequisites check, and DPDK's runtime files.
+//! Test support for the workspace's tests (dev-dependency only): a DPDK process driven
+//! through testpmd's interactive prompt, the prerequisites check, DPDK's runtime files, a
+//! private OVS ([`ovs`]) and the environment of an in-process CNI call.
 #![allow(clippy::unwrap_used)]
 
 pub mod ovn;
 pub mod ovs;
 mod process;
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -334,6 +336,22 @@ impl Drop for Testpmd {
             remove_runtime_files(p);
         }
     }
+}
+
+/// The `CNI_*` variables a runtime sets for one verb, as a map for calling the plugin
+/// in-process (`userspace_plugin::run`); the network namespace is the test's own.
+pub fn cni_vars(verb: &str, id: &str, ifname: &str, args: &str) -> BTreeMap<String, String> {
+    [
+        ("CNI_COMMAND", verb),
+        ("CNI_CONTAINERID", id),
+        ("CNI_IFNAME", ifname),
+        ("CNI_NETNS", "/proc/self/ns/net"),
+        ("CNI_PATH", "/usr/lib/cni"),
+        ("CNI_ARGS", args),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
 }
 
 /// What DPDK leaves for a file prefix: `/dev/hugepages/<prefix>*` and

@@ -1,6 +1,7 @@
 //! A private Open vSwitch under a temporary directory: `ovsdb-server` alone (for tests of
 //! what is in OVSDB) or with a DPDK `ovs-vswitchd` (main thread on CPU 0, one PMD on CPU 1).
-//! Both are stopped, and DPDK's runtime files removed, on drop.
+//! Both are stopped, and DPDK's runtime files removed, on drop. `ovs-vsctl` is the
+//! independent oracle of what is in OVSDB.
 
 use std::process::Command;
 use std::thread;
@@ -27,8 +28,15 @@ fn run_ok(cmd: &mut Command) -> String {
 }
 
 impl Ovs {
-    /// `ovsdb-server` only, initialised; `ovs-vsctl` needs `--no-wait` against it.
+    /// `ovsdb-server` only, initialised; [`Self::vsctl`] adds `--no-wait` against it.
     pub fn start_db(name: &str) -> Self {
+        for program in ["ovsdb-tool", "ovsdb-server", "ovs-vsctl"] {
+            assert!(
+                which::which(program).is_ok(),
+                "{program} is not installed: run `bash scripts/setup-host.sh` (apt-get install openvswitch-switch-dpdk)"
+            );
+        }
+        // Short: a unix socket path is limited to 107 bytes.
         let dir = tempfile::Builder::new()
             .prefix(name)
             .tempdir_in("/tmp")
@@ -130,16 +138,52 @@ impl Ovs {
         c
     }
 
-    /// `ovs-vsctl --db=<this> args…`.
+    /// `ovs-vsctl --db=<this> args…`. Without ovs-vswitchd it is `--no-wait` (nothing would
+    /// ever confirm a change) and `--timeout=10` (a wedged server fails the test, not hangs it).
     pub fn vsctl(&self, args: &[&str]) -> Command {
         let mut c = self.cmd("ovs-vsctl");
-        c.arg(format!("--db={}", self.endpoint())).args(args);
+        c.arg(format!("--db={}", self.endpoint()));
+        if !self.dpdk {
+            c.args(["--no-wait", "--timeout=10"]);
+        }
+        c.args(args);
         c
     }
 
     /// Runs `ovs-vsctl` and returns its stdout; panics when it fails.
     pub fn vsctl_ok(&self, args: &[&str]) -> String {
         run_ok(&mut self.vsctl(args))
+    }
+
+    /// Adds a userspace (`netdev`) bridge, as an operator makes one for OVS-DPDK.
+    pub fn add_netdev_bridge(&self, name: &str) {
+        self.vsctl_ok(&[
+            "add-br",
+            name,
+            "--",
+            "set",
+            "Bridge",
+            name,
+            "datapath_type=netdev",
+        ]);
+    }
+
+    /// The ports of `bridge`, sorted.
+    pub fn ports(&self, bridge: &str) -> Vec<String> {
+        sorted_lines(&self.vsctl_ok(&["list-ports", bridge]))
+    }
+
+    /// The bridges, sorted.
+    pub fn bridges(&self) -> Vec<String> {
+        sorted_lines(&self.vsctl_ok(&["list-br"]))
+    }
+
+    /// How many rows `table` has.
+    pub fn rows(&self, table: &str) -> usize {
+        self.vsctl_ok(&["--columns=_uuid", "list", table])
+            .lines()
+            .filter(|l| l.starts_with("_uuid"))
+            .count()
     }
 
     /// `ovs-appctl --target=<ovs-vswitchd's control socket> args…`; stdout, panics on failure.
@@ -178,6 +222,16 @@ impl Drop for Ovs {
         }
         self.stop("ovs-vswitchd");
         self.stop("ovsdb-server");
-        crate::remove_runtime_files(&self.prefix);
+        // Only DPDK leaves runtime files, and a prefix (name and pid) is not unique: a
+        // db-only instance must not remove those of a DPDK one of the same name.
+        if self.dpdk {
+            crate::remove_runtime_files(&self.prefix);
+        }
     }
+}
+
+fn sorted_lines(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
+    v.sort();
+    v
 }

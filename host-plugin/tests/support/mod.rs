@@ -1,10 +1,9 @@
-//! Test support: a private ovsdb-server (Debian's openvswitch packages) in a temp dir, and
-//! `ovs-vsctl --no-wait` as an independent oracle.
+//! Test support: the plugin binary run as a runtime runs it, and a node for the verb tests
+//! (the private ovsdb-server is test-support's `Ovs`).
 #![allow(dead_code)]
 
 pub mod node;
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -125,135 +124,4 @@ fn finish(child: Child) -> (serde_json::Value, i32) {
         })
     };
     (v, out.status.code().unwrap_or(-1))
-}
-
-/// A running ovsdb-server, killed on drop.
-pub struct Ovsdb {
-    pub dir: tempfile::TempDir,
-    child: Child,
-}
-
-fn need(bin: &str) {
-    assert!(
-        which(bin).is_some(),
-        "{bin} is not installed: run `bash scripts/setup-host.sh` (apt-get install openvswitch-switch-dpdk)"
-    );
-}
-
-pub fn which(bin: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(bin))
-            .find(|p| p.exists())
-    })
-}
-
-impl Ovsdb {
-    pub fn start() -> Self {
-        need("ovsdb-server");
-        need("ovsdb-tool");
-        need("ovs-vsctl");
-        // Short path: unix socket paths are limited to 107 bytes.
-        let dir = tempfile::Builder::new()
-            .prefix("ovs")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let db = dir.path().join("conf.db");
-        let status = Command::new("ovsdb-tool")
-            .arg("create")
-            .arg(&db)
-            .arg("/usr/share/openvswitch/vswitch.ovsschema")
-            .status()
-            .unwrap();
-        assert!(status.success(), "ovsdb-tool create failed");
-        let sock = dir.path().join("db.sock");
-        let child = Command::new("ovsdb-server")
-            .arg(&db)
-            .arg(format!("--remote=punix:{}", sock.display()))
-            .arg(format!("--unixctl={}", dir.path().join("ctl").display()))
-            .arg(format!("--pidfile={}", dir.path().join("pid").display()))
-            .arg(format!("--log-file={}", dir.path().join("log").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let s = Self { dir, child };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !sock.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "ovsdb-server did not create {}",
-                sock.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        s.vsctl(&["init"]);
-        s
-    }
-
-    pub fn sock(&self) -> PathBuf {
-        self.dir.path().join("db.sock")
-    }
-
-    pub fn endpoint(&self) -> String {
-        format!("unix:{}", self.sock().display())
-    }
-
-    /// `ovs-vsctl --no-wait` against this server; panics on failure; returns stdout.
-    pub fn vsctl(&self, args: &[&str]) -> String {
-        let out = Command::new("ovs-vsctl")
-            .arg(format!("--db=unix:{}", self.sock().display()))
-            .arg("--no-wait")
-            .arg("--timeout=10")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ovs-vsctl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    /// Ports of a bridge, sorted.
-    pub fn ports(&self, bridge: &str) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .vsctl(&["list-ports", bridge])
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        v.sort();
-        v
-    }
-
-    /// Bridges, sorted.
-    pub fn bridges(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .vsctl(&["list-br"])
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        v.sort();
-        v
-    }
-
-    /// Number of rows in a table.
-    pub fn rows(&self, table: &str) -> usize {
-        self.vsctl(&["--columns=_uuid", "list", table])
-            .lines()
-            .filter(|l| l.starts_with("_uuid"))
-            .count()
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Ovsdb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

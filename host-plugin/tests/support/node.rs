@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::Ovsdb;
+use userspace_test_support::ovs::Ovs;
 
 /// A 64-hex container ID as runtimes make them.
 pub const ID: &str = "4d578250ad8d3b5c1a7e6f90123456789abcdef0123456789abcdef012345678";
 
 pub struct Node {
-    pub db: Ovsdb,
+    pub db: Ovs,
     pub dir: tempfile::TempDir,
 }
 
@@ -22,7 +22,7 @@ impl Node {
             "host-local is not installed: run `bash scripts/setup-host.sh` (containernetworking-plugins)"
         );
         Self {
-            db: Ovsdb::start(),
+            db: Ovs::start_db("ovs"),
             dir: tempfile::Builder::new()
                 .prefix("cni")
                 .tempdir_in("/tmp")
@@ -118,15 +118,7 @@ pub fn cni(verb: &str, id: &str, ifname: &str, conf: &Value) -> (Value, i32) {
 
 /// [`cni`] with raw stdin.
 pub fn cni_raw(verb: &str, id: &str, ifname: &str, stdin: &[u8]) -> (Value, i32) {
-    super::run_plugin(
-        env!("CARGO_BIN_EXE_userspace"),
-        verb,
-        id,
-        ifname,
-        "IgnoreUnknown=1;K8S_POD_NAME=p",
-        &[],
-        stdin,
-    )
+    run(verb, id, ifname, &[], stdin)
 }
 
 /// [`cni`] with extra environment (the crash hook).
@@ -137,6 +129,11 @@ pub fn cni_env(
     conf: &Value,
     env: &[(&str, &str)],
 ) -> (Value, i32) {
+    run(verb, id, ifname, env, conf.to_string().as_bytes())
+}
+
+/// The plugin binary, with `CNI_ARGS` naming pod `p`.
+fn run(verb: &str, id: &str, ifname: &str, env: &[(&str, &str)], stdin: &[u8]) -> (Value, i32) {
     super::run_plugin(
         env!("CARGO_BIN_EXE_userspace"),
         verb,
@@ -144,7 +141,7 @@ pub fn cni_env(
         ifname,
         "IgnoreUnknown=1;K8S_POD_NAME=p",
         env,
-        conf.to_string().as_bytes(),
+        stdin,
     )
 }
 
