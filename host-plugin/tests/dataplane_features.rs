@@ -18,12 +18,11 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use userspace_test_support::{DpdkNeeds, Testpmd, cni_vars, ovs::Ovs, require_dpdk};
+use userspace_test_support::{DpdkNeeds, Testpmd, agent_testpmd, cni_vars, ovs::Ovs, require_dpdk};
 
 /// Bursts of 32 per tx queue: 256 frames in all, what the receiver's 1024-descriptor ring
 /// holds while it shares CPU 0 with the sender.
@@ -82,32 +81,9 @@ impl Node {
         let prefix = format!("feat{name}{}", std::process::id());
         let podinfo = self.dir.path().join(format!("podinfo-{name}"));
         std::fs::create_dir_all(&podinfo).unwrap();
-        let mut cmd = Command::new("taskset");
-        cmd.args(["-c", "0", "stdbuf", "-oL"])
-            .arg(agent())
-            .env("USERSPACE_PODINFO", &podinfo)
-            .env("USERSPACE_CONTAINER_ID", id)
-            .env(
-                "USERSPACE_SHARED_DIR",
-                self.dir.path().join("shared").join(&id[..12]),
-            )
-            .env_remove("USERSPACE_DPDK_VERSION")
-            .env_remove("USERSPACE_PROC_ROOT")
-            .env_remove("USERSPACE_SYS_ROOT")
-            .args([
-                "-v",
-                "testpmd",
-                "-i",
-                "--forward-mode",
-                "rxonly",
-                "--huge",
-                "no",
-                "--memory-mb",
-                "256",
-            ])
-            .arg(format!("--file-prefix={prefix}"))
-            .args(["--", "--rxd=1024", "--txd=1024"])
-            .args(extra);
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        let shared = self.dir.path().join("shared").join(&id[..12]);
+        let mut cmd = agent_testpmd(&agent(), "0", &podinfo, id, &shared, &prefix, &extra);
         let mut p = Testpmd::spawn_command(name, &mut cmd, &[&prefix]);
         p.wait_for("testpmd> ", 1, Duration::from_secs(60));
         // One handshake with the switch at a time: the next pod starts once this link is up.

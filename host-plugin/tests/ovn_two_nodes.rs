@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use userspace_test_support::ovn::{OvnCluster, OvnNode};
-use userspace_test_support::{DpdkNeeds, Testpmd, require_dpdk};
+use userspace_test_support::{DpdkNeeds, Testpmd, agent_testpmd, require_dpdk};
 
 const NETWORK: &str = "ovn-net";
 const SWITCH: &str = "ls-userspace";
@@ -144,29 +144,10 @@ impl<'a> Site<'a> {
         let prefix = ovn.dpdk_prefix(&format!("pod{name}"));
         let podinfo = self.path(&format!("podinfo-{name}"));
         std::fs::create_dir_all(&podinfo).unwrap();
-        let mut cmd = Command::new("taskset");
-        cmd.args(["-c", cpu, "stdbuf", "-oL"])
-            .arg(agent())
-            .env("USERSPACE_PODINFO", &podinfo)
-            .env("USERSPACE_CONTAINER_ID", id)
-            .env("USERSPACE_SHARED_DIR", self.path("shared").join(&id[..12]))
-            .env_remove("USERSPACE_DPDK_VERSION")
-            .env_remove("USERSPACE_PROC_ROOT")
-            .env_remove("USERSPACE_SYS_ROOT")
-            .args([
-                "-v",
-                "testpmd",
-                "-i",
-                "--forward-mode",
-                "rxonly",
-                "--huge",
-                "no",
-                "--memory-mb",
-                "256",
-            ])
-            .arg(format!("--file-prefix={prefix}"))
-            .args(["--", "--rxd=1024", "--txd=1024", "--total-num-mbufs=16384"])
-            .args(extra);
+        let mut extra = extra.to_vec();
+        extra.push("--total-num-mbufs=16384".into());
+        let shared = self.path("shared").join(&id[..12]);
+        let mut cmd = agent_testpmd(&agent(), cpu, &podinfo, id, &shared, &prefix, &extra);
         let mut p = Testpmd::spawn_command(name, &mut cmd, &[&prefix]);
         p.wait_for("testpmd> ", 1, Duration::from_secs(60));
         p.wait_link(0, true, WAIT);

@@ -9,7 +9,7 @@ mod process;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
@@ -352,6 +352,44 @@ pub fn cni_vars(verb: &str, id: &str, ifname: &str, args: &str) -> BTreeMap<Stri
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
+}
+
+/// A pod's testpmd as `userspace-agent testpmd` builds it from what the plugin published
+/// (`shared_dir`: the pod's view of its shared directory), interactive, receiving, without
+/// hugepages, its lcores on `cpu`; `extra` goes to testpmd after `--`.
+pub fn agent_testpmd(
+    agent: &Path,
+    cpu: &str,
+    podinfo: &Path,
+    container_id: &str,
+    shared_dir: &Path,
+    prefix: &str,
+    extra: &[String],
+) -> Command {
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", cpu, "stdbuf", "-oL"])
+        .arg(agent)
+        .env("USERSPACE_PODINFO", podinfo)
+        .env("USERSPACE_CONTAINER_ID", container_id)
+        .env("USERSPACE_SHARED_DIR", shared_dir)
+        .env_remove("USERSPACE_DPDK_VERSION")
+        .env_remove("USERSPACE_PROC_ROOT")
+        .env_remove("USERSPACE_SYS_ROOT")
+        .args([
+            "-v",
+            "testpmd",
+            "-i",
+            "--forward-mode",
+            "rxonly",
+            "--huge",
+            "no",
+            "--memory-mb",
+            "256",
+        ])
+        .arg(format!("--file-prefix={prefix}"))
+        .args(["--", "--rxd=1024", "--txd=1024"])
+        .args(extra);
+    cmd
 }
 
 /// What DPDK leaves for a file prefix: `/dev/hugepages/<prefix>*` and
