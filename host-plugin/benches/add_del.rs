@@ -5,7 +5,8 @@
 //! that does not move with the machine's load. OVS engine against a private ovsdb-server, and
 //! VPP against the fake VPP API server.
 //!
-//! Run: `cargo bench -p userspace --bench add_del` (needs ovsdb-server, host-local, valgrind).
+//! Run: `cargo bench -p userspace --bench add_del` (needs ovsdb-server, host-local, valgrind);
+//! `BENCH_N` sets the runs per line, `BENCH_CALLGRIND_DIR` keeps the callgrind profiles.
 
 #[path = "../tests/support/mod.rs"]
 #[allow(clippy::unwrap_used)]
@@ -180,12 +181,30 @@ fn main() {
         );
     }
 
-    let (ia, id_) = (
+    let (ia, id_, iv) = (
         instructions(&ovs_conf, "ADD"),
         instructions(&ovs_conf, "DEL"),
+        instructions("", "VERSION"),
     );
     println!(
-        "\ninstructions per invocation (callgrind, the plugin's process only, host-local not traced): ADD {ia}, DEL {id_}"
+        "\ninstructions per invocation (callgrind, the plugin's process only, host-local not traced): ADD {}, DEL {}",
+        thousands(ia),
+        thousands(id_)
+    );
+    // The floor: the same binary's VERSION, i.e. its process start, reading of stdin and the
+    // environment, and one reply; what ADD and DEL execute beyond it is the verbs' own work.
+    println!(
+        "own cost in instructions beside the floor (VERSION {}): ADD {} ({:.2}x the floor), DEL {} ({:.2}x); target 800,000 each: {}",
+        thousands(iv),
+        thousands(ia.saturating_sub(iv)),
+        ia as f64 / iv.max(1) as f64,
+        thousands(id_.saturating_sub(iv)),
+        id_ as f64 / iv.max(1) as f64,
+        if ia <= 800_000 && id_ <= 800_000 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     println!("ports left in br0 after the run: {residue}");
     // What no exec'd plugin with a durable journal and a switch can go below on this machine.
@@ -262,13 +281,21 @@ fn cni(bin: &str, verb: &str, id: &str, stdin: &str) -> Run {
 }
 
 /// Instructions of one plugin invocation under callgrind (children not traced).
-fn instructions(conf: &str, verb: &str) -> String {
+fn instructions(conf: &str, verb: &str) -> u64 {
     let id = "0ca11961d0000000feedc0de";
     if verb == "DEL" {
         cni(PLUGIN, "ADD", id, conf);
     }
+    // BENCH_CALLGRIND_DIR keeps each profile (callgrind.<verb>) for callgrind_annotate.
+    let out_file = std::env::var("BENCH_CALLGRIND_DIR").map_or("/dev/null".to_owned(), |d| {
+        format!("{d}/callgrind.{}", verb.to_lowercase())
+    });
     let mut child = Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null", PLUGIN])
+        .args([
+            "--tool=callgrind",
+            &format!("--callgrind-out-file={out_file}"),
+            PLUGIN,
+        ])
         .env_clear()
         .env("CNI_COMMAND", verb)
         .env("CNI_CONTAINERID", id)
@@ -290,8 +317,21 @@ fn instructions(conf: &str, verb: &str) -> String {
     }
     String::from_utf8_lossy(&out.stderr)
         .lines()
-        .find_map(|l| l.split("Collected :").nth(1).map(|n| n.trim().to_owned()))
-        .unwrap_or_else(|| "?".into())
+        .find_map(|l| l.split("Collected :").nth(1)?.trim().parse().ok())
+        .expect("callgrind printed no instruction count")
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn phase_median(runs: &[Run], phase: &str) -> Duration {

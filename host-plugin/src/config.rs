@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use serde_json::Value;
 use userspace_cni_sdk::MacAddr;
 use userspace_cni_sdk::wire::{
-    Engine, IfType, NetConf, NetType, UserspaceConf, VhostMode, netconf_rules,
+    Engine, IfType, NetConf, NetType, UserspaceConf, VhostMode, checked, netconf,
 };
 
 use crate::cni::{CniError, ErrorCode, SUPPORTED_VERSIONS, Verb};
@@ -196,11 +197,31 @@ impl Config {
     }
 }
 
-/// Only the `cniVersion`, read leniently so that even a broken config gets its error in the
-/// version it asked for.
-pub fn peek_version(stdin: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(stdin).ok()?;
-    v.get("cniVersion")?.as_str().map(str::to_owned)
+/// stdin decoded once: the JSON that everything reads (logging its file and level, the error
+/// reply its `cniVersion`, [`load_stdin`] the NetConf), and the bytes IPAM is handed.
+#[derive(Debug)]
+pub struct Stdin {
+    raw: Vec<u8>,
+    json: Result<Value, serde_json::Error>,
+}
+
+impl Stdin {
+    /// Parses the JSON (an error is kept for [`load_stdin`] to report).
+    pub fn new(raw: Vec<u8>) -> Self {
+        let json = serde_json::from_slice(&raw);
+        Self { raw, json }
+    }
+
+    /// A top-level string key, read leniently: even a broken config gets its error reply in
+    /// the version it asked for, and its log where it asked.
+    pub fn str_key(&self, key: &str) -> Option<&str> {
+        self.json.as_ref().ok()?.get(key)?.as_str()
+    }
+
+    /// The `cniVersion`, read leniently.
+    pub fn version(&self) -> Option<&str> {
+        self.str_key("cniVersion")
+    }
 }
 
 /// Parses and validates stdin (as for ADD: every key checked).
@@ -215,8 +236,17 @@ pub fn load_with(
     env_ovsdb: Option<String>,
     env_vpp: Option<String>,
 ) -> Result<Config, CniError> {
-    let stdin = &without_unread_prev_result(stdin, verb);
-    let net = parse(stdin)?;
+    load_stdin(Stdin::new(stdin.to_vec()), verb, env_ovsdb, env_vpp)
+}
+
+/// Validates decoded stdin for `verb`, with the endpoint overrides from the environment.
+pub fn load_stdin(
+    stdin: Stdin,
+    verb: Verb,
+    env_ovsdb: Option<String>,
+    env_vpp: Option<String>,
+) -> Result<Config, CniError> {
+    let (net, raw) = parse(stdin, verb)?;
     let (host, engine, iftype) = host_side(&net)?;
     let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
     let vpp_socket = env_vpp
@@ -259,7 +289,7 @@ pub fn load_with(
             net.socket_alias_root.as_ref(),
             DEFAULT_ALIAS_ROOT,
         )?,
-        raw: stdin.to_vec(),
+        raw,
         ovn_northbound_env: None,
         net,
     };
@@ -316,51 +346,61 @@ const PREV_RESULT: &str = "prevResult";
 
 /// Only ADD and CHECK read `prevResult`. A DEL (or GC, STATUS) whose `prevResult` is not an
 /// object would otherwise fail on every retry and the pod could never go: such a value is
-/// dropped, from what IPAM is handed too (host-local's DEL would refuse it as well).
-fn without_unread_prev_result(stdin: &[u8], verb: Verb) -> std::borrow::Cow<'_, [u8]> {
-    use std::borrow::Cow;
+/// dropped, from what IPAM is handed too (host-local's DEL would refuse it as well). Re-encodes
+/// the bytes only then.
+fn drop_unread_prev_result(
+    obj: &mut serde_json::Map<String, Value>,
+    raw: &mut Vec<u8>,
+    verb: Verb,
+) {
     if matches!(verb, Verb::Add | Verb::Check) {
-        return Cow::Borrowed(stdin);
+        return;
     }
-    let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_slice(stdin) else {
-        return Cow::Borrowed(stdin);
-    };
     match obj.get(PREV_RESULT) {
         Some(v) if !v.is_object() && !v.is_null() => {
             tracing::warn!(
                 "{}: {} is not an object; {verb} does not read it, so it is ignored",
                 PREV_RESULT,
-                netconf_rules::describe(v)
+                checked::describe(v)
             );
             obj.remove(PREV_RESULT);
-            serde_json::to_vec(&obj).map_or(Cow::Borrowed(stdin), Cow::Owned)
+            if let Ok(bytes) = serde_json::to_vec(&obj) {
+                *raw = bytes;
+            }
         }
-        _ => Cow::Borrowed(stdin),
+        _ => {}
     }
 }
 
-/// JSON, an object, every known key of the right type, a supported version, the required
-/// keys (`cniVersion`, `name` by the spec's rules, `type`), then the typed NetConf.
-fn parse(stdin: &[u8]) -> Result<NetConf, CniError> {
-    let json: serde_json::Value = serde_json::from_slice(stdin).map_err(|e| {
+/// JSON, an object, the required `cniVersion`, every known key of the right type (one pass:
+/// the NetConf's own deserializers check them), a supported version, the required keys
+/// (`name` by the spec's rules, `type`). The NetConf and the bytes IPAM gets.
+fn parse(stdin: Stdin, verb: Verb) -> Result<(NetConf, Vec<u8>), CniError> {
+    let Stdin { mut raw, json } = stdin;
+    let json = json.map_err(|e| {
         CniError::new(
             ErrorCode::Decode,
             format!("the network configuration is not valid JSON: {e}"),
         )
     })?;
-    let obj = json.as_object().ok_or_else(|| {
-        CniError::new(
+    let Value::Object(mut obj) = json else {
+        return Err(CniError::new(
             ErrorCode::Decode,
             "the network configuration must be a JSON object",
-        )
-    })?;
+        ));
+    };
     let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
     if !obj.contains_key("cniVersion") {
         return Err(invalid("cniVersion is required".into()));
     }
-    netconf_rules::check(obj).map_err(|e| invalid(e.to_string()))?;
-    let net = NetConf::from_slice(stdin)
-        .map_err(|e| invalid(format!("invalid network configuration: {e}")))?;
+    drop_unread_prev_result(&mut obj, &mut raw, verb);
+    let net = NetConf::from_value(Value::Object(obj)).map_err(|e| {
+        invalid(if e.path.is_empty() {
+            format!("invalid network configuration: {e}")
+        } else {
+            e.message
+        })
+    })?;
     if !SUPPORTED_VERSIONS.contains(&net.cni_version.as_str()) {
         return Err(CniError::new(
             ErrorCode::IncompatibleVersion,
@@ -374,7 +414,7 @@ fn parse(stdin: &[u8]) -> Result<NetConf, CniError> {
     if net.name.is_empty() {
         return Err(invalid("name: the network name is required".into()));
     }
-    netconf_rules::check_name(&net.name).map_err(|e| invalid(e.to_string()))?;
+    netconf::check_name(&net.name).map_err(invalid)?;
     if net.plugin_type.is_empty() {
         return Err(invalid(
             "type: the plugin type is required (\"userspace\")".into(),
@@ -385,7 +425,18 @@ fn parse(stdin: &[u8]) -> Result<NetConf, CniError> {
             "ipam.type: an IPAM section needs the plugin's type".into(),
         ));
     }
-    Ok(net)
+    if let Some(t) = net
+        .ipam
+        .as_ref()
+        .and_then(|i| i.get("type"))
+        .filter(|t| !t.is_string() && !t.is_null())
+    {
+        return Err(invalid(format!(
+            "ipam.type: {} is not a string",
+            checked::describe(t)
+        )));
+    }
+    Ok((net, raw))
 }
 
 /// The host section: engine and iftype present, and a combination the engine supports.

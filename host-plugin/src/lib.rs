@@ -42,7 +42,16 @@ pub fn run_with(
     stdin: &[u8],
     switches: &dyn engine::Connector,
 ) -> Outcome {
-    let version = config::peek_version(stdin).unwrap_or_else(|| LATEST.to_owned());
+    run_stdin(env, config::Stdin::new(stdin.to_vec()), switches)
+}
+
+/// Runs one invocation on stdin decoded once (the binary decodes it before logging starts).
+pub fn run_stdin(
+    env: &BTreeMap<String, String>,
+    stdin: config::Stdin,
+    switches: &dyn engine::Connector,
+) -> Outcome {
+    let version = stdin.version().unwrap_or(LATEST).to_owned();
     match dispatch(env, stdin, switches) {
         Ok(stdout) => Outcome { stdout, code: 0 },
         Err(e) => {
@@ -57,14 +66,14 @@ pub fn run_with(
 
 fn dispatch(
     env: &BTreeMap<String, String>,
-    stdin: &[u8],
+    stdin: config::Stdin,
     switches: &dyn engine::Connector,
 ) -> Result<String, CniError> {
     if env.get("CNI_COMMAND").map(String::as_str) == Some("VERSION") {
         return Ok(cni::version_json());
     }
     let cmd = CniCommand::from_env(env)?;
-    let mut config = config::load_with(
+    let mut config = config::load_stdin(
         stdin,
         cmd.verb,
         env.get(config::OVSDB_ENV).cloned(),

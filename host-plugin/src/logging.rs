@@ -7,6 +7,8 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 use userspace_cni_sdk::wire::LogLevel;
 
+use crate::config::Stdin;
+
 /// The Go plugin's default.
 const DEFAULT_LEVEL: LogLevel = LogLevel::Warning;
 
@@ -21,14 +23,12 @@ pub fn level_filter(level: LogLevel) -> LevelFilter {
     }
 }
 
-/// Sets up logging from the raw NetConf; tolerant of a broken config (that error, an unknown
-/// `logLevel` included, is reported through the protocol when the NetConf is parsed, and
+/// Sets up logging from the decoded stdin; tolerant of a broken config (that error, an unknown
+/// `logLevel` included, is reported through the protocol when the NetConf is checked, and
 /// logging meanwhile uses the default level).
-pub fn init(stdin: &[u8]) {
-    let v: serde_json::Value = serde_json::from_slice(stdin).unwrap_or_default();
-    let level = v
-        .get("logLevel")
-        .and_then(|l| l.as_str())
+pub fn init(stdin: &Stdin) {
+    let level = stdin
+        .str_key("logLevel")
         .and_then(|l| l.parse().ok())
         .unwrap_or(DEFAULT_LEVEL);
     let filter = EnvFilter::try_from_env("USERSPACE_LOG")
@@ -36,9 +36,8 @@ pub fn init(stdin: &[u8]) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false);
-    let file = v
-        .get("logFile")
-        .and_then(|f| f.as_str())
+    let file = stdin
+        .str_key("logFile")
         .filter(|f| !f.is_empty())
         .and_then(|f| OpenOptions::new().create(true).append(true).open(f).ok());
     let _ = match file {
@@ -76,11 +75,9 @@ mod tests {
             br#"{"cniVersion":"1.0.0","logLevel":"trace"}"#,
         )
         .unwrap_err();
-        assert!(
-            e.message
-                .contains("logLevel: \"trace\" is not one of panic,"),
-            "{}",
-            e.message
+        assert_eq!(
+            e.message,
+            "logLevel: the string \"trace\" is not one of panic, error, warning, info, debug, verbose"
         );
     }
 }

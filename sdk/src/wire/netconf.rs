@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::checked;
 use crate::mac::MacAddr;
 
 /// The wire names of this plugin's own NetConf keys (beyond the Go plugin's), for the
@@ -69,6 +70,10 @@ macro_rules! wire_enum {
                     _ => Err(UnknownValue { field: $field, value: s.to_owned(), allowed: Self::ALLOWED }),
                 }
             }
+        }
+
+        impl super::checked::WireEnum for $name {
+            const WIRE_NAMES: &'static [&'static str] = Self::ALLOWED;
         }
 
         impl Serialize for $name {
@@ -196,43 +201,37 @@ impl VhostMode {
     }
 }
 
-/// Deserialises an optional enum, mapping `""` and `null` to `None`.
-fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: FromStr,
-    T::Err: fmt::Display,
-{
-    match Option::<String>::deserialize(d)? {
-        None => Ok(None),
-        Some(s) if s.is_empty() => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
-    }
-}
-
 /// `memif` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemifConf {
     /// master or slave.
     #[serde(
         default,
-        deserialize_with = "empty_as_none",
+        deserialize_with = "checked::one_of",
         skip_serializing_if = "Option::is_none"
     )]
     pub role: Option<MemifRole>,
     /// ethernet, ip or inject-punt.
     #[serde(
         default,
-        deserialize_with = "empty_as_none",
+        deserialize_with = "checked::one_of",
         skip_serializing_if = "Option::is_none"
     )]
     pub mode: Option<MemifMode>,
     /// Socket file name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub socketfile: Option<String>,
     /// Queue pairs (rx and tx queues each), 1 to [`MAX_QUEUES`]; the container side defaults
     /// to the host's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::queues",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub queues: Option<u16>,
 }
 
@@ -243,6 +242,13 @@ pub const MIN_MTU: u32 = 68;
 /// Largest MTU accepted: the usual jumbo limit (OVS-DPDK takes up to 9710, VPP's interfaces
 /// and DPDK's virtio/memif PMDs take 9216).
 pub const MAX_MTU: u32 = 9216;
+/// Largest VLAN id (802.1Q); 0 is the Go plugin's "no VLAN".
+pub const MAX_VLAN: u16 = 4094;
+/// Longest wait for OVN to install a port that `ovn.installTimeoutSeconds` may ask for.
+pub const MAX_INSTALL_TIMEOUT_SECONDS: u16 = 600;
+/// Keys kept among the unknown ones that must still be arrays of objects (SPEC 1.1's GC
+/// input and the runtime's attachments).
+pub const ATTACHMENT_LIST_KEYS: [&str; 2] = ["cni.dev/valid-attachments", "cni.dev/attachments"];
 
 /// `vhost` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,19 +256,31 @@ pub struct VhostConf {
     /// client or server.
     #[serde(
         default,
-        deserialize_with = "empty_as_none",
+        deserialize_with = "checked::one_of",
         skip_serializing_if = "Option::is_none"
     )]
     pub mode: Option<VhostMode>,
     /// Group that gets access to the socket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub group: Option<String>,
     /// Socket file name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub socketfile: Option<String>,
     /// Queue pairs (virtqueue pairs), 1 to [`MAX_QUEUES`]; the container side defaults to the
     /// host's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::queues",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub queues: Option<u16>,
 }
 
@@ -271,13 +289,25 @@ pub struct VhostConf {
 #[serde(rename_all = "camelCase")]
 pub struct BridgeConf {
     /// Bridge name (OVS) or bridge-domain id as text (VPP).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bridge_name: Option<String>,
     /// Deprecated numeric bridge id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::bridge_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bridge_id: Option<i64>,
     /// VLAN id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::vlan_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub vlan_id: Option<i64>,
 }
 
@@ -288,32 +318,44 @@ pub struct UserspaceConf {
     /// The vswitch.
     #[serde(
         default,
-        deserialize_with = "empty_as_none",
+        deserialize_with = "checked::one_of",
         skip_serializing_if = "Option::is_none"
     )]
     pub engine: Option<Engine>,
     /// Interface type.
     #[serde(
         default,
-        deserialize_with = "empty_as_none",
+        deserialize_with = "checked::one_of",
         skip_serializing_if = "Option::is_none"
     )]
     pub iftype: Option<IfType>,
     /// How it is wired.
     #[serde(
         default,
-        deserialize_with = "empty_as_none",
+        deserialize_with = "checked::one_of",
         skip_serializing_if = "Option::is_none"
     )]
     pub net_type: Option<NetType>,
     /// memif settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::section",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub memif: Option<MemifConf>,
     /// vhost-user settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::section",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub vhost: Option<VhostConf>,
     /// Bridge settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::section",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bridge: Option<BridgeConf>,
 }
 
@@ -322,13 +364,25 @@ pub struct UserspaceConf {
 #[serde(rename_all = "camelCase")]
 pub struct TlsFilesConf {
     /// The client's private key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub private_key: Option<String>,
     /// The client's certificate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub certificate: Option<String>,
     /// The CA that signed the server's certificate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ca_cert: Option<String>,
 }
 
@@ -337,30 +391,62 @@ pub struct TlsFilesConf {
 #[serde(rename_all = "camelCase")]
 pub struct OvnConf {
     /// The logical switch the pod's port joins.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub logical_switch: Option<String>,
     /// The northbound database (`unix:`, `tcp:` or `ssl:`), default
     /// `unix:/var/run/ovn/ovnnb_db.sock`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub northbound: Option<String>,
     /// Client certificate, key and CA for an `ssl:` northbound endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::section",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub northbound_tls: Option<TlsFilesConf>,
     /// The node's integration bridge, default `br-int`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub integration_bridge: Option<String>,
     /// Whether the plugin may create the logical switch when it is missing (tagged as the
     /// plugin's), default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::boolean",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub create_switch: Option<bool>,
     /// The subnet of a switch the plugin creates (`other_config:subnet`: OVN's own IPAM).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub subnet: Option<String>,
     /// How long ADD waits for this node's ovn-controller to install the port, default 20.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::install_timeout",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub install_timeout_seconds: Option<u32>,
     /// This node's chassis (`system-id`), default read from the local OVS.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub chassis: Option<String>,
 }
 
@@ -371,13 +457,15 @@ pub struct RuntimeConfig {
     #[serde(
         rename = "CNIDeviceInfoFile",
         default,
+        deserialize_with = "checked::string",
         skip_serializing_if = "Option::is_none"
     )]
     pub cni_device_info_file: Option<String>,
     /// The `mac` capability: the MAC the pod's interface must have.
     #[serde(
         default,
-        with = "crate::mac::empty_as_none",
+        deserialize_with = "checked::mac",
+        serialize_with = "crate::mac::empty_as_none::serialize",
         skip_serializing_if = "Option::is_none"
     )]
     pub mac: Option<MacAddr>,
@@ -391,114 +479,262 @@ pub struct RuntimeConfig {
 #[serde(rename_all = "camelCase")]
 pub struct NetConf {
     /// cniVersion.
+    #[serde(deserialize_with = "checked::required_string")]
     pub cni_version: String,
     /// Network name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "checked::string_or_empty")]
     pub name: String,
     /// Plugin type (`userspace`).
-    #[serde(rename = "type", default)]
+    #[serde(
+        rename = "type",
+        default,
+        deserialize_with = "checked::string_or_empty"
+    )]
     pub plugin_type: String,
     /// IPAM section, passed to the IPAM plugin.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ipam: Option<Value>,
     /// Previous plugin's result in a chain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prev_result: Option<Value>,
     /// Runtime capabilities.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::section",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub runtime_config: Option<RuntimeConfig>,
     /// Kubeconfig to read the pod and write annotations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub kubeconfig: Option<String>,
     /// Fallback host directory for sockets and files.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub shared_dir: Option<String>,
     /// Log file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub log_file: Option<String>,
     /// MTU of the pod's interface and its switch port ([`MIN_MTU`] to [`MAX_MTU`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::mtu",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mtu: Option<u32>,
     /// Log level.
     #[serde(
         default,
-        deserialize_with = "empty_as_none",
+        deserialize_with = "checked::one_of",
         skip_serializing_if = "Option::is_none"
     )]
     pub log_level: Option<LogLevel>,
     /// Host side.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::section",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub host: Option<UserspaceConf>,
     /// Container side.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::section",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub container: Option<UserspaceConf>,
     /// The versions a conflist declares (`cniVersions`, SPEC 1.1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::strings",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cni_versions: Option<Vec<String>>,
     /// SPEC 1.1: the runtime must not call CHECK.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::boolean",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub disable_check: Option<bool>,
     /// SPEC 1.1: the runtime must not call GC.
-    #[serde(rename = "disableGC", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "disableGC",
+        default,
+        deserialize_with = "checked::boolean",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub disable_gc: Option<bool>,
     /// This plugin's: the OVSDB endpoint (`unix:/path`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ovsdb_socket: Option<String>,
     /// This plugin's: VPP's API socket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub vpp_api_socket: Option<String>,
     /// This plugin's: where per-attachment state is kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state_dir: Option<String>,
     /// This plugin's: host directories a pod's hostPath `shared-dir` may be under.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::strings",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub allowed_shared_dir_roots: Option<Vec<String>>,
     /// This plugin's: the kubelet's root directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub kubelet_root: Option<String>,
     /// This plugin's: where short socket-directory aliases are mounted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub socket_alias_root: Option<String>,
     /// This plugin's: the OVN engine's settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "checked::section",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ovn: Option<OvnConf>,
     /// Keys this type does not know, kept so that a round trip loses nothing.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// A NetConf that is not valid JSON of the expected shape.
+/// A NetConf that is not valid JSON of the expected shape, or whose key breaks its type or
+/// bounds.
 #[derive(Debug, thiserror::Error)]
-#[error("network configuration, line {line} column {column}: {message}")]
+#[error("{message}")]
 pub struct NetConfError {
-    /// 1-based line.
+    /// 1-based line (0 when decoded from a JSON value).
     pub line: usize,
-    /// 1-based column.
+    /// 1-based column (0 when decoded from a JSON value).
     pub column: usize,
-    /// serde's message (names the field and the allowed values).
+    /// The key's path, dot-separated (`host.bridge.vlanId`; empty for the document itself).
+    pub path: String,
+    /// What is wrong, beginning with the path: what was given and what is allowed.
     pub message: String,
     /// Not JSON at all (as opposed to JSON with a wrong or missing field).
     pub syntax: bool,
 }
 
-impl NetConf {
-    /// Parses a NetConf. Only the JSON shape is checked here; [`super::netconf_rules::check`]
-    /// gives a key-by-key verdict.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, NetConfError> {
-        serde_json::from_slice(bytes).map_err(|e| NetConfError {
-            line: e.line(),
-            column: e.column(),
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
+impl NetConfError {
+    fn from_path(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = e.path().to_string();
+        // The document itself is "." to serde_path_to_error.
+        let path = if path == "." { String::new() } else { path };
+        Self::from_json(path, &e.into_inner())
+    }
+
+    fn from_json(path: String, inner: &serde_json::Error) -> Self {
+        // serde_json appends the position to a custom message; the path says where instead.
+        let text = inner.to_string();
+        let text = text.split(" at line ").next().unwrap_or_default();
+        Self {
+            line: inner.line(),
+            column: inner.column(),
+            message: if path.is_empty() {
+                text.to_owned()
+            } else {
+                format!("{path}: {text}")
+            },
             syntax: matches!(
-                e.classify(),
+                inner.classify(),
                 serde_json::error::Category::Syntax | serde_json::error::Category::Eof
             ),
-        })
+            path,
+        }
+    }
+
+    fn at_key(key: &str, message: String) -> Self {
+        Self {
+            line: 0,
+            column: 0,
+            path: key.to_owned(),
+            message,
+            syntax: false,
+        }
+    }
+}
+
+/// The spec's rule for network names: a letter or digit, then letters, digits, `_`, `.`, `-`.
+/// The message names the key, what was given and what is allowed.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let mut bytes = name.bytes();
+    let ok = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "name: {} is not a network name: a letter or digit, then letters, digits, '_', '.' or '-'",
+            checked::describe(&Value::String(name.to_owned()))
+        ))
+    }
+}
+
+impl NetConf {
+    /// Parses and checks a NetConf in one pass: every known key's type and bounds (the error
+    /// names the key's path, what was given and what is allowed); unknown keys are kept.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, NetConfError> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let conf: Self =
+            serde_path_to_error::deserialize(&mut de).map_err(NetConfError::from_path)?;
+        de.end()
+            .map_err(|e| NetConfError::from_json(String::new(), &e))?;
+        conf.check_attachment_lists()
+    }
+
+    /// As [`Self::from_slice`], from JSON already parsed (the plugin parses stdin once and
+    /// reads its version and log settings from the same value).
+    pub fn from_value(value: Value) -> Result<Self, NetConfError> {
+        let conf: Self =
+            serde_path_to_error::deserialize(value).map_err(NetConfError::from_path)?;
+        conf.check_attachment_lists()
+    }
+
+    fn check_attachment_lists(self) -> Result<Self, NetConfError> {
+        for key in ATTACHMENT_LIST_KEYS {
+            checked::check_objects(key, self.extra.get(key))
+                .map_err(|m| NetConfError::at_key(key, m))?;
+        }
+        Ok(self)
     }
 
     /// The container side with the Go plugin's defaults: iftype as the host's, memif role and
@@ -617,12 +853,11 @@ mod tests {
     fn an_unknown_engine_names_the_allowed_values() {
         let e =
             NetConf::from_slice(br#"{"cniVersion":"1.0.0","host":{"engine":"dpdk"}}"#).unwrap_err();
-        assert!(
-            e.message
-                .contains("engine: \"dpdk\" is not one of ovs-dpdk, vpp, ovn"),
-            "{}",
-            e.message
+        assert_eq!(
+            e.message,
+            "host.engine: the string \"dpdk\" is not one of ovs-dpdk, vpp, ovn"
         );
+        assert_eq!(e.path, "host.engine");
         assert_eq!(e.line, 1);
     }
 
@@ -686,5 +921,228 @@ mod tests {
         let cc = c.container_conf(false);
         assert_eq!(cc.vhost.unwrap().mode, Some(VhostMode::Client));
         assert_eq!(cc.net_type, None);
+    }
+
+    /// The message of a NetConf (with a `cniVersion` added) that breaks a key's rule.
+    fn refused(mut v: Value) -> NetConfError {
+        v["cniVersion"] = Value::from("1.0.0");
+        NetConf::from_slice(v.to_string().as_bytes()).unwrap_err()
+    }
+
+    fn accepted(mut v: Value) {
+        v["cniVersion"] = Value::from("1.0.0");
+        if let Err(e) = NetConf::from_slice(v.to_string().as_bytes()) {
+            panic!("{v} refused: {e}");
+        }
+    }
+
+    #[test]
+    fn a_socket_of_the_wrong_type_is_named_with_what_was_given() {
+        let e = refused(serde_json::json!({"ovsdbSocket": 5}));
+        assert_eq!(e.to_string(), "ovsdbSocket: a number 5 is not a string");
+        assert_eq!(
+            refused(serde_json::json!({"vppApiSocket": []})).path,
+            "vppApiSocket"
+        );
+    }
+
+    #[test]
+    fn ipam_given_as_a_string_is_refused() {
+        let e = refused(serde_json::json!({"ipam": "host-local"}));
+        assert_eq!(
+            e.to_string(),
+            "ipam: the string \"host-local\" is not an object"
+        );
+    }
+
+    #[test]
+    fn sections_given_as_arrays_are_refused_with_their_path() {
+        use serde_json::json;
+        assert_eq!(refused(json!({"host": []})).path, "host");
+        assert_eq!(
+            refused(json!({"host": []})).to_string(),
+            "host: an array [] is not an object"
+        );
+        assert_eq!(refused(json!({"host": {"bridge": []}})).path, "host.bridge");
+        assert_eq!(
+            refused(json!({"host": {"vhost": [1]}})).to_string(),
+            "host.vhost: an array [1] is not an object"
+        );
+        assert_eq!(
+            refused(json!({"ovn": {"northboundTls": "x"}})).to_string(),
+            "ovn.northboundTls: the string \"x\" is not an object"
+        );
+        assert_eq!(
+            refused(json!({"runtimeConfig": 1})).to_string(),
+            "runtimeConfig: a number 1 is not an object"
+        );
+    }
+
+    #[test]
+    fn unknown_enum_values_and_numbers_out_of_range_list_what_is_allowed() {
+        use serde_json::json;
+        let e = refused(json!({"host": {"engine": "ovs"}}));
+        assert_eq!(
+            e.to_string(),
+            "host.engine: the string \"ovs\" is not one of ovs-dpdk, vpp, ovn"
+        );
+        let e = refused(json!({"container": {"bridge": {"vlanId": 5000}}}));
+        assert_eq!(
+            e.to_string(),
+            "container.bridge.vlanId: a number 5000 is not an integer from 0 to 4094"
+        );
+        let e = refused(json!({"host": {"memif": {"role": 1}}}));
+        assert_eq!(
+            e.to_string(),
+            "host.memif.role: a number 1 is not one of master, slave"
+        );
+    }
+
+    #[test]
+    fn queues_mtu_and_the_mac_capability_are_typed_and_bounded() {
+        use serde_json::json;
+        for (bad, msg) in [
+            (
+                json!({"host": {"vhost": {"queues": 17}}}),
+                "host.vhost.queues: a number 17 is not an integer from 1 to 16",
+            ),
+            (
+                json!({"container": {"memif": {"queues": 0}}}),
+                "container.memif.queues: a number 0 is not an integer from 1 to 16",
+            ),
+            (
+                json!({"host": {"vhost": {"queues": "2"}}}),
+                "host.vhost.queues: the string \"2\" is not an integer from 1 to 16",
+            ),
+            (
+                json!({"mtu": 9217}),
+                "mtu: a number 9217 is not an integer from 68 to 9216",
+            ),
+            (
+                json!({"mtu": 1500.5}),
+                "mtu: a number 1500.5 is not an integer from 68 to 9216",
+            ),
+            (
+                json!({"runtimeConfig": {"mac": 1}}),
+                "runtimeConfig.mac: a number 1 is not a string",
+            ),
+            (
+                json!({"host": {"bridge": {"bridgeId": -1}}}),
+                "host.bridge.bridgeId: a number -1 is not an integer from 0 to 4294967295",
+            ),
+            (
+                json!({"disableCheck": "yes"}),
+                "disableCheck: the string \"yes\" is not a boolean (true or false)",
+            ),
+            (
+                json!({"allowedSharedDirRoots": ["/a", 1]}),
+                "allowedSharedDirRoots: an array [\"/a\",1] is not an array of strings",
+            ),
+            (
+                json!({"cniVersion": 1}),
+                "cniVersion: a number 1 is not a string",
+            ),
+        ] {
+            let mut bad = bad;
+            let e = if bad.get("cniVersion").is_some() {
+                NetConf::from_slice(bad.to_string().as_bytes()).unwrap_err()
+            } else {
+                bad["cniVersion"] = Value::from("1.0.0");
+                NetConf::from_slice(bad.to_string().as_bytes()).unwrap_err()
+            };
+            assert_eq!(e.to_string(), msg);
+        }
+        accepted(json!({"mtu": 9000, "host": {"vhost": {"queues": 16}, "memif": {"queues": 1}}}));
+    }
+
+    #[test]
+    fn the_ovn_sections_keys_are_typed_and_bounded() {
+        use serde_json::json;
+        for (bad, msg) in [
+            (
+                json!({"ovn": {"installTimeoutSeconds": 0}}),
+                "ovn.installTimeoutSeconds: a number 0 is not an integer from 1 to 600",
+            ),
+            (
+                json!({"ovn": {"installTimeoutSeconds": 601}}),
+                "ovn.installTimeoutSeconds: a number 601 is not an integer from 1 to 600",
+            ),
+            (
+                json!({"ovn": {"createSwitch": "true"}}),
+                "ovn.createSwitch: the string \"true\" is not a boolean (true or false)",
+            ),
+            (
+                json!({"ovn": {"northboundTls": {"caCert": 7}}}),
+                "ovn.northboundTls.caCert: a number 7 is not a string",
+            ),
+            (json!({"ovn": []}), "ovn: an array [] is not an object"),
+        ] {
+            assert_eq!(refused(bad).to_string(), msg);
+        }
+        accepted(
+            json!({"ovn": {"installTimeoutSeconds": 600, "createSwitch": true,
+                                "logicalSwitch": "ls", "northboundTls": {"caCert": "/ca"}}}),
+        );
+    }
+
+    #[test]
+    fn unknown_keys_empty_enums_and_dotted_keys_are_accepted() {
+        use serde_json::json;
+        accepted(
+            json!({"somethingElse": [1], "host": {"engine": "", "future": 1},
+                        "cni.dev/valid-attachments": [{"containerID": "a", "ifname": "b"}]}),
+        );
+        let e = refused(json!({"cni.dev/valid-attachments": {}}));
+        assert_eq!(e.path, "cni.dev/valid-attachments");
+        assert_eq!(
+            e.to_string(),
+            "cni.dev/valid-attachments: an object {} is not an array of objects"
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_the_message() {
+        let long = "x".repeat(100);
+        let e = refused(serde_json::json!({"host": {"engine": long}}));
+        assert!(
+            e.message.ends_with("…\" is not one of ovs-dpdk, vpp, ovn")
+                || e.message.contains("… is not one of"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn network_names_follow_the_spec() {
+        for good in ["userspace-ovs", "net1", "a.b_c-d", "0net"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "-net", "a/b", "a b", ".x"] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            check_name("a/b").unwrap_err(),
+            "name: the string \"a/b\" is not a network name: a letter or digit, then letters, digits, '_', '.' or '-'"
+        );
+    }
+
+    #[test]
+    fn a_value_and_a_slice_decode_alike() {
+        let v: Value = serde_json::from_str(OVS_CLIENT).unwrap();
+        assert_eq!(
+            NetConf::from_value(v).unwrap(),
+            NetConf::from_slice(OVS_CLIENT.as_bytes()).unwrap()
+        );
+        let e =
+            NetConf::from_value(serde_json::json!({"cniVersion": "1.0.0", "mtu": 1})).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "mtu: a number 1 is not an integer from 68 to 9216"
+        );
+        assert!(
+            NetConf::from_slice(b"{\"cniVersion\":\"1.0.0\"} x")
+                .unwrap_err()
+                .syntax
+        );
     }
 }
