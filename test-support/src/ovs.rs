@@ -53,7 +53,20 @@ impl Ovs {
             "/usr/share/openvswitch/vswitch.ovsschema",
         ]));
         ovs.start_ovsdb_server();
-        run_ok(&mut ovs.vsctl(&["--no-wait", "init"]));
+        // Seen under load: the detached server's socket refused the first connection.
+        let start = Instant::now();
+        loop {
+            let out = ovs.vsctl(&["--no-wait", "init"]).output().unwrap();
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "ovs-vsctl init against the new ovsdb-server failed for 10 s: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
         ovs
     }
 
