@@ -135,9 +135,7 @@ fn steps(
         })?;
     }
     tracing::debug!(port = %record.name(), "attached");
-    let out = result
-        .convert_to(ctx.config.version())
-        .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
+    let out = result.convert_to(ctx.config.version())?;
     let recorded = serde_json::to_value(&result).map_err(|e| {
         CniError::new(ErrorCode::Internal, "cannot encode the result").with_details(e.to_string())
     })?;
@@ -412,9 +410,7 @@ fn publish_files(
         let b = container.bridge.get_or_insert_with(Default::default);
         b.vlan_id = b.vlan_id.filter(|v| *v != 0).or(Some(i64::from(vlan)));
     }
-    let entry_result = result
-        .convert_to(ctx.config.version())
-        .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
+    let entry_result = result.convert_to(ctx.config.version())?;
     let entry = ConfigurationData {
         container_id: id.container_id.to_string(),
         if_name: id.ifname.clone(),

@@ -10,6 +10,11 @@ pub enum VppEngineError {
     /// The API session or a request.
     #[error(transparent)]
     Api(#[from] VppError),
+    /// `netType: interface` without an address for VPP's side.
+    #[error(
+        "host.netType interface needs an address for the host side: configure IPAM with a gateway"
+    )]
+    NoHostAddress,
     /// A vhost-user socket path VPP cannot hold.
     #[error("vhost-user socket path {path} is longer than VPP's 255 bytes")]
     VhostSocketTooLong {

@@ -14,7 +14,7 @@ use userspace_cni_sdk::wire::{self, IfType, NetType, VhostMode};
 use vpp_api::messages::memif::{MemifMode, MemifRole};
 
 use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
-use crate::cni::{CniError, ErrorCode};
+use crate::cni::CniError;
 use crate::config::Config;
 use crate::identity::AttachmentId;
 pub mod attach;
@@ -78,12 +78,7 @@ impl VppRecord {
         let memif = config.host.memif.clone().unwrap_or_default();
         let net_type = config.host_net_type();
         let address = match net_type {
-            NetType::Interface => Some(req.host_address.ok_or_else(|| {
-                CniError::new(
-                    ErrorCode::InvalidConfig,
-                    "host.netType interface needs an address for the host side: configure IPAM with a gateway",
-                )
-            })?),
+            NetType::Interface => Some(req.host_address.ok_or(VppEngineError::NoHostAddress)?),
             _ => None,
         };
         Ok(Self {
