@@ -4,6 +4,10 @@
 //! hands the engine a [`Held`]. The list of engines is the one [`engines!`] line per engine
 //! at the bottom of this file: it makes the journal's [`EngineRecord`], the planning by
 //! `host.engine` and the connection, so no verb branches on the engine.
+//!
+//! Each engine fails with an error type of its own ([`Engine::Error`]); the CNI code of each
+//! of its variants is chosen in `cni/classify.rs`, so a new engine is its folder, its
+//! [`engines!`] line and its error's `Classify` there.
 
 pub mod fake;
 pub mod ovn;
@@ -208,7 +212,7 @@ pub trait Variant: Record {
     fn of(record: &EngineRecord) -> Option<&Self>;
 }
 
-/// The record `E` was handed, or error 999 naming both engines: CHECK and DEL connect the
+/// The record `E` was handed, or error 100 naming both engines: CHECK and DEL connect the
 /// engine the journal names, so this is a bug, never a user's mistake.
 fn own<E: Engine>(record: &EngineRecord) -> Result<&E::Record, CniError>
 where
