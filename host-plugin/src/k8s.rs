@@ -16,11 +16,81 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde_json::{Value, json};
 use userspace_cni_sdk::wire::{
-    CONFIGURATION_DATA_ANNOTATION, ConfigurationData, MAPPED_DIR_ANNOTATION, configuration_data,
-    merge_entry, parse_configuration_data,
+    CONFIGURATION_DATA_ANNOTATION, ConfigurationData, ConfigurationDataError,
+    MAPPED_DIR_ANNOTATION, configuration_data, merge_entry, parse_configuration_data,
 };
 
-use crate::cni::{CniError, ErrorCode};
+/// What goes wrong with the Kubernetes API (the CNI codes are decided in `cni::classify`).
+#[derive(Debug, thiserror::Error)]
+pub enum K8sError {
+    /// The API server refused or could not be reached.
+    #[error("{}", api_message(what, source))]
+    Api {
+        /// What was being done (`get pod ns/name`).
+        what: String,
+        /// kube's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// The PATCH kept conflicting with other writers.
+    #[error("{what}: still conflicting after {tries} tries")]
+    StillConflicting {
+        /// What was being done.
+        what: String,
+        /// How many times.
+        tries: usize,
+    },
+    /// The kubeconfig cannot be read or used.
+    #[error("kubeconfig {path}: {reason}")]
+    Kubeconfig {
+        /// Its path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The pod's annotation is not configuration data.
+    #[error("{what}: the existing {CONFIGURATION_DATA_ANNOTATION} is malformed")]
+    MalformedAnnotation {
+        /// What was being done.
+        what: String,
+        /// Why.
+        #[source]
+        source: ConfigurationDataError,
+    },
+    /// The new annotation could not be encoded.
+    #[error("{what}: {source}")]
+    Encode {
+        /// What was being done.
+        what: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The client's runtime could not start.
+    #[error("cannot start the Kubernetes client runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// The API's own words, and the one fix the plugin can name: its RBAC.
+fn api_message(what: &str, e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => {
+            format!(
+                "{what}: forbidden: {} (the plugin's kubeconfig needs get and patch on pods)",
+                s.message
+            )
+        }
+        kube::Error::Api(s) => format!("{what}: {} ({})", s.message, s.code),
+        other => format!("{what}: {other}"),
+    }
+}
+
+fn api_err(what: &str, source: kube::Error) -> K8sError {
+    K8sError::Api {
+        what: what.to_owned(),
+        source,
+    }
+}
 
 /// The pod volume the plugin and the pod share.
 pub const SHARED_VOLUME: &str = "shared-dir";
@@ -102,31 +172,12 @@ pub fn pod_facts(pod: &Pod, kubelet_root: &std::path::Path) -> PodFacts {
     PodFacts { volume, mount_path }
 }
 
-fn api_err(what: &str, e: kube::Error) -> CniError {
-    let code = match &e {
-        kube::Error::Api(s) if s.code == 409 || s.code == 429 || s.code >= 500 => {
-            ErrorCode::TryAgainLater
-        }
-        kube::Error::Api(_) => ErrorCode::Internal,
-        _ => ErrorCode::TryAgainLater,
-    };
-    let msg = match &e {
-        kube::Error::Api(s) if s.code == 403 => {
-            format!(
-                "{what}: forbidden: {} (the plugin's kubeconfig needs get and patch on pods)",
-                s.message
-            )
-        }
-        kube::Error::Api(s) => format!("{what}: {} ({})", s.message, s.code),
-        other => format!("{what}: {other}"),
-    };
-    CniError::new(code, msg)
-}
-
 /// A client built from a kubeconfig file.
-pub async fn client_from_kubeconfig(path: &str) -> Result<Client, CniError> {
-    let invalid =
-        |e: String| CniError::new(ErrorCode::InvalidConfig, format!("kubeconfig {path}: {e}"));
+pub async fn client_from_kubeconfig(path: &str) -> Result<Client, K8sError> {
+    let invalid = |reason: String| K8sError::Kubeconfig {
+        path: path.to_owned(),
+        reason,
+    };
     let kc = Kubeconfig::read_from(path).map_err(|e| invalid(e.to_string()))?;
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
@@ -135,7 +186,7 @@ pub async fn client_from_kubeconfig(path: &str) -> Result<Client, CniError> {
 }
 
 /// GETs the pod.
-pub async fn get_pod(client: &Client, pod: &PodRef) -> Result<Pod, CniError> {
+pub async fn get_pod(client: &Client, pod: &PodRef) -> Result<Pod, K8sError> {
     Api::<Pod>::namespaced(client.clone(), &pod.namespace)
         .get(&pod.name)
         .await
@@ -163,7 +214,7 @@ pub async fn update_configuration_data(
     mapped_dir: Option<&str>,
     if_gone: IfGone,
     change: impl Fn(&mut Vec<ConfigurationData>) -> bool,
-) -> Result<(), CniError> {
+) -> Result<(), K8sError> {
     let api = Api::<Pod>::namespaced(client.clone(), &pod.namespace);
     let what = format!("annotate pod {}/{}", pod.namespace, pod.name);
     for _ in 0..MAX_CONFLICT_RETRIES {
@@ -174,13 +225,12 @@ pub async fn update_configuration_data(
         };
         let annotations = current.metadata.annotations.clone().unwrap_or_default();
         let mut list = match annotations.get(CONFIGURATION_DATA_ANNOTATION) {
-            Some(text) => parse_configuration_data(text).map_err(|e| {
-                CniError::new(
-                    ErrorCode::Internal,
-                    format!("{what}: the existing {CONFIGURATION_DATA_ANNOTATION} is malformed"),
-                )
-                .with_details(e.to_string())
-            })?,
+            Some(text) => {
+                parse_configuration_data(text).map_err(|source| K8sError::MalformedAnnotation {
+                    what: what.clone(),
+                    source,
+                })?
+            }
             None => Vec::new(),
         };
         if !change(&mut list) {
@@ -192,7 +242,10 @@ pub async fn update_configuration_data(
             Value::Null
         } else {
             serde_json::to_string(&list)
-                .map_err(|e| CniError::new(ErrorCode::Internal, format!("{what}: {e}")))?
+                .map_err(|source| K8sError::Encode {
+                    what: what.clone(),
+                    source,
+                })?
                 .into()
         };
         let mut patch = json!({"metadata": {
@@ -215,10 +268,10 @@ pub async fn update_configuration_data(
             Err(e) => return Err(api_err(&what, e)),
         }
     }
-    Err(CniError::new(
-        ErrorCode::TryAgainLater,
-        format!("{what}: still conflicting after {MAX_CONFLICT_RETRIES} tries"),
-    ))
+    Err(K8sError::StillConflicting {
+        what,
+        tries: MAX_CONFLICT_RETRIES,
+    })
 }
 
 /// Adds or replaces this interface's entry.
@@ -227,7 +280,7 @@ pub async fn publish_entry(
     pod: &PodRef,
     entry: &ConfigurationData,
     mapped_dir: Option<&str>,
-) -> Result<(), CniError> {
+) -> Result<(), K8sError> {
     update_configuration_data(client, pod, mapped_dir, IfGone::Fail, |list| {
         merge_entry(list, entry.clone());
         true
@@ -241,7 +294,7 @@ pub async fn withdraw_entry(
     pod: &PodRef,
     container_id: &str,
     ifname: &str,
-) -> Result<(), CniError> {
+) -> Result<(), K8sError> {
     update_configuration_data(client, pod, None, IfGone::Done, |list| {
         configuration_data::remove_entry(list, container_id, ifname)
     })
@@ -259,22 +312,17 @@ pub struct Session {
 
 impl Session {
     /// Connects with the kubeconfig at `path`.
-    pub fn connect(path: &str, pod: PodRef) -> Result<Self, CniError> {
+    pub fn connect(path: &str, pod: PodRef) -> Result<Self, K8sError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| {
-                CniError::new(
-                    ErrorCode::Internal,
-                    format!("cannot start the Kubernetes client runtime: {e}"),
-                )
-            })?;
+            .map_err(K8sError::Runtime)?;
         let client = rt.block_on(client_from_kubeconfig(path))?;
         Ok(Self { rt, client, pod })
     }
 
     /// The pod's shared volume and mount path.
-    pub fn pod_facts(&self, kubelet_root: &std::path::Path) -> Result<PodFacts, CniError> {
+    pub fn pod_facts(&self, kubelet_root: &std::path::Path) -> Result<PodFacts, K8sError> {
         Ok(pod_facts(
             &self.rt.block_on(get_pod(&self.client, &self.pod))?,
             kubelet_root,
@@ -286,13 +334,13 @@ impl Session {
         &self,
         entry: &ConfigurationData,
         mapped_dir: Option<&str>,
-    ) -> Result<(), CniError> {
+    ) -> Result<(), K8sError> {
         self.rt
             .block_on(publish_entry(&self.client, &self.pod, entry, mapped_dir))
     }
 
     /// Removes this interface's annotation entry.
-    pub fn withdraw(&self, container_id: &str, ifname: &str) -> Result<(), CniError> {
+    pub fn withdraw(&self, container_id: &str, ifname: &str) -> Result<(), K8sError> {
         self.rt.block_on(withdraw_entry(
             &self.client,
             &self.pod,

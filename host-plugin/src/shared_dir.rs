@@ -11,10 +11,136 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode, SFlag};
 use userspace_cni_sdk::MAX_SOCKET_PATH;
 
-use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
 
 use crate::config::DEFAULT_SHARED_BASE as DEFAULT_BASE;
+
+/// What goes wrong with shared directories, their aliases and sockets (the CNI codes are
+/// decided in `cni::classify`).
+#[derive(Debug, thiserror::Error)]
+pub enum SharedDirError {
+    /// The directory is not under an allowed root.
+    #[error(
+        "shared directory {} is outside the allowed roots ({}); add its parent to allowedSharedDirRoots",
+        dir.display(),
+        allowed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    OutsideRoots {
+        /// The directory.
+        dir: PathBuf,
+        /// `allowedSharedDirRoots`.
+        allowed: Vec<PathBuf>,
+    },
+    /// The socket's path does not fit a unix socket address.
+    #[error(
+        "socket path {} is {len} bytes; unix sockets allow {MAX_SOCKET_PATH}: use a shorter sharedDir",
+        path.display()
+    )]
+    SocketPathTooLong {
+        /// The path.
+        path: PathBuf,
+        /// Its length.
+        len: usize,
+    },
+    /// Something else is where the directory goes.
+    #[error("shared directory {} exists and is not a plain directory", dir.display())]
+    NotADirectory {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The directory could not be made (or given its mode).
+    #[error("cannot create shared directory {}", dir.display())]
+    Create {
+        /// The directory.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The group database could not be read.
+    #[error("looking up group {group}")]
+    GroupLookup {
+        /// `host.vhost.group`.
+        group: String,
+        /// The cause.
+        #[source]
+        source: Errno,
+    },
+    /// `host.vhost.group` names no group.
+    #[error("host.vhost.group: no group named {group:?}")]
+    NoSuchGroup {
+        /// The name.
+        group: String,
+    },
+    /// The directory could not be given to the group.
+    #[error("chown {}", dir.display())]
+    Chown {
+        /// The directory.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: Errno,
+    },
+    /// The alias path has no root directory above it.
+    #[error("no alias root above {}", mount.display())]
+    NoAliasRoot {
+        /// The alias.
+        mount: PathBuf,
+    },
+    /// The alias' parent could not be made or opened.
+    #[error("{what} {}", mount.display())]
+    AliasIo {
+        /// What was being done.
+        what: &'static str,
+        /// The alias.
+        mount: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The alias root is not a directory the plugin can use.
+    #[error("socket alias root {}: {reason}", root.display())]
+    AliasRoot {
+        /// The root.
+        root: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The alias directory is not one the plugin can use.
+    #[error("alias {}: {reason}", mount.display())]
+    AliasDir {
+        /// The alias.
+        mount: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The directory could not be bind-mounted on its alias.
+    #[error("cannot bind-mount {} on {}", dir.display(), mount.display())]
+    BindMountAlias {
+        /// The directory.
+        dir: PathBuf,
+        /// The alias.
+        mount: PathBuf,
+        /// The cause.
+        #[source]
+        source: Errno,
+    },
+    /// A directory is where the socket goes.
+    #[error("a directory is in the way of the socket {}", path.display())]
+    InTheWay {
+        /// The socket's path.
+        path: PathBuf,
+    },
+    /// A stale entry where the socket goes could not be removed.
+    #[error("cannot remove {}", path.display())]
+    Remove {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// `<sharedDir or default>/<name>/`: the plugin's own per-container directory (`name` is the
 /// 12-character ID prefix, as in the Go plugin's fallback, unless another container holds it).
@@ -25,7 +151,7 @@ pub fn managed_dir(config: &Config, name: &str) -> PathBuf {
 
 /// Refuses a directory outside the allowed roots (a pod's hostPath must not make the plugin
 /// write anywhere). Paths are compared component-wise after normalising `.` and `..`.
-pub fn check_allowed(dir: &Path, allowed: &[PathBuf]) -> Result<(), CniError> {
+pub fn check_allowed(dir: &Path, allowed: &[PathBuf]) -> Result<(), SharedDirError> {
     // Symlinks in the part that exists are resolved: a link under an allowed root that points
     // elsewhere must not let the plugin create directories there.
     let norm = resolve_existing(&normalize(dir));
@@ -35,18 +161,10 @@ pub fn check_allowed(dir: &Path, allowed: &[PathBuf]) -> Result<(), CniError> {
     {
         Ok(())
     } else {
-        Err(CniError::new(
-            ErrorCode::InvalidConfig,
-            format!(
-                "shared directory {} is outside the allowed roots ({}); add its parent to allowedSharedDirRoots",
-                dir.display(),
-                allowed
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ))
+        Err(SharedDirError::OutsideRoots {
+            dir: dir.to_owned(),
+            allowed: allowed.to_vec(),
+        })
     }
 }
 
@@ -87,39 +205,29 @@ fn normalize(p: &Path) -> PathBuf {
 }
 
 /// A socket path must fit in `sun_path`; say so at ADD rather than fail later in the switch.
-pub fn check_socket_path(path: &Path) -> Result<(), CniError> {
+pub fn check_socket_path(path: &Path) -> Result<(), SharedDirError> {
     let len = path.as_os_str().len();
     if len > MAX_SOCKET_PATH {
-        return Err(CniError::new(
-            ErrorCode::InvalidConfig,
-            format!(
-                "socket path {} is {len} bytes; unix sockets allow {MAX_SOCKET_PATH}: use a shorter sharedDir",
-                path.display()
-            ),
-        ));
+        return Err(SharedDirError::SocketPathTooLong {
+            path: path.to_owned(),
+            len,
+        });
     }
     Ok(())
 }
 
 /// Creates the directory (mode 0750, or 0770 with the vhost group owning it); returns
 /// whether it was created here.
-pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
-    let io = |e: std::io::Error| {
-        CniError::new(
-            ErrorCode::Io,
-            format!("cannot create shared directory {}", dir.display()),
-        )
-        .with_details(e.to_string())
+pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, SharedDirError> {
+    let io = |source| SharedDirError::Create {
+        dir: dir.to_owned(),
+        source,
     };
     if let Ok(meta) = fs::symlink_metadata(dir) {
         if meta.file_type().is_symlink() || !meta.is_dir() {
-            return Err(CniError::new(
-                ErrorCode::InvalidConfig,
-                format!(
-                    "shared directory {} exists and is not a plain directory",
-                    dir.display()
-                ),
-            ));
+            return Err(SharedDirError::NotADirectory {
+                dir: dir.to_owned(),
+            });
         }
         return Ok(false);
     }
@@ -127,15 +235,12 @@ pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
     let gid = match group {
         Some(g) => Some(
             nix::unistd::Group::from_name(g)
-                .map_err(|e| {
-                    CniError::new(ErrorCode::Io, format!("looking up group {g}"))
-                        .with_details(e.to_string())
+                .map_err(|source| SharedDirError::GroupLookup {
+                    group: g.to_owned(),
+                    source,
                 })?
-                .ok_or_else(|| {
-                    CniError::new(
-                        ErrorCode::InvalidConfig,
-                        format!("host.vhost.group: no group named {g:?}"),
-                    )
+                .ok_or_else(|| SharedDirError::NoSuchGroup {
+                    group: g.to_owned(),
                 })?
                 .gid,
         ),
@@ -149,9 +254,9 @@ pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
     // The mode is set again after creation: DirBuilder's is narrowed by the runtime's umask.
     let r = match gid {
         Some(gid) => nix::unistd::chown(dir, None, Some(gid))
-            .map_err(|e| {
-                CniError::new(ErrorCode::Io, format!("chown {}", dir.display()))
-                    .with_details(e.to_string())
+            .map_err(|source| SharedDirError::Chown {
+                dir: dir.to_owned(),
+                source,
             })
             .and_then(|()| fs::set_permissions(dir, fs::Permissions::from_mode(0o770)).map_err(io)),
         None => fs::set_permissions(dir, fs::Permissions::from_mode(0o750)).map_err(io),
@@ -170,15 +275,20 @@ pub fn ensure(dir: &Path, group: Option<&str>) -> Result<bool, CniError> {
 /// symlinks, and the bind mount is made on the opened directory, never on a path that could
 /// be redirected. A symlink at the mount point (the attachment's claimed name) is replaced;
 /// one at the alias root is refused. The alias root's parent is the operator's.
-pub fn mount_alias(dir: &Path, mount: &Path) -> Result<(), CniError> {
-    let io = |what: &str, e: String| {
-        CniError::new(ErrorCode::Io, format!("{what} {}", mount.display())).with_details(e)
+pub fn mount_alias(dir: &Path, mount: &Path) -> Result<(), SharedDirError> {
+    let io = |what, source| SharedDirError::AliasIo {
+        what,
+        mount: mount.to_owned(),
+        source,
+    };
+    let no_root = || SharedDirError::NoAliasRoot {
+        mount: mount.to_owned(),
     };
     let (Some(root), Some(name)) = (mount.parent(), mount.file_name()) else {
-        return Err(io("no alias root above", String::new()));
+        return Err(no_root());
     };
     let (Some(base), Some(root_name)) = (root.parent(), root.file_name()) else {
-        return Err(io("no alias root above", String::new()));
+        return Err(no_root());
     };
     // An alias left by an ADD that died midway (possibly of a directory that is gone) goes:
     // the name is this attachment's (its stem is claimed).
@@ -189,20 +299,22 @@ pub fn mount_alias(dir: &Path, mount: &Path) -> Result<(), CniError> {
         .recursive(true)
         .mode(0o750)
         .create(base)
-        .map_err(|e| io("cannot create the parent of", e.to_string()))?;
+        .map_err(|e| io("cannot create the parent of", e))?;
     let base_fd = nix::fcntl::open(
         base,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| io("cannot open the parent of", e.to_string()))?;
-    let root_fd = own_dir_at(&base_fd, root_name, false).map_err(|e| {
-        CniError::new(
-            ErrorCode::Io,
-            format!("socket alias root {}: {e}", root.display()),
-        )
+    .map_err(|e| io("cannot open the parent of", e.into()))?;
+    let root_fd =
+        own_dir_at(&base_fd, root_name, false).map_err(|reason| SharedDirError::AliasRoot {
+            root: root.to_owned(),
+            reason,
+        })?;
+    let mount_fd = own_dir_at(&root_fd, name, true).map_err(|reason| SharedDirError::AliasDir {
+        mount: mount.to_owned(),
+        reason,
     })?;
-    let mount_fd = own_dir_at(&root_fd, name, true).map_err(|e| io("alias", e))?;
     let target = format!("/proc/self/fd/{}", mount_fd.as_raw_fd());
     nix::mount::mount(
         Some(dir),
@@ -211,12 +323,13 @@ pub fn mount_alias(dir: &Path, mount: &Path) -> Result<(), CniError> {
         nix::mount::MsFlags::MS_BIND,
         None::<&str>,
     )
-    .map_err(|e| {
+    .map_err(|source| {
         let _ = nix::unistd::unlinkat(&root_fd, name, nix::unistd::UnlinkatFlags::RemoveDir);
-        io(
-            &format!("cannot bind-mount {} on", dir.display()),
-            e.to_string(),
-        )
+        SharedDirError::BindMountAlias {
+            dir: dir.to_owned(),
+            mount: mount.to_owned(),
+            source,
+        }
     })
 }
 
@@ -269,15 +382,14 @@ pub fn remove_alias(alias: &Path) {
 /// Clears the place where a socket will be created: a symlink planted there (which would
 /// redirect the switch's or the app's `bind`), or a stale socket or file left by an earlier
 /// attachment, is removed; a directory there is an error.
-pub fn clear_socket_path(path: &Path) -> Result<(), CniError> {
+pub fn clear_socket_path(path: &Path) -> Result<(), SharedDirError> {
     let Ok(meta) = fs::symlink_metadata(path) else {
         return Ok(());
     };
     if meta.is_dir() {
-        return Err(CniError::new(
-            ErrorCode::InvalidConfig,
-            format!("a directory is in the way of the socket {}", path.display()),
-        ));
+        return Err(SharedDirError::InTheWay {
+            path: path.to_owned(),
+        });
     }
     tracing::warn!(
         "removing {} ({}) where the socket goes",
@@ -288,9 +400,9 @@ pub fn clear_socket_path(path: &Path) -> Result<(), CniError> {
             "a stale entry"
         }
     );
-    fs::remove_file(path).map_err(|e| {
-        CniError::new(ErrorCode::Io, format!("cannot remove {}", path.display()))
-            .with_details(e.to_string())
+    fs::remove_file(path).map_err(|source| SharedDirError::Remove {
+        path: path.to_owned(),
+        source,
     })
 }
 
@@ -336,11 +448,13 @@ mod tests {
     #[test]
     fn socket_paths_over_107_bytes_are_refused() {
         assert!(check_socket_path(&Path::new("/").join("x".repeat(106))).is_ok());
-        let e = check_socket_path(&Path::new("/").join("x".repeat(107))).unwrap_err();
+        let e = check_socket_path(&Path::new("/").join("x".repeat(107)))
+            .unwrap_err()
+            .to_string();
         assert!(
-            e.msg.contains("108 bytes") || e.msg.contains("unix sockets allow 107"),
+            e.contains("108 bytes") || e.contains("unix sockets allow 107"),
             "{}",
-            e.msg
+            e
         );
     }
 
@@ -412,8 +526,10 @@ mod tests {
         fs::create_dir_all(&victim).unwrap();
         let root = d.path().join("vs");
         std::os::unix::fs::symlink(&victim, &root).unwrap();
-        let e = mount_alias(&dir, &root.join("stem")).unwrap_err();
-        assert!(e.msg.contains("symlink"), "{}", e.msg);
+        let e = mount_alias(&dir, &root.join("stem"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("symlink"), "{e}");
         assert!(!mounted_at(&victim.join("stem")));
         assert!(
             fs::read_dir(&victim).unwrap().next().is_none(),

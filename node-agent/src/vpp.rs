@@ -13,15 +13,22 @@ use std::time::Duration;
 use userspace_cni_sdk::wire::Engine as EngineKind;
 use userspace_plugin::attachment::journal::{Step, Store, StoreError};
 use userspace_plugin::cni::CniError;
-use userspace_plugin::engine::vpp::{VppEngine, VppRecord};
+use userspace_plugin::engine::ovs::OvsError;
+use userspace_plugin::engine::vpp::{VppEngine, VppEngineError, VppRecord};
 use userspace_plugin::engine::{EngineRecord, Held, Ownership, Switch};
 
 /// Why a pass could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum HealError {
-    /// The switch did not answer.
+    /// The switch did not answer, or refused (through the plugin's [`Switch`]).
     #[error("switch: {0}")]
     Switch(#[from] CniError),
+    /// OVS could not be reached.
+    #[error("switch: {0}")]
+    Ovs(#[from] OvsError),
+    /// VPP could not be reached.
+    #[error("switch: {0}")]
+    Vpp(#[from] VppEngineError),
     /// The state directory could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),

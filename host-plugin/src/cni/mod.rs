@@ -1,6 +1,7 @@
 //! The CNI protocol: the runtime's environment and stdin in, one JSON document on stdout out.
 //! Verbs are dispatched by [`crate::run`]; errors become CNI error JSON only here, at the edge.
 
+pub mod classify;
 pub mod error;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,10 @@
 //! hands the engine a [`Held`]. The list of engines is the one [`engines!`] line per engine
 //! at the bottom of this file: it makes the journal's [`EngineRecord`], the planning by
 //! `host.engine` and the connection, so no verb branches on the engine.
+//!
+//! Each engine fails with an error type of its own ([`Engine::Error`]); the CNI code of each
+//! of its variants is chosen in `cni/classify.rs`, so a new engine is its folder, its
+//! [`engines!`] line and its error's `Classify` there.
 
 pub mod fake;
 pub mod ovn;
@@ -140,39 +144,46 @@ pub trait Record: Debug + Clone + PartialEq + Serialize + for<'de> Deserialize<'
     }
 }
 
-/// One vswitch.
+/// One vswitch. Its failures are its own typed error; they become CNI errors (a code, the
+/// message, the causes) in `cni::classify`, where [`Switch`] hands them to the verbs.
 pub trait Engine {
     /// What it records of one attachment in the journal.
     type Record: Record;
+    /// What goes wrong in it.
+    type Error: std::error::Error + Send + Sync + 'static + Into<CniError>;
 
     /// A session with the switch `config` names.
-    fn connect(config: &Config) -> Result<Self, CniError>
+    fn connect(config: &Config) -> Result<Self, Self::Error>
     where
         Self: Sized;
     /// The record for this config and request, before anything is made: everything the
     /// undo needs is in it, so a DEL after a kill during the attach finds what was made.
+    /// A [`CniError`]: what fails here is the config, whose errors are CNI errors already.
     fn plan(config: &Config, req: &AttachRequest) -> Result<Self::Record, CniError>;
     /// Makes what `planned` describes; returns the record of what was made. On failure what
     /// was made is undone, and anyway a [`Engine::detach`] of `planned` removes it.
-    fn attach(&mut self, planned: &Self::Record, held: &Held<'_>)
-    -> Result<Self::Record, CniError>;
+    fn attach(
+        &mut self,
+        planned: &Self::Record,
+        held: &Held<'_>,
+    ) -> Result<Self::Record, Self::Error>;
     /// Removes what the record describes and is provably this attachment's; idempotent.
-    fn detach(&mut self, record: &Self::Record, held: &Held<'_>) -> Result<(), CniError>;
+    fn detach(&mut self, record: &Self::Record, held: &Held<'_>) -> Result<(), Self::Error>;
     /// Whether the recorded port is there and this attachment's.
-    fn check(&mut self, record: &Self::Record) -> Result<Ownership, CniError>;
+    fn check(&mut self, record: &Self::Record) -> Result<Ownership, Self::Error>;
     /// Ports of `network` this plugin made, by attachment, found by their tags (GC, and DEL
     /// without a whole journal).
     fn untracked(
         &mut self,
         network: &str,
         evidence: &dyn Evidence,
-    ) -> Result<Vec<(AttachmentId, Self::Record)>, CniError>;
+    ) -> Result<Vec<(AttachmentId, Self::Record)>, Self::Error>;
     /// Whether the switch can serve an ADD now.
-    fn status(&mut self) -> Result<(), CniError>;
+    fn status(&mut self) -> Result<(), Self::Error>;
 }
 
 /// An engine over the journal's [`EngineRecord`]: what the verbs hold. Every [`Engine`] is
-/// one; the fake switch is one directly.
+/// one, its typed errors classified into [`CniError`]s here; the fake switch is one directly.
 pub trait Switch {
     /// [`Engine::attach`].
     fn attach(&mut self, planned: &EngineRecord, held: &Held<'_>)
@@ -201,7 +212,7 @@ pub trait Variant: Record {
     fn of(record: &EngineRecord) -> Option<&Self>;
 }
 
-/// The record `E` was handed, or error 999 naming both engines: CHECK and DEL connect the
+/// The record `E` was handed, or error 100 naming both engines: CHECK and DEL connect the
 /// engine the journal names, so this is a bug, never a user's mistake.
 fn own<E: Engine>(record: &EngineRecord) -> Result<&E::Record, CniError>
 where
@@ -228,15 +239,17 @@ where
         planned: &EngineRecord,
         held: &Held<'_>,
     ) -> Result<EngineRecord, CniError> {
-        Engine::attach(self, own::<E>(planned)?, held).map(Variant::wrap)
+        Engine::attach(self, own::<E>(planned)?, held)
+            .map(Variant::wrap)
+            .map_err(Into::into)
     }
 
     fn detach(&mut self, record: &EngineRecord, held: &Held<'_>) -> Result<(), CniError> {
-        Engine::detach(self, own::<E>(record)?, held)
+        Engine::detach(self, own::<E>(record)?, held).map_err(Into::into)
     }
 
     fn check(&mut self, record: &EngineRecord) -> Result<Ownership, CniError> {
-        Engine::check(self, own::<E>(record)?)
+        Engine::check(self, own::<E>(record)?).map_err(Into::into)
     }
 
     fn untracked(
@@ -244,14 +257,15 @@ where
         network: &str,
         evidence: &dyn Evidence,
     ) -> Result<Vec<(AttachmentId, EngineRecord)>, CniError> {
-        Ok(Engine::untracked(self, network, evidence)?
+        Ok(Engine::untracked(self, network, evidence)
+            .map_err(Into::into)?
             .into_iter()
             .map(|(id, r)| (id, r.wrap()))
             .collect())
     }
 
     fn status(&mut self) -> Result<(), CniError> {
-        Engine::status(self)
+        Engine::status(self).map_err(Into::into)
     }
 }
 
@@ -323,7 +337,7 @@ macro_rules! engines {
         /// A session with the `kind` engine.
         pub fn connect(config: &Config, kind: EngineKind) -> Result<Box<dyn Switch>, CniError> {
             Ok(match kind {
-                $(EngineKind::$variant => Box::new(<$engine as Engine>::connect(config)?),)+
+                $(EngineKind::$variant => Box::new(<$engine as Engine>::connect(config).map_err(CniError::from)?),)+
             })
         }
     };

@@ -12,11 +12,11 @@ use userspace_cni_sdk::wire::{
     MemifDevice, MemifRole, VhostMode, VhostUserDevice, VhostUserIp4Conf,
 };
 
+use super::Ctx;
 use super::names::{managed_dir_candidates, socket_name};
 use super::recover::undo_attachment;
 use super::switches::Engines;
 use super::undo::{rollback_wants, undo_journal};
-use super::{Ctx, store_err};
 use crate::attachment::AttachmentId;
 use crate::attachment::claims::{ClaimName, Claims, Taken};
 use crate::attachment::journal::{PodRef, Step, Writer};
@@ -131,16 +131,15 @@ fn steps(
             session
                 .publish(&entry, facts.mount_path.as_deref())
                 .map(|()| ((), None))
+                .map_err(CniError::from)
         })?;
     }
     tracing::debug!(port = %record.name(), "attached");
-    let out = result
-        .convert_to(ctx.config.version())
-        .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
+    let out = result.convert_to(ctx.config.version())?;
     let recorded = serde_json::to_value(&result).map_err(|e| {
         CniError::new(ErrorCode::Internal, "cannot encode the result").with_details(e.to_string())
     })?;
-    w.commit(recorded).map_err(store_err)?;
+    w.commit(recorded)?;
     serde_json::to_string(&out).map_err(|e| {
         CniError::new(ErrorCode::Internal, "cannot encode the result").with_details(e.to_string())
     })
@@ -198,7 +197,11 @@ fn place(
             Step::Alias {
                 mount: mount.clone(),
             },
-            |_| shared_dir::mount_alias(&dir, &mount).map(|()| ((), None)),
+            |_| {
+                shared_dir::mount_alias(&dir, &mount)
+                    .map(|()| ((), None))
+                    .map_err(CniError::from)
+            },
         )?;
         mount.join(&sockname)
     } else {
@@ -252,7 +255,11 @@ fn pod_dir(w: &mut Writer<'_>, path: PathBuf, group: Option<&str>) -> Result<Pat
                 path: path.clone(),
                 managed: false,
             },
-            |_| shared_dir::ensure(&path, group).map(|_| ((), None)),
+            |_| {
+                shared_dir::ensure(&path, group)
+                    .map(|_| ((), None))
+                    .map_err(CniError::from)
+            },
         )?;
     }
     Ok(path)
@@ -314,17 +321,11 @@ fn lease(ctx: &Ctx<'_>, w: &mut Writer<'_>) -> Result<Option<CniResult>, CniErro
         plugin: plugin.to_owned(),
     };
     let out = w.run(step, |_| {
-        ipam::exec(ctx.cmd, plugin, Verb::Add, &ctx.config.raw).map(|o| (o, None))
+        ipam::exec(ctx.cmd, plugin, Verb::Add, &ctx.config.raw)
+            .map(|o| (o, None))
+            .map_err(CniError::from)
     })?;
-    serde_json::from_slice::<CniResult>(&out)
-        .map(Some)
-        .map_err(|e| {
-            CniError::new(
-                ErrorCode::Decode,
-                format!("IPAM plugin {plugin} returned an unreadable result"),
-            )
-            .with_details(e.to_string())
-        })
+    Ok(Some(ipam::result(plugin, &out)?))
 }
 
 /// The switch's port or interface.
@@ -397,9 +398,6 @@ fn publish_files(
     result: &CniResult,
 ) -> Result<ConfigurationData, CniError> {
     let id = w.journal.id.clone();
-    let pub_err = |e: publish::PublishError| {
-        CniError::new(ErrorCode::Io, e.to_string()).with_details(e.source.to_string())
-    };
     let mut container = ctx.config.net.container_conf(!result.ips.is_empty());
     if let Some(v) = container.vhost.as_mut() {
         v.socketfile = Some(place.sockname.clone());
@@ -412,9 +410,7 @@ fn publish_files(
         let b = container.bridge.get_or_insert_with(Default::default);
         b.vlan_id = b.vlan_id.filter(|v| *v != 0).or(Some(i64::from(vlan)));
     }
-    let entry_result = result
-        .convert_to(ctx.config.version())
-        .map_err(|e| CniError::new(ErrorCode::IncompatibleVersion, e.to_string()))?;
+    let entry_result = result.convert_to(ctx.config.version())?;
     let entry = ConfigurationData {
         container_id: id.container_id.to_string(),
         if_name: id.ifname.clone(),
@@ -426,7 +422,7 @@ fn publish_files(
     w.run(Step::File { path: path.clone() }, |_| {
         publish::write_config_data(&path, &entry)
             .map(|()| ((), None))
-            .map_err(pub_err)
+            .map_err(CniError::from)
     })?;
     if let Some(v4) = result.first_ipv4() {
         let conf = VhostUserIp4Conf {
@@ -439,7 +435,7 @@ fn publish_files(
         w.run(Step::File { path: path.clone() }, |_| {
             publish::write_ip4conf(&path, &conf)
                 .map(|()| ((), None))
-                .map_err(pub_err)
+                .map_err(CniError::from)
         })?;
     }
     if let Some(path) = ctx
@@ -454,7 +450,7 @@ fn publish_files(
         w.run(Step::File { path: path.clone() }, |_| {
             publish::write_device_info(&path, &info)
                 .map(|()| ((), None))
-                .map_err(pub_err)
+                .map_err(CniError::from)
         })?;
     }
     Ok(entry)

@@ -13,8 +13,8 @@ pub mod switches;
 pub mod undo;
 
 use crate::attachment::AttachmentId;
-use crate::attachment::journal::{Store, StoreError};
-use crate::cni::{CniCommand, CniError, ErrorCode};
+use crate::attachment::journal::Store;
+use crate::cni::{CniCommand, CniError};
 use crate::config::Config;
 use crate::engine::Connector;
 
@@ -44,19 +44,5 @@ impl<'a> Ctx<'a> {
     /// The attachment the runtime named (ADD, DEL, CHECK).
     pub fn id(&self) -> Result<AttachmentId, CniError> {
         AttachmentId::new(&self.cmd.container_id, &self.cmd.ifname)
-    }
-}
-
-/// State-store errors as CNI errors (code 5, the path and cause named).
-pub fn store_err(e: StoreError) -> CniError {
-    let details = std::error::Error::source(&e)
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    CniError::new(ErrorCode::Io, e.to_string()).with_details(details)
-}
-
-impl From<StoreError> for CniError {
-    fn from(e: StoreError) -> Self {
-        store_err(e)
     }
 }

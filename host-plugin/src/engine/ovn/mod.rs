@@ -9,8 +9,11 @@
 //! access), or a central controller made it under the attachment's name without the
 //! plugin's tag: the plugin then only binds it, and leaves it at DEL.
 
+mod error;
 pub mod northbound;
 pub mod settings;
+
+pub use error::OvnError;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -22,9 +25,9 @@ use serde::{Deserialize, Serialize};
 
 use self::northbound::{Lsp, NbError, NewLsp, Northbound};
 use self::settings::OvnSettings;
-use super::ovs::{OvsEngine, OvsRecord, ovs_err, tags};
+use super::ovs::{OvsEngine, OvsRecord, tags};
 use super::{Assigned, AttachRequest, Engine, Evidence, Held, NoEvidence, Ownership, Record};
-use crate::cni::{CniError, ErrorCode};
+use crate::cni::CniError;
 use crate::config::Config;
 use crate::identity::AttachmentId;
 
@@ -125,10 +128,7 @@ impl OvnRecord {
             },
             None if config.ipam_type().is_none() => OvnAddresses::Dynamic { mac },
             None => {
-                return Err(CniError::new(
-                    ErrorCode::InvalidConfig,
-                    "the IPAM plugin gave no address: the logical port's port security needs one",
-                ));
+                return Err(OvnError::NoAddressForPortSecurity.into());
             }
         };
         let mut local = OvsRecord::plan(config, req);
@@ -182,17 +182,6 @@ fn tagged(lsp: &Lsp, owner: &str) -> Tagged {
     }
 }
 
-/// A northbound failure as a CNI error: 11 when retrying may help, else 999.
-fn nb_err(e: NbError) -> CniError {
-    let code = if e.is_transient() {
-        ErrorCode::TryAgainLater
-    } else {
-        ErrorCode::Internal
-    };
-    let details = userspace_cni_sdk::error_chain(&e);
-    CniError::new(code, format!("OVN northbound: {e}")).with_details(details)
-}
-
 /// A session with the northbound database and this node's OVS.
 pub struct OvnEngine {
     nb: Northbound,
@@ -202,36 +191,25 @@ pub struct OvnEngine {
 }
 
 impl OvnEngine {
-    fn installed(&mut self, port: &str) -> Result<bool, CniError> {
-        Ok(self
-            .ovs
-            .client()
-            .get_interface(port)
-            .map_err(ovs_err)?
-            .is_some_and(|i| {
-                i.external_ids
-                    .get(OVN_INSTALLED)
-                    .is_some_and(|v| v == "true")
-            }))
+    fn installed(&mut self, port: &str) -> Result<bool, OvnError> {
+        Ok(self.ovs.client().get_interface(port)?.is_some_and(|i| {
+            i.external_ids
+                .get(OVN_INSTALLED)
+                .is_some_and(|v| v == "true")
+        }))
     }
 
     /// Waits for this node's ovn-controller to install the port's flows.
-    fn wait_installed(&mut self, r: &OvnRecord) -> Result<(), CniError> {
+    fn wait_installed(&mut self, r: &OvnRecord) -> Result<(), OvnError> {
         let deadline = Instant::now() + self.settings.install_timeout;
         while !self.installed(&r.local.port)? {
             if Instant::now() > deadline {
-                return Err(CniError::new(
-                    ErrorCode::TryAgainLater,
-                    format!(
-                        "ovn-controller did not install logical port {} on chassis {} within {}s \
-                         (no ovn-installed on OVS interface {}): is ovn-controller running and \
-                         connected to the southbound database?",
-                        r.port,
-                        self.chassis,
-                        self.settings.install_timeout.as_secs(),
-                        r.local.port
-                    ),
-                ));
+                return Err(OvnError::NotInstalled {
+                    port: r.port.clone(),
+                    chassis: self.chassis.clone(),
+                    local: r.local.port.clone(),
+                    timeout: self.settings.install_timeout,
+                });
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -240,8 +218,8 @@ impl OvnEngine {
 
     /// The logical port: this attachment's (a replayed ADD), a central controller's (bound
     /// only), or a new one.
-    fn logical_port(&mut self, made: &mut OvnRecord, held: &Held<'_>) -> Result<Lsp, CniError> {
-        if let Some(lsp) = self.nb.port(&made.port).map_err(nb_err)? {
+    fn logical_port(&mut self, made: &mut OvnRecord, held: &Held<'_>) -> Result<Lsp, OvnError> {
+        if let Some(lsp) = self.nb.port(&made.port)? {
             match tagged(&lsp, &made.owner) {
                 Tagged::Ours => return Ok(lsp),
                 Tagged::Untagged => {
@@ -250,13 +228,10 @@ impl OvnEngine {
                     return Ok(lsp);
                 }
                 Tagged::Other(o) => {
-                    return Err(CniError::new(
-                        ErrorCode::TryAgainLater,
-                        format!(
-                            "OVN logical port {} belongs to attachment {o} (its DEL has not run yet)",
-                            made.port
-                        ),
-                    ));
+                    return Err(OvnError::PortOfAnother {
+                        port: made.port.clone(),
+                        owner: o,
+                    });
                 }
             }
         }
@@ -265,27 +240,22 @@ impl OvnEngine {
             OvnAddresses::Dynamic { mac } => (format!("{mac} dynamic"), None),
         };
         let ids = made.external_ids();
-        self.nb
-            .insert(&NewLsp {
-                switch: &made.logical_switch,
-                name: &made.port,
-                addresses,
-                port_security,
-                chassis: &self.chassis,
-                external_ids: ids,
-                create_switch: self.settings.create_switch.then_some(self.settings.subnet),
-            })
-            .map_err(nb_err)?;
+        self.nb.insert(&NewLsp {
+            switch: &made.logical_switch,
+            name: &made.port,
+            addresses,
+            port_security,
+            chassis: &self.chassis,
+            external_ids: ids,
+            create_switch: self.settings.create_switch.then_some(self.settings.subnet),
+        })?;
         held.reached("ovn-northbound", "inserted");
-        self.nb.port(&made.port).map_err(nb_err)?.ok_or_else(|| {
-            CniError::new(
-                ErrorCode::TryAgainLater,
-                format!("OVN logical port {} vanished after its insert", made.port),
-            )
+        self.nb.port(&made.port)?.ok_or_else(|| OvnError::Vanished {
+            port: made.port.clone(),
         })
     }
 
-    fn attach_steps(&mut self, made: &mut OvnRecord, held: &Held<'_>) -> Result<(), CniError> {
+    fn attach_steps(&mut self, made: &mut OvnRecord, held: &Held<'_>) -> Result<(), OvnError> {
         made.chassis = self.chassis.clone();
         let lsp = self.logical_port(made, held)?;
         if let OvnAddresses::Dynamic { .. } = made.addresses {
@@ -302,14 +272,9 @@ impl OvnEngine {
                     })
                     .unwrap_or_default()
             } else {
-                self.nb
-                    .settle_dynamic(&lsp.uuid, Duration::from_secs(10))
-                    .map_err(nb_err)?
+                self.nb.settle_dynamic(&lsp.uuid, Duration::from_secs(10))?
             };
-            let (subnet, gateway) = self
-                .nb
-                .subnet_and_gateway(&made.logical_switch)
-                .map_err(nb_err)?;
+            let (subnet, gateway) = self.nb.subnet_and_gateway(&made.logical_switch)?;
             let ip = dynamic
                 .split_whitespace()
                 .nth(1)
@@ -328,24 +293,19 @@ impl OvnEngine {
 
 impl Engine for OvnEngine {
     type Record = OvnRecord;
+    type Error = OvnError;
 
-    fn connect(config: &Config) -> Result<Self, CniError> {
+    fn connect(config: &Config) -> Result<Self, OvnError> {
         let settings = OvnSettings::of(config)?;
         let mut ovs = OvsEngine::open(&config.ovsdb)?;
         let chassis = match &settings.chassis {
             Some(c) => c.clone(),
             None => ovs
                 .client()
-                .system_ids()
-                .map_err(ovs_err)?
+                .system_ids()?
                 .get("system-id")
                 .cloned()
-                .ok_or_else(|| {
-                    CniError::new(
-                        ErrorCode::NotAvailable,
-                        "this node's OVS has no external_ids:system-id: set it (ovn-controller's chassis) or ovn.chassis",
-                    )
-                })?,
+                .ok_or(OvnError::NoSystemId)?,
         };
         let db = ovsdb::Client::connect(
             &settings.northbound,
@@ -353,7 +313,7 @@ impl Engine for OvnEngine {
             northbound::DATABASE,
             Duration::from_secs(5),
         )
-        .map_err(|e| nb_err(e.into()))?;
+        .map_err(NbError::from)?;
         Ok(Self {
             nb: Northbound::over(db),
             ovs,
@@ -366,7 +326,7 @@ impl Engine for OvnEngine {
         OvnRecord::plan(config, req)
     }
 
-    fn attach(&mut self, planned: &OvnRecord, held: &Held<'_>) -> Result<OvnRecord, CniError> {
+    fn attach(&mut self, planned: &OvnRecord, held: &Held<'_>) -> Result<OvnRecord, OvnError> {
         let mut made = planned.clone();
         match self.attach_steps(&mut made, held) {
             Ok(()) => Ok(made),
@@ -379,14 +339,14 @@ impl Engine for OvnEngine {
         }
     }
 
-    fn detach(&mut self, r: &OvnRecord, held: &Held<'_>) -> Result<(), CniError> {
+    fn detach(&mut self, r: &OvnRecord, held: &Held<'_>) -> Result<(), OvnError> {
         // The local port first: traffic stops before the logical port goes.
         Engine::detach(&mut self.ovs, &r.local, held)?;
-        let Some(lsp) = self.nb.port(&r.port).map_err(nb_err)? else {
+        let Some(lsp) = self.nb.port(&r.port)? else {
             return Ok(());
         };
         match tagged(&lsp, &r.owner) {
-            Tagged::Ours => self.nb.remove(&lsp.uuid).map_err(nb_err),
+            Tagged::Ours => Ok(self.nb.remove(&lsp.uuid)?),
             Tagged::Untagged => {
                 tracing::info!(port = %r.port, "logical port made by another: left in place");
                 Ok(())
@@ -398,12 +358,12 @@ impl Engine for OvnEngine {
         }
     }
 
-    fn check(&mut self, r: &OvnRecord) -> Result<Ownership, CniError> {
+    fn check(&mut self, r: &OvnRecord) -> Result<Ownership, OvnError> {
         match Engine::check(&mut self.ovs, &r.local)? {
             Ownership::Ours => {}
             other => return Ok(other),
         }
-        let Some(lsp) = self.nb.port(&r.port).map_err(nb_err)? else {
+        let Some(lsp) = self.nb.port(&r.port)? else {
             return Ok(Ownership::Missing);
         };
         if let Tagged::Other(o) = tagged(&lsp, &r.owner) {
@@ -414,24 +374,19 @@ impl Engine for OvnEngine {
         }
         match lsp.options.get("requested-chassis") {
             Some(c) if *c != self.chassis => {
-                return Err(CniError::new(
-                    ErrorCode::Internal,
-                    format!(
-                        "OVN logical port {} is pinned to chassis {c}, not this node's {}",
-                        r.port, self.chassis
-                    ),
-                ));
+                return Err(OvnError::PinnedElsewhere {
+                    port: r.port.clone(),
+                    pinned: c.clone(),
+                    chassis: self.chassis.clone(),
+                });
             }
             _ => {}
         }
         if !self.installed(&r.local.port)? {
-            return Err(CniError::new(
-                ErrorCode::Internal,
-                format!(
-                    "ovn-controller has not installed logical port {} (no ovn-installed on OVS interface {})",
-                    r.port, r.local.port
-                ),
-            ));
+            return Err(OvnError::NotInstalledYet {
+                port: r.port.clone(),
+                local: r.local.port.clone(),
+            });
         }
         Ok(Ownership::Ours)
     }
@@ -440,7 +395,7 @@ impl Engine for OvnEngine {
         &mut self,
         network: &str,
         _evidence: &dyn Evidence,
-    ) -> Result<Vec<(AttachmentId, OvnRecord)>, CniError> {
+    ) -> Result<Vec<(AttachmentId, OvnRecord)>, OvnError> {
         let mut found: BTreeMap<AttachmentId, OvnRecord> = BTreeMap::new();
         // Local ports first: they carry the logical port's name.
         for (id, local) in Engine::untracked(&mut self.ovs, network, &NoEvidence)? {
@@ -451,7 +406,7 @@ impl Engine for OvnEngine {
         }
         let filter: BTreeMap<String, String> =
             [(tags::NETWORK.to_owned(), network.to_owned())].into();
-        for lsp in self.nb.ports_tagged(&filter).map_err(nb_err)? {
+        for lsp in self.nb.ports_tagged(&filter)? {
             // Only this node's: another node's GC collects its own.
             if lsp.options.get("requested-chassis") != Some(&self.chassis) {
                 continue;
@@ -472,22 +427,17 @@ impl Engine for OvnEngine {
         Ok(found.into_iter().collect())
     }
 
-    fn status(&mut self) -> Result<(), CniError> {
-        self.nb.ping().map_err(nb_err)?;
+    fn status(&mut self) -> Result<(), OvnError> {
+        self.nb.ping()?;
         Engine::status(&mut self.ovs)?;
         if !self
             .ovs
             .client()
-            .bridge_exists(&self.settings.integration_bridge)
-            .map_err(ovs_err)?
+            .bridge_exists(&self.settings.integration_bridge)?
         {
-            return Err(CniError::new(
-                ErrorCode::NotAvailable,
-                format!(
-                    "integration bridge {} does not exist: is ovn-controller running?",
-                    self.settings.integration_bridge
-                ),
-            ));
+            return Err(OvnError::NoIntegrationBridge {
+                bridge: self.settings.integration_bridge.clone(),
+            });
         }
         self.chassis_registered()
     }
@@ -531,26 +481,28 @@ impl OvnEngine {
 
     /// This node's chassis is in the southbound database (where the local OVS's
     /// `external_ids:ovn-remote` points, as for ovn-controller).
-    fn chassis_registered(&mut self) -> Result<(), CniError> {
-        let unavailable = |m: String| CniError::new(ErrorCode::NotAvailable, m);
-        let ids = self.ovs.client().system_ids().map_err(ovs_err)?;
+    fn chassis_registered(&mut self) -> Result<(), OvnError> {
+        let ids = self.ovs.client().system_ids()?;
         let Some(remote) = ids.get("ovn-remote") else {
-            return Err(unavailable(
-                "this node's OVS has no external_ids:ovn-remote: ovn-controller is not configured"
-                    .into(),
-            ));
+            return Err(OvnError::NoOvnRemote);
         };
         // ovn-remote may list several servers; any one answers for the cluster.
         let first = remote.split(',').next().unwrap_or_default().trim();
-        let endpoint = ovsdb::Endpoint::parse(first)
-            .map_err(|e| unavailable(format!("external_ids:ovn-remote {remote:?}: {e}")))?;
+        let endpoint = ovsdb::Endpoint::parse(first).map_err(|cause| OvnError::BadOvnRemote {
+            remote: remote.clone(),
+            cause,
+        })?;
+        let southbound = |cause| OvnError::Southbound {
+            endpoint: first.to_owned(),
+            cause,
+        };
         let mut sb = ovsdb::Client::connect(
             &endpoint,
             self.settings.tls.as_ref(),
             "OVN_Southbound",
             Duration::from_secs(5),
         )
-        .map_err(|e| unavailable(format!("the southbound database at {first}: {e}")))?;
+        .map_err(southbound)?;
         let r = sb
             .transact(&[ovsdb::Operation::Select {
                 table: "Chassis".into(),
@@ -560,7 +512,7 @@ impl OvnEngine {
                 )],
                 columns: Some(vec!["name".into()]),
             }])
-            .map_err(|e| unavailable(format!("the southbound database at {first}: {e}")))?;
+            .map_err(southbound)?;
         let registered = r
             .first()
             .and_then(|v| v["rows"].as_array())
@@ -568,10 +520,9 @@ impl OvnEngine {
         if registered {
             Ok(())
         } else {
-            Err(unavailable(format!(
-                "chassis {} is not registered in the southbound database: is ovn-controller running on this node?",
-                self.chassis
-            )))
+            Err(OvnError::ChassisNotRegistered {
+                chassis: self.chassis.clone(),
+            })
         }
     }
 }

@@ -20,7 +20,7 @@ pub const CREATED_BY_KEY: &str = "userspace-cni/created-by";
 /// Its value.
 pub const CREATED_BY: &str = "userspace-cni";
 
-/// Northbound failures.
+/// Northbound failures (their CNI codes are decided in `cni::classify`).
 #[derive(Debug, thiserror::Error)]
 pub enum NbError {
     /// The server or a transaction.
@@ -36,18 +36,6 @@ pub enum NbError {
         "OVN gave logical switch port {0} no dynamic address (does the switch have other_config:subnet, and is ovn-northd running?)"
     )]
     NoDynamicAddress(String),
-}
-
-impl NbError {
-    /// Worth retrying later (CNI code 11).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Db(e) => e.is_transient() || e.is_constraint_violation(),
-            // A central controller may be about to create it.
-            Self::SwitchMissing(_) => true,
-            Self::NoDynamicAddress(_) => true,
-        }
-    }
 }
 
 /// A logical switch port as the plugin reads it.

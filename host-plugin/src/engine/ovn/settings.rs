@@ -8,7 +8,7 @@ use ipnet::IpNet;
 use ovsdb::{Endpoint, TlsFiles};
 use userspace_cni_sdk::wire::{IfType, NetType, OvnConf};
 
-use crate::cni::{CniError, ErrorCode};
+use super::OvnError;
 use crate::config::Config;
 
 /// The northbound endpoint when none is configured (Debian's and OVN's default).
@@ -39,13 +39,13 @@ pub struct OvnSettings {
     pub chassis: Option<String>,
 }
 
-fn invalid(m: String) -> CniError {
-    CniError::new(ErrorCode::InvalidConfig, m)
+fn invalid(m: String) -> OvnError {
+    OvnError::Settings(m)
 }
 
 impl OvnSettings {
     /// The settings of `config`, whose `host.engine` is `ovn`.
-    pub fn of(config: &Config) -> Result<Self, CniError> {
+    pub fn of(config: &Config) -> Result<Self, OvnError> {
         let conf = config.net.ovn.clone().unwrap_or_default();
         if config.iftype != IfType::Vhostuser {
             return Err(invalid(format!(
@@ -111,7 +111,7 @@ impl OvnSettings {
 }
 
 /// All three files for `ssl:`, none otherwise.
-fn tls_files(conf: &OvnConf, endpoint: &Endpoint) -> Result<Option<TlsFiles>, CniError> {
+fn tls_files(conf: &OvnConf, endpoint: &Endpoint) -> Result<Option<TlsFiles>, OvnError> {
     let given = conf.northbound_tls.clone().unwrap_or_default();
     let is_ssl = matches!(endpoint, Endpoint::Ssl(_));
     if !is_ssl {

@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 /// The database this plugin writes.
 pub const DATABASE: &str = "Open_vSwitch";
 
-/// Everything that can go wrong talking to OVS.
+/// Everything that can go wrong on OVS: talking to it, and the engine's own steps around a
+/// port. Which CNI code each is, is decided in `cni::classify`.
 #[derive(Debug, thiserror::Error)]
 pub enum OvsError {
     /// The OVSDB server or a transaction.
@@ -25,14 +26,60 @@ pub enum OvsError {
     /// The bridge does not exist and may not be created.
     #[error("OVS bridge {0} does not exist (create it, or let the plugin create it)")]
     BridgeMissing(String),
+    /// ovs-vswitchd did not make a `dpdkvhostuser` socket in time.
+    #[error(
+        "ovs-vswitchd did not create {} within {}s: is it running with dpdk-init=true?",
+        path.display(),
+        waited.as_secs()
+    )]
+    SocketNotCreated {
+        /// Where it was expected.
+        path: PathBuf,
+        /// How long the engine waited.
+        waited: Duration,
+    },
+    /// OVS's socket could not be moved into the shared directory.
+    #[error("cannot move {} to {}", from.display(), to.display())]
+    MoveSocket {
+        /// OVS's socket.
+        from: PathBuf,
+        /// Its place in the shared directory.
+        to: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The mount point for OVS's socket (across filesystems) could not be made.
+    #[error("cannot create {}", path.display())]
+    MountPoint {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// OVS's socket could not be bind-mounted into the shared directory.
+    #[error("cannot bind-mount {} on {}", from.display(), to.display())]
+    BindMount {
+        /// OVS's socket.
+        from: PathBuf,
+        /// The mount point.
+        to: PathBuf,
+        /// The cause.
+        #[source]
+        source: nix::Error,
+    },
+    /// OVS set the interface's `error` column.
+    #[error("OVS reports an error on port {port}: {error}")]
+    PortError {
+        /// The port.
+        port: String,
+        /// What OVS says.
+        error: String,
+    },
 }
 
 impl OvsError {
-    /// Worth retrying later (CNI code 11).
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Db(e) if e.is_transient())
-    }
-
     /// A constraint violation (e.g. a duplicate name in an indexed column).
     pub fn is_constraint_violation(&self) -> bool {
         matches!(self, Self::Db(e) if e.is_constraint_violation())

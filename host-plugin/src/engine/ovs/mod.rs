@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::wire::VhostMode;
 
 use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
-use crate::cni::{CniError, ErrorCode};
+use crate::cni::CniError;
 use crate::config::Config;
 use crate::identity::AttachmentId;
 pub mod client;
@@ -143,23 +143,6 @@ fn owned_by(ids: &BTreeMap<String, String>, owner: &str) -> bool {
     ids.get(tags::ATTACHMENT).is_some_and(|k| k == owner)
 }
 
-/// An OVS failure as a CNI error: 11 when retrying may help, else 999; the causes in
-/// `details`.
-pub fn ovs_err(e: OvsError) -> CniError {
-    let code = if e.is_transient() {
-        ErrorCode::TryAgainLater
-    } else {
-        ErrorCode::Internal
-    };
-    let mut chain = Vec::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-    while let Some(s) = src {
-        chain.push(s.to_string());
-        src = s.source();
-    }
-    CniError::new(code, e.to_string()).with_details(chain.join(": "))
-}
-
 impl Record for OvsRecord {
     fn owner(&self) -> &str {
         &self.owner
@@ -188,35 +171,33 @@ impl OvsEngine {
 
     /// Connects to OVSDB at `endpoint` (the node agent re-creates journaled ports with this
     /// engine's own attach when asked to repair).
-    pub fn open(endpoint: &str) -> Result<Self, CniError> {
-        let client = OvsClient::connect(endpoint, Duration::from_secs(5)).map_err(ovs_err)?;
+    pub fn open(endpoint: &str) -> Result<Self, OvsError> {
+        let client = OvsClient::connect(endpoint, Duration::from_secs(5))?;
         Ok(Self { client })
     }
 
     /// Waits for ovs-vswitchd to create `<run_dir>/<port>`, then renames it into the shared
     /// directory; across filesystems (EXDEV) it is bind-mounted there instead.
-    fn bring_socket(&self, r: &OvsRecord) -> Result<bool, CniError> {
+    fn bring_socket(&self, r: &OvsRecord) -> Result<bool, OvsError> {
+        const WAIT: Duration = Duration::from_secs(5);
         let src = r.run_dir.join(&r.port);
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + WAIT;
         while !src.exists() {
             if Instant::now() > deadline {
-                return Err(CniError::new(
-                    ErrorCode::TryAgainLater,
-                    format!(
-                        "ovs-vswitchd did not create {} within 5s: is it running with dpdk-init=true?",
-                        src.display()
-                    ),
-                ));
+                return Err(OvsError::SocketNotCreated {
+                    path: src,
+                    waited: WAIT,
+                });
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         let target = &r.socket;
-        let io = |what: String, e: String| CniError::new(ErrorCode::Io, what).with_details(e);
         match std::fs::rename(&src, target) {
             Ok(()) => Ok(false),
             Err(e) if e.raw_os_error() == Some(nix::libc::EXDEV) => {
-                std::fs::File::create(target).map_err(|e| {
-                    io(format!("cannot create {}", target.display()), e.to_string())
+                std::fs::File::create(target).map_err(|source| OvsError::MountPoint {
+                    path: target.clone(),
+                    source,
                 })?;
                 nix::mount::mount(
                     Some(&src),
@@ -225,26 +206,22 @@ impl OvsEngine {
                     nix::mount::MsFlags::MS_BIND,
                     None::<&str>,
                 )
-                .map_err(|e| {
-                    io(
-                        format!(
-                            "cannot bind-mount {} on {}",
-                            src.display(),
-                            target.display()
-                        ),
-                        e.to_string(),
-                    )
+                .map_err(|source| OvsError::BindMount {
+                    from: src.clone(),
+                    to: target.clone(),
+                    source,
                 })?;
                 Ok(true)
             }
-            Err(e) => Err(io(
-                format!("cannot move {} to {}", src.display(), target.display()),
-                e.to_string(),
-            )),
+            Err(source) => Err(OvsError::MoveSocket {
+                from: src.clone(),
+                to: target.clone(),
+                source,
+            }),
         }
     }
 
-    fn attach_port(&mut self, r: &OvsRecord) -> Result<OvsRecord, CniError> {
+    fn attach_port(&mut self, r: &OvsRecord) -> Result<OvsRecord, OvsError> {
         let kind = match r.port_type {
             OvsPortType::DpdkVhostUserClient => PortKind::DpdkVhostUserClient {
                 server_path: r.socket.clone(),
@@ -265,7 +242,7 @@ impl OvsEngine {
             Ok(added) => made.bridge_created = added.bridge_created,
             // A replayed ADD finds its own port: nothing to make.
             Err(OvsError::PortExists(_)) if self.port_is(&r.port, &r.owner)? => {}
-            Err(e) => return Err(ovs_err(e)),
+            Err(e) => return Err(e),
         }
         if r.port_type == OvsPortType::DpdkVhostUser {
             made.socket_bind_mounted = self.bring_socket(r)?;
@@ -274,19 +251,19 @@ impl OvsEngine {
     }
 
     /// Whether `port` exists and is `owner`'s.
-    fn port_is(&mut self, port: &str, owner: &str) -> Result<bool, CniError> {
+    fn port_is(&mut self, port: &str, owner: &str) -> Result<bool, OvsError> {
         Ok(self
             .client
-            .port_tags(port)
-            .map_err(ovs_err)?
+            .port_tags(port)?
             .is_some_and(|ids| owned_by(&ids, owner)))
     }
 }
 
 impl Engine for OvsEngine {
     type Record = OvsRecord;
+    type Error = OvsError;
 
-    fn connect(config: &Config) -> Result<Self, CniError> {
+    fn connect(config: &Config) -> Result<Self, OvsError> {
         Self::open(&config.ovsdb)
     }
 
@@ -294,7 +271,7 @@ impl Engine for OvsEngine {
         Ok(OvsRecord::plan(config, req))
     }
 
-    fn attach(&mut self, planned: &OvsRecord, held: &Held<'_>) -> Result<OvsRecord, CniError> {
+    fn attach(&mut self, planned: &OvsRecord, held: &Held<'_>) -> Result<OvsRecord, OvsError> {
         self.attach_port(planned).inspect_err(|_| {
             if let Err(u) = self.detach(planned, held) {
                 tracing::warn!("OVS rollback incomplete: {u}");
@@ -302,12 +279,11 @@ impl Engine for OvsEngine {
         })
     }
 
-    fn detach(&mut self, r: &OvsRecord, _held: &Held<'_>) -> Result<(), CniError> {
+    fn detach(&mut self, r: &OvsRecord, _held: &Held<'_>) -> Result<(), OvsError> {
         // Whichever detach leaves a plugin-made bridge empty removes it.
         let removal = self
             .client
-            .remove_port_if(&r.port, &r.bridge, |ids| owned_by(ids, &r.owner))
-            .map_err(ovs_err)?;
+            .remove_port_if(&r.port, &r.bridge, |ids| owned_by(ids, &r.owner))?;
         if removal.owned_by_other {
             tracing::warn!(
                 "OVS port {} belongs to another attachment: left alone",
@@ -325,20 +301,20 @@ impl Engine for OvsEngine {
         Ok(())
     }
 
-    fn check(&mut self, r: &OvsRecord) -> Result<Ownership, CniError> {
-        match self.client.port_tags(&r.port).map_err(ovs_err)? {
+    fn check(&mut self, r: &OvsRecord) -> Result<Ownership, OvsError> {
+        match self.client.port_tags(&r.port)? {
             None => Ok(Ownership::Missing),
             Some(ids) if !owned_by(&ids, &r.owner) => Ok(Ownership::NotOurs(format!(
                 "OVS port {} is tagged {:?}",
                 r.port,
                 ids.get(tags::ATTACHMENT)
             ))),
-            Some(_) => match self.client.get_interface(&r.port).map_err(ovs_err)? {
+            Some(_) => match self.client.get_interface(&r.port)? {
                 Some(i) => match i.error {
-                    Some(e) => Err(CniError::new(
-                        ErrorCode::Internal,
-                        format!("OVS reports an error on port {}: {e}", r.port),
-                    )),
+                    Some(error) => Err(OvsError::PortError {
+                        port: r.port.clone(),
+                        error,
+                    }),
                     None => Ok(Ownership::Ours),
                 },
                 None => Ok(Ownership::Missing),
@@ -350,11 +326,11 @@ impl Engine for OvsEngine {
         &mut self,
         network: &str,
         _evidence: &dyn Evidence,
-    ) -> Result<Vec<(AttachmentId, OvsRecord)>, CniError> {
+    ) -> Result<Vec<(AttachmentId, OvsRecord)>, OvsError> {
         let filter: BTreeMap<String, String> =
             [(tags::NETWORK.to_owned(), network.to_owned())].into();
         let mut out = Vec::new();
-        for p in self.client.find_ports(&filter).map_err(ovs_err)? {
+        for p in self.client.find_ports(&filter)? {
             let id = p
                 .external_ids
                 .get(tags::ATTACHMENT)
@@ -362,7 +338,7 @@ impl Engine for OvsEngine {
             let (Some(id), Some(bridge)) = (id, p.bridge) else {
                 continue;
             };
-            let iface = self.client.get_interface(&p.name).map_err(ovs_err)?;
+            let iface = self.client.get_interface(&p.name)?;
             let server_path = iface
                 .as_ref()
                 .and_then(|i| i.options.get("vhost-server-path").cloned());
@@ -393,8 +369,8 @@ impl Engine for OvsEngine {
         Ok(out)
     }
 
-    fn status(&mut self) -> Result<(), CniError> {
-        self.client.bridge_exists("").map(|_| ()).map_err(ovs_err)
+    fn status(&mut self) -> Result<(), OvsError> {
+        self.client.bridge_exists("").map(|_| ())
     }
 }
 

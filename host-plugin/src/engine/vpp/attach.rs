@@ -7,6 +7,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::MAX_SOCKET_PATH;
+use vpp_api::Client;
 use vpp_api::codec::{FixedStr, Prefix};
 use vpp_api::messages::arp::*;
 use vpp_api::messages::interface::*;
@@ -14,9 +15,8 @@ use vpp_api::messages::ip::*;
 use vpp_api::messages::l2::*;
 use vpp_api::messages::memif::*;
 use vpp_api::messages::vhost_user::*;
-use vpp_api::{Client, VppError};
 
-use crate::cni::{CniError, ErrorCode};
+use super::VppEngineError;
 use crate::engine::Held;
 
 /// `bd_tag` on bridge domains this plugin creates, so a DEL without state can tell them apart.
@@ -182,21 +182,6 @@ pub struct L3 {
     pub created_loopback: Option<u32>,
 }
 
-fn vpp_err(e: VppError) -> CniError {
-    let code = if e.is_transient() {
-        ErrorCode::TryAgainLater
-    } else {
-        ErrorCode::Internal
-    };
-    let mut details = String::new();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        details.push_str(&s.to_string());
-        src = s.source();
-    }
-    CniError::new(code, e.to_string()).with_details(details)
-}
-
 fn prefix(net: &IpNet) -> Prefix {
     Prefix::new(net.addr(), net.prefix_len())
 }
@@ -253,14 +238,13 @@ pub struct Vpp {
 
 impl Vpp {
     /// Connects to VPP's API socket.
-    pub fn connect(socket: &Path) -> Result<Self, CniError> {
-        let client =
-            Client::connect(socket, "userspace-cni", Duration::from_secs(5)).map_err(vpp_err)?;
+    pub fn connect(socket: &Path) -> Result<Self, VppEngineError> {
+        let client = Client::connect(socket, "userspace-cni", Duration::from_secs(5))?;
         Ok(Self { client })
     }
 
     /// Every message ADD and DEL may send, checked by name_crc before anything changes.
-    pub fn require_all(&mut self) -> Result<(), CniError> {
+    pub fn require_all(&mut self) -> Result<(), VppEngineError> {
         self.client
             .require(&[
                 Client::id_of::<MemifSocketFilenameDump>,
@@ -284,37 +268,33 @@ impl Vpp {
                 Client::id_of::<SwInterfaceSetL2Bridge>,
                 Client::id_of::<SwInterfaceSetL2BridgeReply>,
             ])
-            .map_err(vpp_err)
+            .map_err(VppEngineError::from)
     }
 
     /// The messages of the optional settings a plan uses, checked before anything changes.
-    fn require_settings(&mut self, plan: &VppPlan) -> Result<(), CniError> {
+    fn require_settings(&mut self, plan: &VppPlan) -> Result<(), VppEngineError> {
         if plan.mtu.is_some() {
-            self.client
-                .require(&[
-                    Client::id_of::<SwInterfaceSetMtu>,
-                    Client::id_of::<SwInterfaceSetMtuReply>,
-                ])
-                .map_err(vpp_err)?;
+            self.client.require(&[
+                Client::id_of::<SwInterfaceSetMtu>,
+                Client::id_of::<SwInterfaceSetMtuReply>,
+            ])?;
         }
         if plan.address.is_some() {
             self.require_l3()?;
         }
         if plan.vlan.is_some() {
-            self.client
-                .require(&[
-                    Client::id_of::<L2InterfaceVlanTagRewrite>,
-                    Client::id_of::<L2InterfaceVlanTagRewriteReply>,
-                    Client::id_of::<L2InterfaceEfpFilter>,
-                    Client::id_of::<L2InterfaceEfpFilterReply>,
-                ])
-                .map_err(vpp_err)?;
+            self.client.require(&[
+                Client::id_of::<L2InterfaceVlanTagRewrite>,
+                Client::id_of::<L2InterfaceVlanTagRewriteReply>,
+                Client::id_of::<L2InterfaceEfpFilter>,
+                Client::id_of::<L2InterfaceEfpFilterReply>,
+            ])?;
         }
         Ok(())
     }
 
     /// `netType: interface`'s messages: the gateway loopback, unnumbered, host routes.
-    fn require_l3(&mut self) -> Result<(), CniError> {
+    fn require_l3(&mut self) -> Result<(), VppEngineError> {
         self.client
             .require(&[
                 Client::id_of::<SwInterfaceDump>,
@@ -336,10 +316,10 @@ impl Vpp {
                 Client::id_of::<ProxyArpIntfcEnableDisable>,
                 Client::id_of::<ProxyArpIntfcEnableDisableReply>,
             ])
-            .map_err(vpp_err)
+            .map_err(VppEngineError::from)
     }
 
-    fn require_vhost(&mut self) -> Result<(), CniError> {
+    fn require_vhost(&mut self) -> Result<(), VppEngineError> {
         self.client
             .require(&[
                 Client::id_of::<CreateVhostUserIfV2>,
@@ -349,12 +329,16 @@ impl Vpp {
                 Client::id_of::<SwInterfaceVhostUserDump>,
                 Client::id_of::<SwInterfaceVhostUserDetails>,
             ])
-            .map_err(vpp_err)
+            .map_err(VppEngineError::from)
     }
 
     /// Creates the interface, brings it up and wires it; on failure undoes what it did.
     /// `held` tells the verb of the inner steps (the crash tests' points).
-    pub fn attach(&mut self, plan: &VppPlan, held: &Held<'_>) -> Result<VppAttached, CniError> {
+    pub fn attach(
+        &mut self,
+        plan: &VppPlan,
+        held: &Held<'_>,
+    ) -> Result<VppAttached, VppEngineError> {
         self.require_all()?;
         if plan.iftype == VppIfType::Vhostuser {
             self.require_vhost()?;
@@ -388,14 +372,14 @@ impl Vpp {
         &mut self,
         plan: &VppPlan,
         done: &mut VppAttached,
-    ) -> Result<(u32, String), CniError> {
+    ) -> Result<(u32, String), VppEngineError> {
         let socket = plan.socket.to_string_lossy().into_owned();
         Ok(match plan.iftype {
             VppIfType::Memif => {
                 let (socket_id, created) = self.socket_id(&socket)?;
                 done.socket_id = Some(socket_id);
                 done.socket_id_created = created;
-                let memifs = self.client.dump(&MemifDump {}).map_err(vpp_err)?;
+                let memifs = self.client.dump(&MemifDump {})?;
                 // memif ids are per socket: the lowest one not in use there.
                 let id = (0u32..)
                     .find(|i| {
@@ -404,52 +388,42 @@ impl Vpp {
                             .any(|m| m.socket_id == socket_id && m.id == *i)
                     })
                     .unwrap_or(0);
-                let r = self
-                    .client
-                    .request(&MemifCreateV2 {
-                        role: plan.memif_role,
-                        mode: plan.memif_mode,
-                        rx_queues: plan.queues.clamp(1, 255) as u8,
-                        tx_queues: plan.queues.clamp(1, 255) as u8,
-                        id,
-                        socket_id,
-                        ring_size: 1024,
-                        buffer_size: 2048,
-                        ..MemifCreateV2::default()
-                    })
-                    .map_err(vpp_err)?;
+                let r = self.client.request(&MemifCreateV2 {
+                    role: plan.memif_role,
+                    mode: plan.memif_mode,
+                    rx_queues: plan.queues.clamp(1, 255) as u8,
+                    tx_queues: plan.queues.clamp(1, 255) as u8,
+                    id,
+                    socket_id,
+                    ring_size: 1024,
+                    buffer_size: 2048,
+                    ..MemifCreateV2::default()
+                })?;
                 // Tagged before anything else, so a DEL without journal finds it.
-                self.client
-                    .request(&SwInterfaceTagAddDel {
-                        is_add: true,
-                        sw_if_index: r.sw_if_index,
-                        tag: FixedStr::new(plan.tag.clone()),
-                    })
-                    .map_err(vpp_err)?;
+                self.client.request(&SwInterfaceTagAddDel {
+                    is_add: true,
+                    sw_if_index: r.sw_if_index,
+                    tag: FixedStr::new(plan.tag.clone()),
+                })?;
                 (r.sw_if_index, format!("memif{socket_id}/{id}"))
             }
             VppIfType::Vhostuser => {
                 if socket.len() > 255 {
-                    return Err(CniError::new(
-                        ErrorCode::InvalidConfig,
-                        format!("vhost-user socket path {socket} is longer than VPP's 255 bytes"),
-                    ));
+                    return Err(VppEngineError::VhostSocketTooLong {
+                        path: socket.clone(),
+                    });
                 }
-                let r = self
-                    .client
-                    .request(&CreateVhostUserIfV2 {
-                        is_server: plan.vhost_server,
-                        sock_filename: FixedStr::new(socket.clone()),
-                        tag: FixedStr::new(plan.tag.clone()),
-                        ..CreateVhostUserIfV2::default()
-                    })
-                    .map_err(vpp_err)?;
+                let r = self.client.request(&CreateVhostUserIfV2 {
+                    is_server: plan.vhost_server,
+                    sock_filename: FixedStr::new(socket.clone()),
+                    tag: FixedStr::new(plan.tag.clone()),
+                    ..CreateVhostUserIfV2::default()
+                })?;
                 let name = self
                     .client
                     .dump(&SwInterfaceVhostUserDump {
                         sw_if_index: r.sw_if_index,
-                    })
-                    .map_err(vpp_err)?
+                    })?
                     .into_iter()
                     .next()
                     .map(|d| d.interface_name.0)
@@ -464,35 +438,30 @@ impl Vpp {
         plan: &VppPlan,
         done: &mut VppAttached,
         held: &Held<'_>,
-    ) -> Result<(), CniError> {
+    ) -> Result<(), VppEngineError> {
         let (sw_if_index, if_name) = self.create_interface(plan, done)?;
         done.sw_if_index = Some(sw_if_index);
         done.if_name = if_name;
         if let Some(mtu) = plan.mtu {
-            self.client
-                .request(&SwInterfaceSetMtu {
-                    sw_if_index,
-                    mtu_l3: mtu,
-                    mtu_ip4: mtu,
-                    mtu_ip6: mtu,
-                    mtu_mpls: mtu,
-                })
-                .map_err(vpp_err)?;
-        }
-        self.client
-            .request(&SwInterfaceSetFlags {
+            self.client.request(&SwInterfaceSetMtu {
                 sw_if_index,
-                flags: IfStatusFlags::ADMIN_UP,
-            })
-            .map_err(vpp_err)?;
+                mtu_l3: mtu,
+                mtu_ip4: mtu,
+                mtu_ip6: mtu,
+                mtu_mpls: mtu,
+            })?;
+        }
+        self.client.request(&SwInterfaceSetFlags {
+            sw_if_index,
+            flags: IfStatusFlags::ADMIN_UP,
+        })?;
         if let Some(bd_id) = plan.bridge_domain {
             let exists = !self
                 .client
                 .dump(&BridgeDomainDump {
                     bd_id,
                     sw_if_index: ANY_SW_IF_INDEX,
-                })
-                .map_err(vpp_err)?
+                })?
                 .is_empty();
             if !exists {
                 let made = self.client.request(&BridgeDomainAddDelV2 {
@@ -509,35 +478,29 @@ impl Vpp {
                     Ok(_) => done.bridge_domain_created = true,
                     // Made in between by someone outside the plugin's lock: joined, not ours.
                     Err(e) if e.is_retval(vpp_api::Retval::BdAlreadyExists) => {}
-                    Err(e) => return Err(vpp_err(e)),
+                    Err(e) => return Err(e.into()),
                 }
             }
             done.bridge_domain = Some(bd_id);
-            self.client
-                .request(&SwInterfaceSetL2Bridge {
-                    rx_sw_if_index: sw_if_index,
-                    bd_id,
-                    port_type: L2PortType::NORMAL,
-                    shg: 0,
-                    enable: true,
-                })
-                .map_err(vpp_err)?;
+            self.client.request(&SwInterfaceSetL2Bridge {
+                rx_sw_if_index: sw_if_index,
+                bd_id,
+                port_type: L2PortType::NORMAL,
+                shg: 0,
+                enable: true,
+            })?;
             if let Some(vlan) = plan.vlan {
-                self.client
-                    .request(&L2InterfaceVlanTagRewrite {
-                        sw_if_index,
-                        vtr_op: L2VtrOp::PUSH_1,
-                        push_dot1q: 1,
-                        tag1: u32::from(vlan),
-                        tag2: 0,
-                    })
-                    .map_err(vpp_err)?;
-                self.client
-                    .request(&L2InterfaceEfpFilter {
-                        sw_if_index,
-                        enable_disable: true,
-                    })
-                    .map_err(vpp_err)?;
+                self.client.request(&L2InterfaceVlanTagRewrite {
+                    sw_if_index,
+                    vtr_op: L2VtrOp::PUSH_1,
+                    push_dot1q: 1,
+                    tag1: u32::from(vlan),
+                    tag2: 0,
+                })?;
+                self.client.request(&L2InterfaceEfpFilter {
+                    sw_if_index,
+                    enable_disable: true,
+                })?;
             }
         }
         self.join_l3(plan, sw_if_index, done, held)
@@ -551,46 +514,38 @@ impl Vpp {
         sw_if_index: u32,
         done: &mut VppAttached,
         held: &Held<'_>,
-    ) -> Result<(), CniError> {
+    ) -> Result<(), VppEngineError> {
         let Some(addr) = plan.address else {
             return Ok(());
         };
         let lo = self.gateway_loopback(&addr, done, held)?;
-        self.client
-            .request(&SwInterfaceSetUnnumbered {
-                sw_if_index: lo,
-                unnumbered_sw_if_index: sw_if_index,
-                is_add: true,
-            })
-            .map_err(vpp_err)?;
+        self.client.request(&SwInterfaceSetUnnumbered {
+            sw_if_index: lo,
+            unnumbered_sw_if_index: sw_if_index,
+            is_add: true,
+        })?;
         done.address = Some(addr);
         if let Some(proxy) = proxy_arp_range(&addr) {
             // Every ADD: VPP keeps a range once (a second add is 0), and a subnet whose
             // first ADD was killed before this step gets it all the same.
-            self.client
-                .request(&ProxyArpAddDel {
-                    is_add: true,
-                    proxy,
-                })
-                .map_err(vpp_err)?;
-            self.client
-                .request(&ProxyArpIntfcEnableDisable {
-                    sw_if_index,
-                    enable: true,
-                })
-                .map_err(vpp_err)?;
+            self.client.request(&ProxyArpAddDel {
+                is_add: true,
+                proxy,
+            })?;
+            self.client.request(&ProxyArpIntfcEnableDisable {
+                sw_if_index,
+                enable: true,
+            })?;
         }
         if let Some(pod) = plan.pod_address {
-            self.client
-                .request(&host_route(&pod, sw_if_index, true))
-                .map_err(vpp_err)?;
+            self.client.request(&host_route(&pod, sw_if_index, true))?;
             done.route = Some(host_prefix(&pod));
         }
         Ok(())
     }
 
     /// The loopback tagged for `gateway`, if VPP has one.
-    fn find_gateway_loopback(&mut self, gateway: &IpNet) -> Result<Option<u32>, CniError> {
+    fn find_gateway_loopback(&mut self, gateway: &IpNet) -> Result<Option<u32>, VppEngineError> {
         Ok(self
             .gateway_loopbacks(gateway)?
             .into_iter()
@@ -599,7 +554,7 @@ impl Vpp {
 
     /// The loopbacks of `gateway`: the tagged one, and any untagged one with the gateway's MAC
     /// (made by an ADD killed before it tagged it), each with whether it is tagged.
-    fn gateway_loopbacks(&mut self, gateway: &IpNet) -> Result<Vec<(u32, bool)>, CniError> {
+    fn gateway_loopbacks(&mut self, gateway: &IpNet) -> Result<Vec<(u32, bool)>, VppEngineError> {
         let tag = gateway_tag(gateway);
         let mac = gateway_mac(gateway);
         Ok(self
@@ -608,8 +563,7 @@ impl Vpp {
                 sw_if_index: ANY_SW_IF_INDEX,
                 name_filter_valid: false,
                 name_filter: String::new(),
-            })
-            .map_err(vpp_err)?
+            })?
             .into_iter()
             .filter_map(|d| {
                 let half_made = d.tag.0.is_empty()
@@ -628,7 +582,7 @@ impl Vpp {
         gateway: &IpNet,
         done: &mut VppAttached,
         held: &Held<'_>,
-    ) -> Result<u32, CniError> {
+    ) -> Result<u32, VppEngineError> {
         let found = self.gateway_loopbacks(gateway)?;
         if let Some(lo) = found.iter().find_map(|&(sw, tagged)| tagged.then_some(sw)) {
             done.loopback = Some(lo);
@@ -640,21 +594,18 @@ impl Vpp {
                 self.client
                     .request(&CreateLoopback {
                         mac_address: gateway_mac(gateway),
-                    })
-                    .map_err(vpp_err)?
+                    })?
                     .sw_if_index
             }
         };
         held.reached("vpp-loopback", "created");
         done.loopback = Some(lo);
         done.loopback_created = true;
-        self.client
-            .request(&SwInterfaceTagAddDel {
-                is_add: true,
-                sw_if_index: lo,
-                tag: FixedStr::new(gateway_tag(gateway)),
-            })
-            .map_err(vpp_err)?;
+        self.client.request(&SwInterfaceTagAddDel {
+            is_add: true,
+            sw_if_index: lo,
+            tag: FixedStr::new(gateway_tag(gateway)),
+        })?;
         self.client
             .request(&SwInterfaceAddDelAddress {
                 sw_if_index: lo,
@@ -663,22 +614,19 @@ impl Vpp {
                 prefix: prefix(gateway),
             })
             .map_err(|e| {
-                let in_use = e.is_retval(vpp_api::Retval::AddressInUse);
-                let mut c = vpp_err(e);
-                if in_use {
-                    c.msg = format!(
-                        "{}: another VPP interface has {gateway}'s subnet already (the plugin holds each gateway on a loopback of its own)",
-                        c.msg
-                    );
+                if e.is_retval(vpp_api::Retval::AddressInUse) {
+                    VppEngineError::GatewaySubnetTaken {
+                        gateway: *gateway,
+                        cause: e,
+                    }
+                } else {
+                    e.into()
                 }
-                c
             })?;
-        self.client
-            .request(&SwInterfaceSetFlags {
-                sw_if_index: lo,
-                flags: IfStatusFlags::ADMIN_UP,
-            })
-            .map_err(vpp_err)?;
+        self.client.request(&SwInterfaceSetFlags {
+            sw_if_index: lo,
+            flags: IfStatusFlags::ADMIN_UP,
+        })?;
         Ok(lo)
     }
 
@@ -688,7 +636,7 @@ impl Vpp {
         sw_if_index: u32,
         l3: &L3,
         unnumbered: &[(u32, u32)],
-    ) -> Result<(), CniError> {
+    ) -> Result<(), VppEngineError> {
         if l3.gateway.is_none() {
             return Ok(());
         }
@@ -701,46 +649,37 @@ impl Vpp {
             // A route that is not there (ADD stopped before it) is nothing to undo.
             let r = self
                 .client
-                .request_raw(&host_route(pod, sw_if_index, false))
-                .map_err(vpp_err)?;
+                .request_raw(&host_route(pod, sw_if_index, false))?;
             if r.retval != 0 && r.retval != vpp_api::Retval::NoSuchEntry.code() {
-                return Err(CniError::new(
-                    ErrorCode::Internal,
-                    format!(
-                        "VPP refused to remove the route to {pod}: {}",
-                        vpp_api::error::retval_name(r.retval)
-                    ),
-                ));
+                return Err(VppEngineError::Refused {
+                    what: format!("remove the route to {pod}"),
+                    retval: r.retval,
+                });
             }
         }
         if l3.gateway.as_ref().and_then(proxy_arp_range).is_some() {
             // VPP keeps the flag of a deleted interface (and of the next one given its
             // index): off before the interface goes. Disabling twice is 0.
-            self.client
-                .request(&ProxyArpIntfcEnableDisable {
-                    sw_if_index,
-                    enable: false,
-                })
-                .map_err(vpp_err)?;
+            self.client.request(&ProxyArpIntfcEnableDisable {
+                sw_if_index,
+                enable: false,
+            })?;
         }
-        self.client
-            .request(&SwInterfaceSetUnnumbered {
-                sw_if_index: *ip,
-                unnumbered_sw_if_index: sw_if_index,
-                is_add: false,
-            })
-            .map_err(vpp_err)?;
+        self.client.request(&SwInterfaceSetUnnumbered {
+            sw_if_index: *ip,
+            unnumbered_sw_if_index: sw_if_index,
+            is_add: false,
+        })?;
         Ok(())
     }
 
     /// Who is unnumbered to whom: (interface, the one whose address it uses).
-    fn unnumbered(&mut self) -> Result<Vec<(u32, u32)>, CniError> {
+    fn unnumbered(&mut self) -> Result<Vec<(u32, u32)>, VppEngineError> {
         Ok(self
             .client
             .dump(&IpUnnumberedDump {
                 sw_if_index: ANY_SW_IF_INDEX,
-            })
-            .map_err(vpp_err)?
+            })?
             .into_iter()
             .map(|d| (d.sw_if_index, d.ip_sw_if_index))
             .collect())
@@ -748,7 +687,7 @@ impl Vpp {
 
     /// Deletes the gateway's loopback once no interface is unnumbered to it (deleting it
     /// takes its address).
-    fn remove_gateway_loopback_if_unused(&mut self, l3: &L3) -> Result<(), CniError> {
+    fn remove_gateway_loopback_if_unused(&mut self, l3: &L3) -> Result<(), VppEngineError> {
         let Some(gateway) = &l3.gateway else {
             return Ok(());
         };
@@ -764,73 +703,57 @@ impl Vpp {
         self.remove_proxy_arp_range(gateway)?;
         let r = self
             .client
-            .request_raw(&DeleteLoopback { sw_if_index: lo })
-            .map_err(vpp_err)?;
+            .request_raw(&DeleteLoopback { sw_if_index: lo })?;
         // A rollback's untagged loopback may be gone already; anything else is an error.
         if r.retval != 0
             && !(r.retval == vpp_api::Retval::InvalidSwIfIndex.code()
                 && l3.created_loopback == Some(lo))
         {
-            return Err(CniError::new(
-                ErrorCode::Internal,
-                format!(
-                    "VPP refused to delete the loopback of {gateway}: {}",
-                    vpp_api::error::retval_name(r.retval)
-                ),
-            ));
+            return Err(VppEngineError::Refused {
+                what: format!("delete the loopback of {gateway}"),
+                retval: r.retval,
+            });
         }
         Ok(())
     }
 
     /// The subnet's proxy ARP range goes with its loopback: both are the plugin's while it
     /// holds the subnet. Not there (an ADD killed before it added it) is nothing to undo.
-    fn remove_proxy_arp_range(&mut self, gateway: &IpNet) -> Result<(), CniError> {
+    fn remove_proxy_arp_range(&mut self, gateway: &IpNet) -> Result<(), VppEngineError> {
         let Some(proxy) = proxy_arp_range(gateway) else {
             return Ok(());
         };
-        let r = self
-            .client
-            .request_raw(&ProxyArpAddDel {
-                is_add: false,
-                proxy,
-            })
-            .map_err(vpp_err)?;
+        let r = self.client.request_raw(&ProxyArpAddDel {
+            is_add: false,
+            proxy,
+        })?;
         if r.retval != 0 && r.retval != vpp_api::Retval::NoSuchEntry.code() {
-            return Err(CniError::new(
-                ErrorCode::Internal,
-                format!(
-                    "VPP refused to remove the proxy ARP range of {gateway}: {}",
-                    vpp_api::error::retval_name(r.retval)
-                ),
-            ));
+            return Err(VppEngineError::Refused {
+                what: format!("remove the proxy ARP range of {gateway}"),
+                retval: r.retval,
+            });
         }
         Ok(())
     }
 
     /// The id of `socket` in VPP's memif socket table, registering it when absent.
-    fn socket_id(&mut self, socket: &str) -> Result<(u32, bool), CniError> {
+    fn socket_id(&mut self, socket: &str) -> Result<(u32, bool), VppEngineError> {
         if socket.len() > MAX_SOCKET_PATH {
-            return Err(CniError::new(
-                ErrorCode::InvalidConfig,
-                format!("memif socket path {socket} is longer than {MAX_SOCKET_PATH} bytes"),
-            ));
+            return Err(VppEngineError::MemifSocketTooLong {
+                path: socket.to_owned(),
+                max: MAX_SOCKET_PATH,
+            });
         }
-        let known = self
-            .client
-            .dump(&MemifSocketFilenameDump {})
-            .map_err(vpp_err)?;
+        let known = self.client.dump(&MemifSocketFilenameDump {})?;
         if let Some(s) = known.iter().find(|s| s.socket_filename.0 == socket) {
             return Ok((s.socket_id, false));
         }
         // VPP picks a free id: no table of our own to size or to get out of step with VPP.
-        let r = self
-            .client
-            .request(&MemifSocketFilenameAddDelV2 {
-                is_add: true,
-                socket_id: PICK_SOCKET_ID,
-                socket_filename: socket.to_owned(),
-            })
-            .map_err(vpp_err)?;
+        let r = self.client.request(&MemifSocketFilenameAddDelV2 {
+            is_add: true,
+            socket_id: PICK_SOCKET_ID,
+            socket_filename: socket.to_owned(),
+        })?;
         Ok((r.socket_id, true))
     }
 
@@ -841,14 +764,13 @@ impl Vpp {
         &mut self,
         iftype: VppIfType,
         socket: &Path,
-    ) -> Result<Option<u32>, CniError> {
+    ) -> Result<Option<u32>, VppEngineError> {
         let path = socket.to_string_lossy();
         Ok(match iftype {
             VppIfType::Memif => {
                 let ids: Vec<u32> = self
                     .client
-                    .dump(&MemifSocketFilenameDump {})
-                    .map_err(vpp_err)?
+                    .dump(&MemifSocketFilenameDump {})?
                     .iter()
                     .filter(|s| s.socket_filename.0 == path)
                     .map(|s| s.socket_id)
@@ -857,8 +779,7 @@ impl Vpp {
                     return Ok(None);
                 }
                 self.client
-                    .dump(&MemifDump {})
-                    .map_err(vpp_err)?
+                    .dump(&MemifDump {})?
                     .iter()
                     .find(|m| ids.contains(&m.socket_id))
                     .map(|m| m.sw_if_index)
@@ -867,8 +788,7 @@ impl Vpp {
                 .client
                 .dump(&SwInterfaceVhostUserDump {
                     sw_if_index: ANY_SW_IF_INDEX,
-                })
-                .map_err(vpp_err)?
+                })?
                 .iter()
                 .find(|v| v.sock_filename.0 == path)
                 .map(|v| v.sw_if_index),
@@ -883,7 +803,7 @@ impl Vpp {
         sw: u32,
         gateway: &IpNet,
         pod: Option<&IpNet>,
-    ) -> Result<Option<String>, CniError> {
+    ) -> Result<Option<String>, VppEngineError> {
         let Some(lo) = self.find_gateway_loopback(gateway)? else {
             return Ok(Some(format!(
                 "no loopback tagged \"{}\" holds the gateway",
@@ -910,22 +830,24 @@ impl Vpp {
                     is_ip6: pod.addr().is_ipv6(),
                     name: FixedStr::default(),
                 },
-            })
-            .map_err(vpp_err)?
+            })?
             .iter()
             .any(|r| r.route.prefix == want && r.route.paths.0.iter().any(|p| p.sw_if_index == sw));
         Ok((!routed).then(|| format!("no route to {} out of interface {sw}", host_prefix(pod))))
     }
 
     /// CHECK of the subnet's proxy ARP: enabled on interface `sw`, the range there.
-    fn proxy_arp_missing(&mut self, sw: u32, gateway: &IpNet) -> Result<Option<String>, CniError> {
+    fn proxy_arp_missing(
+        &mut self,
+        sw: u32,
+        gateway: &IpNet,
+    ) -> Result<Option<String>, VppEngineError> {
         let Some(range) = proxy_arp_range(gateway) else {
             return Ok(None);
         };
         let enabled = self
             .client
-            .dump(&ProxyArpIntfcDump {})
-            .map_err(vpp_err)?
+            .dump(&ProxyArpIntfcDump {})?
             .iter()
             .any(|d| d.sw_if_index == sw);
         if !enabled {
@@ -933,8 +855,7 @@ impl Vpp {
         }
         let ranged = self
             .client
-            .dump(&ProxyArpDump {})
-            .map_err(vpp_err)?
+            .dump(&ProxyArpDump {})?
             .iter()
             .any(|d| d.proxy == range);
         Ok((!ranged).then(|| format!("no proxy ARP range for {}", gateway.trunc())))
@@ -945,19 +866,17 @@ impl Vpp {
         &mut self,
         sw_if_index: u32,
         bridge_domain: Option<u32>,
-    ) -> Result<(), CniError> {
+    ) -> Result<(), VppEngineError> {
         let Some(bd_id) = bridge_domain else {
             return Ok(());
         };
-        self.client
-            .request(&SwInterfaceSetL2Bridge {
-                rx_sw_if_index: sw_if_index,
-                bd_id,
-                port_type: L2PortType::NORMAL,
-                shg: 0,
-                enable: false,
-            })
-            .map_err(vpp_err)?;
+        self.client.request(&SwInterfaceSetL2Bridge {
+            rx_sw_if_index: sw_if_index,
+            bd_id,
+            port_type: L2PortType::NORMAL,
+            shg: 0,
+            enable: false,
+        })?;
         Ok(())
     }
 
@@ -965,52 +884,43 @@ impl Vpp {
         &mut self,
         socket_id: u32,
         socket: &Path,
-    ) -> Result<(), CniError> {
+    ) -> Result<(), VppEngineError> {
         let registered = self
             .client
-            .dump(&MemifSocketFilenameDump {})
-            .map_err(vpp_err)?
+            .dump(&MemifSocketFilenameDump {})?
             .iter()
             .any(|s| s.socket_id == socket_id && Path::new(&s.socket_filename.0) == socket);
         let used = self
             .client
-            .dump(&MemifDump {})
-            .map_err(vpp_err)?
+            .dump(&MemifDump {})?
             .iter()
             .any(|m| m.socket_id == socket_id);
         if registered && !used {
-            self.client
-                .request(&MemifSocketFilenameAddDelV2 {
-                    is_add: false,
-                    socket_id,
-                    socket_filename: socket.to_string_lossy().into_owned(),
-                })
-                .map_err(vpp_err)?;
+            self.client.request(&MemifSocketFilenameAddDelV2 {
+                is_add: false,
+                socket_id,
+                socket_filename: socket.to_string_lossy().into_owned(),
+            })?;
         }
         Ok(())
     }
 
     /// Deletes a bridge domain this plugin created (it carries [`BD_TAG`]) once it has no
     /// members.
-    fn remove_bridge_domain_if_empty(&mut self, bd_id: u32) -> Result<(), CniError> {
-        let bds = self
-            .client
-            .dump(&BridgeDomainDump {
-                bd_id,
-                sw_if_index: ANY_SW_IF_INDEX,
-            })
-            .map_err(vpp_err)?;
+    fn remove_bridge_domain_if_empty(&mut self, bd_id: u32) -> Result<(), VppEngineError> {
+        let bds = self.client.dump(&BridgeDomainDump {
+            bd_id,
+            sw_if_index: ANY_SW_IF_INDEX,
+        })?;
         if let Some(bd) = bds.first()
             && bd.sw_if_details.is_empty()
             && bd.bd_tag.0 == BD_TAG
         {
-            self.client
-                .request(&BridgeDomainAddDelV2 {
-                    bd_id,
-                    is_add: false,
-                    ..BridgeDomainAddDelV2::default()
-                })
-                .map_err(vpp_err)?;
+            self.client.request(&BridgeDomainAddDelV2 {
+                bd_id,
+                is_add: false,
+                ..BridgeDomainAddDelV2::default()
+            })?;
         }
         Ok(())
     }
@@ -1024,7 +934,7 @@ impl Vpp {
         socket: &Path,
         bridge_domain: Option<u32>,
         l3: L3,
-    ) -> Result<bool, CniError> {
+    ) -> Result<bool, VppEngineError> {
         let path = socket.to_string_lossy().into_owned();
         let mut found = false;
         let unnumbered = if l3.gateway.is_some() {
@@ -1034,20 +944,15 @@ impl Vpp {
         };
         match iftype {
             VppIfType::Memif => {
-                let sockets = self
-                    .client
-                    .dump(&MemifSocketFilenameDump {})
-                    .map_err(vpp_err)?;
+                let sockets = self.client.dump(&MemifSocketFilenameDump {})?;
                 if let Some(s) = sockets.iter().find(|s| s.socket_filename.0 == path) {
-                    for m in self.client.dump(&MemifDump {}).map_err(vpp_err)? {
+                    for m in self.client.dump(&MemifDump {})? {
                         if m.socket_id == s.socket_id {
                             self.leave_l3(m.sw_if_index, &l3, &unnumbered)?;
                             self.leave_bridge(m.sw_if_index, bridge_domain)?;
-                            self.client
-                                .request(&MemifDelete {
-                                    sw_if_index: m.sw_if_index,
-                                })
-                                .map_err(vpp_err)?;
+                            self.client.request(&MemifDelete {
+                                sw_if_index: m.sw_if_index,
+                            })?;
                             found = true;
                         }
                     }
@@ -1055,20 +960,15 @@ impl Vpp {
                 }
             }
             VppIfType::Vhostuser => {
-                let all = self
-                    .client
-                    .dump(&SwInterfaceVhostUserDump {
-                        sw_if_index: ANY_SW_IF_INDEX,
-                    })
-                    .map_err(vpp_err)?;
+                let all = self.client.dump(&SwInterfaceVhostUserDump {
+                    sw_if_index: ANY_SW_IF_INDEX,
+                })?;
                 for v in all.iter().filter(|v| v.sock_filename.0 == path) {
                     self.leave_l3(v.sw_if_index, &l3, &unnumbered)?;
                     self.leave_bridge(v.sw_if_index, bridge_domain)?;
-                    self.client
-                        .request(&DeleteVhostUserIf {
-                            sw_if_index: v.sw_if_index,
-                        })
-                        .map_err(vpp_err)?;
+                    self.client.request(&DeleteVhostUserIf {
+                        sw_if_index: v.sw_if_index,
+                    })?;
                     found = true;
                 }
             }
@@ -1084,15 +984,12 @@ impl Vpp {
 impl Vpp {
     /// The memif and vhost-user interfaces tagged [`INTERFACE_TAG`], with their socket files
     /// and what they hold of the shared objects (bridge domain, gateway, pod route).
-    pub fn tagged_interfaces(&mut self) -> Result<Vec<TaggedInterface>, CniError> {
-        let all = self
-            .client
-            .dump(&SwInterfaceDump {
-                sw_if_index: ANY_SW_IF_INDEX,
-                name_filter_valid: false,
-                name_filter: String::new(),
-            })
-            .map_err(vpp_err)?;
+    pub fn tagged_interfaces(&mut self) -> Result<Vec<TaggedInterface>, VppEngineError> {
+        let all = self.client.dump(&SwInterfaceDump {
+            sw_if_index: ANY_SW_IF_INDEX,
+            name_filter_valid: false,
+            name_filter: String::new(),
+        })?;
         let prefix = format!("{INTERFACE_TAG} ");
         if !all.iter().any(|d| d.tag.0.starts_with(&prefix)) {
             return Ok(Vec::new());
@@ -1102,11 +999,8 @@ impl Vpp {
             .map(|d| (d.sw_if_index, d.tag.0.clone()))
             .collect();
         let mut out = Vec::new();
-        let sockets = self
-            .client
-            .dump(&MemifSocketFilenameDump {})
-            .map_err(vpp_err)?;
-        for m in self.client.dump(&MemifDump {}).map_err(vpp_err)? {
+        let sockets = self.client.dump(&MemifSocketFilenameDump {})?;
+        for m in self.client.dump(&MemifDump {})? {
             let socket = sockets.iter().find(|s| s.socket_id == m.socket_id);
             out.extend(socket.map(|s| TaggedInterface {
                 iftype: VppIfType::Memif,
@@ -1125,12 +1019,9 @@ impl Vpp {
             Client::id_of::<SwInterfaceVhostUserDetails>,
         ];
         if self.client.require(&vhost).is_ok() {
-            let vhosts = self
-                .client
-                .dump(&SwInterfaceVhostUserDump {
-                    sw_if_index: ANY_SW_IF_INDEX,
-                })
-                .map_err(vpp_err)?;
+            let vhosts = self.client.dump(&SwInterfaceVhostUserDump {
+                sw_if_index: ANY_SW_IF_INDEX,
+            })?;
             out.extend(vhosts.into_iter().map(|v| TaggedInterface {
                 iftype: VppIfType::Vhostuser,
                 sw_if_index: v.sw_if_index,
@@ -1156,14 +1047,11 @@ impl Vpp {
         &mut self,
         found: &mut [TaggedInterface],
         all: &[SwInterfaceDetails],
-    ) -> Result<(), CniError> {
-        let bds = self
-            .client
-            .dump(&BridgeDomainDump {
-                bd_id: u32::MAX,
-                sw_if_index: ANY_SW_IF_INDEX,
-            })
-            .map_err(vpp_err)?;
+    ) -> Result<(), VppEngineError> {
+        let bds = self.client.dump(&BridgeDomainDump {
+            bd_id: u32::MAX,
+            sw_if_index: ANY_SW_IF_INDEX,
+        })?;
         // No unnumbered messages, no L3 attachment of the plugin's.
         let l3 = [
             Client::id_of::<IpUnnumberedDump>,
@@ -1205,18 +1093,15 @@ impl Vpp {
         &mut self,
         sw_if_index: u32,
         gateway: &IpNet,
-    ) -> Result<Option<IpNet>, CniError> {
+    ) -> Result<Option<IpNet>, VppEngineError> {
         let host_len = if gateway.addr().is_ipv4() { 32 } else { 128 };
-        let routes = self
-            .client
-            .dump(&IpRouteDump {
-                table: IpTable {
-                    table_id: 0,
-                    is_ip6: gateway.addr().is_ipv6(),
-                    name: FixedStr::default(),
-                },
-            })
-            .map_err(vpp_err)?;
+        let routes = self.client.dump(&IpRouteDump {
+            table: IpTable {
+                table_id: 0,
+                is_ip6: gateway.addr().is_ipv6(),
+                name: FixedStr::default(),
+            },
+        })?;
         Ok(routes
             .iter()
             .filter(|r| r.route.prefix.len == host_len)

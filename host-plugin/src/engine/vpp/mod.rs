@@ -14,10 +14,13 @@ use userspace_cni_sdk::wire::{self, IfType, NetType, VhostMode};
 use vpp_api::messages::memif::{MemifMode, MemifRole};
 
 use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
-use crate::cni::{CniError, ErrorCode};
+use crate::cni::CniError;
 use crate::config::Config;
 use crate::identity::AttachmentId;
 pub mod attach;
+mod error;
+
+pub use error::VppEngineError;
 
 pub use attach::{L3, Vpp, VppAttached, VppIfType, VppPlan};
 use attach::{TaggedInterface, interface_tag};
@@ -75,12 +78,7 @@ impl VppRecord {
         let memif = config.host.memif.clone().unwrap_or_default();
         let net_type = config.host_net_type();
         let address = match net_type {
-            NetType::Interface => Some(req.host_address.ok_or_else(|| {
-                CniError::new(
-                    ErrorCode::InvalidConfig,
-                    "host.netType interface needs an address for the host side: configure IPAM with a gateway",
-                )
-            })?),
+            NetType::Interface => Some(req.host_address.ok_or(VppEngineError::NoHostAddress)?),
             _ => None,
         };
         Ok(Self {
@@ -238,7 +236,7 @@ pub struct VppEngine {
 impl VppEngine {
     /// Connects to VPP at `socket` (the node agent re-applies journaled attachments with this
     /// engine's own attach after a VPP restart).
-    pub fn open(socket: &std::path::Path) -> Result<Self, CniError> {
+    pub fn open(socket: &std::path::Path) -> Result<Self, VppEngineError> {
         Ok(Self {
             vpp: Vpp::connect(socket)?,
         })
@@ -247,8 +245,9 @@ impl VppEngine {
 
 impl Engine for VppEngine {
     type Record = VppRecord;
+    type Error = VppEngineError;
 
-    fn connect(config: &Config) -> Result<Self, CniError> {
+    fn connect(config: &Config) -> Result<Self, VppEngineError> {
         Self::open(&config.vpp_socket)
     }
 
@@ -256,7 +255,7 @@ impl Engine for VppEngine {
         VppRecord::plan(config, req)
     }
 
-    fn attach(&mut self, r: &VppRecord, held: &Held<'_>) -> Result<VppRecord, CniError> {
+    fn attach(&mut self, r: &VppRecord, held: &Held<'_>) -> Result<VppRecord, VppEngineError> {
         require_shared(r, held)?;
         let made = self.vpp.attach(&r.to_plan(), held).inspect_err(|_| {
             // VPP made the socket file (master / server) before the step that failed.
@@ -268,7 +267,7 @@ impl Engine for VppEngine {
         })
     }
 
-    fn detach(&mut self, r: &VppRecord, held: &Held<'_>) -> Result<(), CniError> {
+    fn detach(&mut self, r: &VppRecord, held: &Held<'_>) -> Result<(), VppEngineError> {
         require_shared(r, held)?;
         let l3 = L3 {
             gateway: r.address,
@@ -281,17 +280,14 @@ impl Engine for VppEngine {
         Ok(())
     }
 
-    fn check(&mut self, r: &VppRecord) -> Result<Ownership, CniError> {
+    fn check(&mut self, r: &VppRecord) -> Result<Ownership, VppEngineError> {
         let Some(sw) = self.vpp.interface_on(r.iftype, &r.socket)? else {
             return Ok(Ownership::Missing);
         };
         if let Some(gateway) = &r.address
             && let Some(what) = self.vpp.l3_missing(sw, gateway, r.pod_address.as_ref())?
         {
-            return Err(CniError::new(
-                ErrorCode::Internal,
-                format!("the attachment's L3 on VPP is incomplete: {what}"),
-            ));
+            return Err(VppEngineError::L3Incomplete(what));
         }
         Ok(Ownership::Ours)
     }
@@ -300,7 +296,7 @@ impl Engine for VppEngine {
         &mut self,
         network: &str,
         evidence: &dyn Evidence,
-    ) -> Result<Vec<(AttachmentId, VppRecord)>, CniError> {
+    ) -> Result<Vec<(AttachmentId, VppRecord)>, VppEngineError> {
         Ok(self
             .vpp
             .tagged_interfaces()?
@@ -313,21 +309,15 @@ impl Engine for VppEngine {
             .collect())
     }
 
-    fn status(&mut self) -> Result<(), CniError> {
+    fn status(&mut self) -> Result<(), VppEngineError> {
         self.vpp.require_all()
     }
 }
 
 /// A bridge domain or gateway loopback is only decided on under the verb's lock.
-fn require_shared(r: &VppRecord, held: &Held<'_>) -> Result<(), CniError> {
+fn require_shared(r: &VppRecord, held: &Held<'_>) -> Result<(), VppEngineError> {
     if r.shares_objects() && !held.shared() {
-        return Err(CniError::new(
-            ErrorCode::Internal,
-            format!(
-                "{}: VPP objects other attachments share were to be changed without the lock",
-                r.name()
-            ),
-        ));
+        return Err(VppEngineError::SharedUnlocked { name: r.name() });
     }
     Ok(())
 }
