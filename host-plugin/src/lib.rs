@@ -7,16 +7,16 @@
 pub mod attachment;
 pub mod cni;
 pub mod config;
-pub mod crash;
+pub(crate) mod crash;
 pub mod engine;
-pub mod identity;
-pub mod ipam;
+pub(crate) mod identity;
+pub(crate) mod ipam;
 pub mod k8s;
 pub mod logging;
 pub mod profile;
-pub mod publish;
-pub mod shared_dir;
-pub mod verbs;
+pub(crate) mod publish;
+pub(crate) mod shared_dir;
+pub(crate) mod verbs;
 
 use std::collections::BTreeMap;
 

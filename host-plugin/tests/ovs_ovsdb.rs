@@ -142,9 +142,21 @@ fn delete_is_idempotent_and_leaves_no_rows() {
     let db = Ovs::start_db("ovs");
     let mut c = client(&db);
     c.add_port(&spec("br0", "abc-net1", true)).unwrap();
-    assert!(c.delete_port("abc-net1").unwrap());
-    assert!(!c.delete_port("abc-net1").unwrap());
-    assert!(db.ports("br0").is_empty());
+    let all = |_: &BTreeMap<String, String>| true;
+    assert!(
+        c.remove_port_if("abc-net1", "br0", all)
+            .unwrap()
+            .port_deleted
+    );
+    assert!(
+        !c.remove_port_if("abc-net1", "br0", all)
+            .unwrap()
+            .port_deleted
+    );
+    assert!(
+        db.bridges().is_empty(),
+        "the plugin's bridge went with its last port"
+    );
     assert_eq!((db.rows("Port"), db.rows("Interface")), (0, 0));
 }
 
@@ -192,16 +204,18 @@ fn only_our_empty_bridges_are_deleted() {
     db.add_netdev_bridge("user-br");
     let mut c = client(&db);
     c.add_port(&spec("ours", "abc-net1", true)).unwrap();
+    c.add_port(&spec("ours", "abc-net2", true)).unwrap();
+    c.add_port(&spec("user-br", "abc-net3", false)).unwrap();
+    let all = |_: &BTreeMap<String, String>| true;
+    let first = c.remove_port_if("abc-net1", "ours", all).unwrap();
+    assert!(!first.bridge_deleted, "it still has a port");
+    let last = c.remove_port_if("abc-net2", "ours", all).unwrap();
     assert!(
-        !c.delete_bridge_if_ours_and_empty("ours").unwrap(),
-        "it still has a port"
+        last.port_deleted && last.bridge_deleted,
+        "ours, and empty now"
     );
-    c.delete_port("abc-net1").unwrap();
-    assert!(c.delete_bridge_if_ours_and_empty("ours").unwrap());
-    assert!(
-        !c.delete_bridge_if_ours_and_empty("user-br").unwrap(),
-        "a user's bridge is never deleted"
-    );
+    let users = c.remove_port_if("abc-net3", "user-br", all).unwrap();
+    assert!(!users.bridge_deleted, "a user's bridge is never deleted");
     assert_eq!(db.bridges(), ["user-br"]);
 }
 

@@ -200,12 +200,14 @@ impl Classify for OvnError {
                 ErrorCode::TryAgainLater
             }
             E::PinnedElsewhere { .. } | E::NotInstalledYet { .. } => ErrorCode::Internal,
+            // The node's OVN is not (yet) set up: an ADD may succeed later; STATUS reports
+            // any switch failure as 50 itself.
             E::NoSystemId
             | E::NoIntegrationBridge { .. }
             | E::NoOvnRemote
             | E::BadOvnRemote { .. }
             | E::Southbound { .. }
-            | E::ChassisNotRegistered { .. } => ErrorCode::NotAvailable,
+            | E::ChassisNotRegistered { .. } => ErrorCode::TryAgainLater,
         }
     }
 }
@@ -253,9 +255,7 @@ mod tests {
     use super::*;
     use crate::cni::Verb;
     use crate::ipam::Said;
-    use ErrorCode::{
-        Decode, IncompatibleVersion, Internal, InvalidConfig, Io, NotAvailable, TryAgainLater,
-    };
+    use ErrorCode::{Decode, IncompatibleVersion, Internal, InvalidConfig, Io, TryAgainLater};
 
     fn io() -> std::io::Error {
         std::io::Error::other("disk on fire")
@@ -681,7 +681,7 @@ mod tests {
                 InvalidConfig,
             ),
             (E::NoAddressForPortSecurity, InvalidConfig),
-            (E::NoSystemId, NotAvailable),
+            (E::NoSystemId, TryAgainLater),
             (
                 E::NotInstalled {
                     port: "p".into(),
@@ -718,28 +718,28 @@ mod tests {
                 E::NoIntegrationBridge {
                     bridge: "br-int".into(),
                 },
-                NotAvailable,
+                TryAgainLater,
             ),
-            (E::NoOvnRemote, NotAvailable),
+            (E::NoOvnRemote, TryAgainLater),
             (
                 E::BadOvnRemote {
                     remote: "x".into(),
                     cause: ovsdb::Error::BadEndpoint("x".into()),
                 },
-                NotAvailable,
+                TryAgainLater,
             ),
             (
                 E::Southbound {
                     endpoint: "tcp:10.0.0.1:6642".into(),
                     cause: sb(),
                 },
-                NotAvailable,
+                TryAgainLater,
             ),
             (
                 E::ChassisNotRegistered {
                     chassis: "c".into(),
                 },
-                NotAvailable,
+                TryAgainLater,
             ),
         ]);
     }

@@ -285,6 +285,12 @@ impl OvnEngine {
             };
             made.gateway = gateway;
         }
+        // br-int is ovn-controller's: never made here (OVS would make a plain bridge).
+        if !self.ovs.client().bridge_exists(&made.local.bridge)? {
+            return Err(OvnError::NoIntegrationBridge {
+                bridge: made.local.bridge.clone(),
+            });
+        }
         *made.local = Engine::attach(&mut self.ovs, &made.local, held)?;
         held.reached("ovn-local", "added");
         self.wait_installed(made)
@@ -470,8 +476,6 @@ impl OvnEngine {
             port_type: super::ovs::OvsPortType::DpdkVhostUserClient,
             socket: std::path::PathBuf::new(),
             run_dir: std::path::PathBuf::new(),
-            bridge_created: false,
-            socket_bind_mounted: false,
             vlan: None,
             mtu: None,
             queues: 1,

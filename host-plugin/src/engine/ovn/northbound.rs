@@ -171,6 +171,19 @@ impl Northbound {
     /// missing); returns the port's uuid. A port of the same name makes the commit fail (the
     /// name is indexed).
     pub fn insert(&mut self, p: &NewLsp<'_>) -> Result<String, NbError> {
+        match self.insert_once(p) {
+            // Another node created the switch between our read and our commit (the `wait`
+            // that it is still missing failed): join theirs.
+            Err(NbError::Db(ovsdb::Error::OpFailed { index: 0, .. }))
+                if p.create_switch.is_some() =>
+            {
+                self.insert_once(p)
+            }
+            r => r,
+        }
+    }
+
+    fn insert_once(&mut self, p: &NewLsp<'_>) -> Result<String, NbError> {
         let exists = !rows(
             &self.transact(&[select(
                 "Logical_Switch",

@@ -295,13 +295,6 @@ impl OvsClient {
             .map(|r| decode_map(&r["external_ids"])))
     }
 
-    /// Whether a port exists.
-    pub fn port_exists(&mut self, name: &str) -> Result<bool, OvsError> {
-        Ok(!self
-            .select("Port", vec![eq("name", json!(name))], &["name"])?
-            .is_empty())
-    }
-
     /// Adds the port in one transaction, one round trip when the bridge exists: a `wait`
     /// asserts that no port has the name, then the rows are inserted and the bridge's port set
     /// mutated. When the mutate found no bridge and creating it is allowed, a second
@@ -504,17 +497,6 @@ impl OvsClient {
         .map(|_| ())
     }
 
-    /// Removes a port from its bridge (the rows are garbage-collected). Idempotent: `false`
-    /// when there was no such port.
-    pub fn delete_port(&mut self, name: &str) -> Result<bool, OvsError> {
-        let rows = self.select("Port", vec![eq("name", json!(name))], &["_uuid"])?;
-        let Some(u) = rows.first().and_then(|r| decode_uuid(&r["_uuid"])) else {
-            return Ok(false);
-        };
-        self.transact(&[detach_port(&u)])?;
-        Ok(true)
-    }
-
     /// Ports whose `external_ids` contain all of `filter`.
     pub fn find_ports(
         &mut self,
@@ -568,34 +550,6 @@ impl OvsClient {
             ofport: decode_optional(&r["ofport"]).and_then(|v| v.as_i64()),
             error: decode_optional(&r["error"]).and_then(|v| v.as_str().map(str::to_owned)),
         }))
-    }
-
-    /// Deletes the bridge if this plugin created it and it has no ports; a port added
-    /// concurrently aborts the deletion (the `wait` operation).
-    pub fn delete_bridge_if_ours_and_empty(&mut self, name: &str) -> Result<bool, OvsError> {
-        let rows = self.select(
-            "Bridge",
-            vec![eq("name", json!(name))],
-            &["_uuid", "ports", "external_ids"],
-        )?;
-        let Some(row) = rows.first() else {
-            return Ok(false);
-        };
-        let ours = decode_map(&row["external_ids"])
-            .get(CREATED_BY_KEY)
-            .map(String::as_str)
-            == Some(CREATED_BY);
-        if !ours || !decode_set(&row["ports"]).is_empty() {
-            return Ok(false);
-        }
-        let Some(u) = decode_uuid(&row["_uuid"]) else {
-            return Ok(false);
-        };
-        match self.delete_empty_bridge(&u) {
-            Ok(()) => Ok(true),
-            Err(e) if e.failed_at(0) => Ok(false),
-            Err(e) => Err(e),
-        }
     }
 }
 

@@ -60,13 +60,6 @@ pub struct OvsRecord {
     pub socket: PathBuf,
     /// ovs-vswitchd's run directory (where it makes `dpdkvhostuser` sockets).
     pub run_dir: PathBuf,
-    /// Whether this attach created the bridge (informational: any plugin-made bridge is
-    /// removed by whichever detach leaves it empty).
-    #[serde(default)]
-    pub bridge_created: bool,
-    /// Whether the socket is a bind mount of OVS's own (across filesystems).
-    #[serde(default)]
-    pub socket_bind_mounted: bool,
     /// The port's access VLAN (`tag`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan: Option<u16>,
@@ -102,8 +95,6 @@ impl OvsRecord {
             },
             socket: req.socket.clone(),
             run_dir: run_dir(&config.ovsdb),
-            bridge_created: false,
-            socket_bind_mounted: false,
             vlan: config.vlan(),
             mtu: config.mtu(),
             queues: config.queues(),
@@ -178,7 +169,7 @@ impl OvsEngine {
 
     /// Waits for ovs-vswitchd to create `<run_dir>/<port>`, then renames it into the shared
     /// directory; across filesystems (EXDEV) it is bind-mounted there instead.
-    fn bring_socket(&self, r: &OvsRecord) -> Result<bool, OvsError> {
+    fn bring_socket(&self, r: &OvsRecord) -> Result<(), OvsError> {
         const WAIT: Duration = Duration::from_secs(5);
         let src = r.run_dir.join(&r.port);
         let deadline = Instant::now() + WAIT;
@@ -193,7 +184,7 @@ impl OvsEngine {
         }
         let target = &r.socket;
         match std::fs::rename(&src, target) {
-            Ok(()) => Ok(false),
+            Ok(()) => Ok(()),
             Err(e) if e.raw_os_error() == Some(nix::libc::EXDEV) => {
                 std::fs::File::create(target).map_err(|source| OvsError::MountPoint {
                     path: target.clone(),
@@ -211,7 +202,7 @@ impl OvsEngine {
                     to: target.clone(),
                     source,
                 })?;
-                Ok(true)
+                Ok(())
             }
             Err(source) => Err(OvsError::MoveSocket {
                 from: src.clone(),
@@ -228,7 +219,6 @@ impl OvsEngine {
             },
             OvsPortType::DpdkVhostUser => PortKind::DpdkVhostUser,
         };
-        let mut made = r.clone();
         match self.client.add_port(&PortSpec {
             bridge: r.bridge.clone(),
             port: r.port.clone(),
@@ -239,15 +229,15 @@ impl OvsEngine {
             mtu_request: r.mtu,
             tx_steering_hash: r.queues > 1,
         }) {
-            Ok(added) => made.bridge_created = added.bridge_created,
+            Ok(_) => {}
             // A replayed ADD finds its own port: nothing to make.
             Err(OvsError::PortExists(_)) if self.port_is(&r.port, &r.owner)? => {}
             Err(e) => return Err(e),
         }
         if r.port_type == OvsPortType::DpdkVhostUser {
-            made.socket_bind_mounted = self.bring_socket(r)?;
+            self.bring_socket(r)?;
         }
-        Ok(made)
+        Ok(r.clone())
     }
 
     /// Whether `port` exists and is `owner`'s.
@@ -357,8 +347,6 @@ impl Engine for OvsEngine {
                     // Without a journal the socket's place is unknown: only the port goes.
                     socket: PathBuf::new(),
                     run_dir: PathBuf::new(),
-                    bridge_created: false,
-                    socket_bind_mounted: false,
                     vlan: None,
                     mtu: None,
                     queues: 1,

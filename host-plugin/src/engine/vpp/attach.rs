@@ -148,27 +148,15 @@ pub struct VppAttached {
     /// memif socket id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_id: Option<u32>,
-    /// Whether ADD registered the socket id (else it was there and is left alone).
-    #[serde(default)]
-    pub socket_id_created: bool,
     /// The bridge domain joined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bridge_domain: Option<u32>,
-    /// Whether ADD created the bridge domain.
-    #[serde(default)]
-    pub bridge_domain_created: bool,
-    /// The gateway address the interface borrows (unnumbered to the loopback holding it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<IpNet>,
     /// The loopback holding the gateway address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loopback: Option<u32>,
     /// Whether ADD created that loopback.
     #[serde(default)]
     pub loopback_created: bool,
-    /// The host route to the pod through the interface.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub route: Option<IpNet>,
 }
 
 /// `netType: interface` on the way out: the gateway whose loopback may go, the pod route.
@@ -376,9 +364,8 @@ impl Vpp {
         let socket = plan.socket.to_string_lossy().into_owned();
         Ok(match plan.iftype {
             VppIfType::Memif => {
-                let (socket_id, created) = self.socket_id(&socket)?;
+                let (socket_id, _created) = self.socket_id(&socket)?;
                 done.socket_id = Some(socket_id);
-                done.socket_id_created = created;
                 let memifs = self.client.dump(&MemifDump {})?;
                 // memif ids are per socket: the lowest one not in use there.
                 let id = (0u32..)
@@ -475,7 +462,7 @@ impl Vpp {
                     ..BridgeDomainAddDelV2::default()
                 });
                 match made {
-                    Ok(_) => done.bridge_domain_created = true,
+                    Ok(_) => {}
                     // Made in between by someone outside the plugin's lock: joined, not ours.
                     Err(e) if e.is_retval(vpp_api::Retval::BdAlreadyExists) => {}
                     Err(e) => return Err(e.into()),
@@ -524,7 +511,6 @@ impl Vpp {
             unnumbered_sw_if_index: sw_if_index,
             is_add: true,
         })?;
-        done.address = Some(addr);
         if let Some(proxy) = proxy_arp_range(&addr) {
             // Every ADD: VPP keeps a range once (a second add is 0), and a subnet whose
             // first ADD was killed before this step gets it all the same.
@@ -539,7 +525,6 @@ impl Vpp {
         }
         if let Some(pod) = plan.pod_address {
             self.client.request(&host_route(&pod, sw_if_index, true))?;
-            done.route = Some(host_prefix(&pod));
         }
         Ok(())
     }
