@@ -10,7 +10,31 @@ use userspace_cni_sdk::wire::{
     Engine, IfType, NetConf, NetType, UserspaceConf, VhostMode, checked, netconf,
 };
 
-use crate::cni::{CniError, ErrorCode, SUPPORTED_VERSIONS, Verb};
+use crate::cni::{SUPPORTED_VERSIONS, Verb};
+
+/// Why a NetConf is refused. Each message names the key, what was given and what is allowed;
+/// the CNI code of each kind is decided in `cni::classify`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// stdin is not JSON.
+    #[error("the network configuration is not valid JSON: {0}")]
+    NotJson(String),
+    /// stdin is JSON but not an object.
+    #[error("the network configuration must be a JSON object")]
+    NotObject,
+    /// A key is missing, of the wrong type, out of range, or contradicts another.
+    #[error("{0}")]
+    Invalid(String),
+    /// A value the chosen engine does not support.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A cniVersion this plugin does not speak.
+    #[error("cniVersion {given:?} is not supported (supported: {})", SUPPORTED_VERSIONS.join(", "))]
+    Version {
+        /// The version given.
+        given: String,
+    },
+}
 
 /// Keys this plugin adds to the Go plugin's NetConf (documented in the README).
 pub use userspace_cni_sdk::wire::netconf::keys;
@@ -103,15 +127,14 @@ impl Config {
 
     /// VPP's bridge-domain id: `bridge.bridgeName` as a number (the Go plugin's convention),
     /// else the deprecated `bridge.bridgeId`.
-    pub fn vpp_bridge_domain(&self) -> Result<Option<u32>, CniError> {
+    pub fn vpp_bridge_domain(&self) -> Result<Option<u32>, ConfigError> {
         let Some(b) = &self.host.bridge else {
             return Ok(None);
         };
         let invalid = |what: String| {
-            CniError::new(
-                ErrorCode::InvalidConfig,
-                format!("{what}: a VPP bridge-domain id is a number from 1 to {MAX_BRIDGE_DOMAIN}"),
-            )
+            ConfigError::Invalid(format!(
+                "{what}: a VPP bridge-domain id is a number from 1 to {MAX_BRIDGE_DOMAIN}"
+            ))
         };
         let id = match (
             b.bridge_name.as_deref().filter(|n| !n.is_empty()),
@@ -161,8 +184,8 @@ impl Config {
     pub fn requested_mac(
         &self,
         args: &BTreeMap<String, String>,
-    ) -> Result<Option<MacAddr>, CniError> {
-        let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
+    ) -> Result<Option<MacAddr>, ConfigError> {
+        let invalid = ConfigError::Invalid;
         let (mac, from) = match self.net.runtime_config.as_ref().and_then(|r| r.mac) {
             Some(m) => (m, "runtimeConfig.mac"),
             None => match args.get("MAC").filter(|m| !m.is_empty()) {
@@ -225,7 +248,7 @@ impl Stdin {
 }
 
 /// Parses and validates stdin (as for ADD: every key checked).
-pub fn load(stdin: &[u8], env_ovsdb: Option<String>) -> Result<Config, CniError> {
+pub fn load(stdin: &[u8], env_ovsdb: Option<String>) -> Result<Config, ConfigError> {
     load_with(stdin, Verb::Add, env_ovsdb, None)
 }
 
@@ -235,7 +258,7 @@ pub fn load_with(
     verb: Verb,
     env_ovsdb: Option<String>,
     env_vpp: Option<String>,
-) -> Result<Config, CniError> {
+) -> Result<Config, ConfigError> {
     load_stdin(Stdin::new(stdin.to_vec()), verb, env_ovsdb, env_vpp)
 }
 
@@ -245,10 +268,10 @@ pub fn load_stdin(
     verb: Verb,
     env_ovsdb: Option<String>,
     env_vpp: Option<String>,
-) -> Result<Config, CniError> {
+) -> Result<Config, ConfigError> {
     let (net, raw) = parse(stdin, verb)?;
     let (host, engine, iftype) = host_side(&net)?;
-    let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
+    let invalid = ConfigError::Invalid;
     let vpp_socket = env_vpp
         .filter(|s| !s.is_empty())
         .or_else(|| net.vpp_api_socket.clone())
@@ -330,14 +353,13 @@ pub fn load_stdin(
 pub const DEFAULT_ALLOWED_ROOTS: [&str; 3] =
     [DEFAULT_SHARED_BASE, "/var/run/vpp", "/var/run/openvswitch"];
 
-fn absolute(key: &str, given: Option<&String>, default: &str) -> Result<PathBuf, CniError> {
+fn absolute(key: &str, given: Option<&String>, default: &str) -> Result<PathBuf, ConfigError> {
     match given {
         None => Ok(PathBuf::from(default)),
         Some(p) if p.starts_with('/') => Ok(PathBuf::from(p)),
-        Some(p) => Err(CniError::new(
-            ErrorCode::InvalidConfig,
-            format!("{key}: {p:?} is not an absolute path"),
-        )),
+        Some(p) => Err(ConfigError::Invalid(format!(
+            "{key}: {p:?} is not an absolute path"
+        ))),
     }
 }
 
@@ -375,21 +397,13 @@ fn drop_unread_prev_result(
 /// JSON, an object, the required `cniVersion`, every known key of the right type (one pass:
 /// the NetConf's own deserializers check them), a supported version, the required keys
 /// (`name` by the spec's rules, `type`). The NetConf and the bytes IPAM gets.
-fn parse(stdin: Stdin, verb: Verb) -> Result<(NetConf, Vec<u8>), CniError> {
+fn parse(stdin: Stdin, verb: Verb) -> Result<(NetConf, Vec<u8>), ConfigError> {
     let Stdin { mut raw, json } = stdin;
-    let json = json.map_err(|e| {
-        CniError::new(
-            ErrorCode::Decode,
-            format!("the network configuration is not valid JSON: {e}"),
-        )
-    })?;
+    let json = json.map_err(|e| ConfigError::NotJson(e.to_string()))?;
     let Value::Object(mut obj) = json else {
-        return Err(CniError::new(
-            ErrorCode::Decode,
-            "the network configuration must be a JSON object",
-        ));
+        return Err(ConfigError::NotObject);
     };
-    let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
+    let invalid = ConfigError::Invalid;
     if !obj.contains_key("cniVersion") {
         return Err(invalid("cniVersion is required".into()));
     }
@@ -402,14 +416,9 @@ fn parse(stdin: Stdin, verb: Verb) -> Result<(NetConf, Vec<u8>), CniError> {
         })
     })?;
     if !SUPPORTED_VERSIONS.contains(&net.cni_version.as_str()) {
-        return Err(CniError::new(
-            ErrorCode::IncompatibleVersion,
-            format!(
-                "cniVersion {:?} is not supported (supported: {})",
-                net.cni_version,
-                SUPPORTED_VERSIONS.join(", ")
-            ),
-        ));
+        return Err(ConfigError::Version {
+            given: net.cni_version,
+        });
     }
     if net.name.is_empty() {
         return Err(invalid("name: the network name is required".into()));
@@ -440,8 +449,8 @@ fn parse(stdin: Stdin, verb: Verb) -> Result<(NetConf, Vec<u8>), CniError> {
 }
 
 /// The host section: engine and iftype present, and a combination the engine supports.
-fn host_side(net: &NetConf) -> Result<(UserspaceConf, Engine, IfType), CniError> {
-    let invalid = |m: String| CniError::new(ErrorCode::InvalidConfig, m);
+fn host_side(net: &NetConf) -> Result<(UserspaceConf, Engine, IfType), ConfigError> {
+    let invalid = ConfigError::Invalid;
     let host = net
         .host
         .clone()
@@ -454,15 +463,13 @@ fn host_side(net: &NetConf) -> Result<(UserspaceConf, Engine, IfType), CniError>
         .ok_or_else(|| invalid("host.iftype is required: one of vhostuser, memif".into()))?;
     if engine == Engine::OvsDpdk {
         if iftype == IfType::Memif {
-            return Err(CniError::new(
-                ErrorCode::UnsupportedField,
-                "host.iftype memif is not supported by the ovs-dpdk engine (OVS has no memif ports): use vhostuser, or engine vpp",
+            return Err(ConfigError::Unsupported(
+                "host.iftype memif is not supported by the ovs-dpdk engine (OVS has no memif ports): use vhostuser, or engine vpp".into(),
             ));
         }
         if host.net_type == Some(NetType::Interface) {
-            return Err(CniError::new(
-                ErrorCode::UnsupportedField,
-                "host.netType interface is not supported by the ovs-dpdk engine: use bridge (or none)",
+            return Err(ConfigError::Unsupported(
+                "host.netType interface is not supported by the ovs-dpdk engine: use bridge (or none)".into(),
             ));
         }
         if let Some(b) = host.bridge.as_ref().and_then(|b| b.bridge_name.as_deref()) {

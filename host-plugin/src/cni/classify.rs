@@ -16,6 +16,7 @@ use userspace_cni_sdk::wire::cni_result::UnsupportedVersion;
 
 use super::{CniError, ErrorCode};
 use crate::attachment::journal::StoreError;
+use crate::config::ConfigError;
 use crate::engine::ovn::OvnError;
 use crate::engine::ovn::northbound::NbError;
 use crate::engine::ovs::OvsError;
@@ -48,6 +49,7 @@ macro_rules! into_cni_error {
 }
 
 into_cni_error!(
+    ConfigError,
     StoreError,
     PublishError,
     SharedDirError,
@@ -65,6 +67,17 @@ into_cni_error!(
 impl Classify for UnsupportedVersion {
     fn code(&self) -> ErrorCode {
         ErrorCode::IncompatibleVersion
+    }
+}
+
+impl Classify for ConfigError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotJson(_) | Self::NotObject => ErrorCode::Decode,
+            Self::Invalid(_) => ErrorCode::InvalidConfig,
+            Self::Unsupported(_) => ErrorCode::UnsupportedField,
+            Self::Version { .. } => ErrorCode::IncompatibleVersion,
+        }
     }
 }
 
@@ -234,6 +247,7 @@ impl Classify for VppEngineError {
         use VppEngineError as E;
         match self {
             E::Api(e) => e.code(),
+            E::Config(e) => e.code(),
             E::NoHostAddress | E::VhostSocketTooLong { .. } | E::MemifSocketTooLong { .. } => {
                 ErrorCode::InvalidConfig
             }
@@ -255,7 +269,9 @@ mod tests {
     use super::*;
     use crate::cni::Verb;
     use crate::ipam::Said;
-    use ErrorCode::{Decode, IncompatibleVersion, Internal, InvalidConfig, Io, TryAgainLater};
+    use ErrorCode::{
+        Decode, IncompatibleVersion, Internal, InvalidConfig, Io, TryAgainLater, UnsupportedField,
+    };
 
     fn io() -> std::io::Error {
         std::io::Error::other("disk on fire")
@@ -323,6 +339,29 @@ mod tests {
         );
         let e = CniError::from(OvsError::PortExists("dpdk0".into()));
         assert_eq!(e.details, "", "no cause, no details");
+    }
+
+    #[test]
+    fn a_config_that_is_not_json_is_6_a_bad_key_7_an_engine_s_limit_2_a_version_1() {
+        classifies(vec![
+            (ConfigError::NotJson("EOF".into()), Decode),
+            (ConfigError::NotObject, Decode),
+            (ConfigError::Invalid("mtu: …".into()), InvalidConfig),
+            (
+                ConfigError::Unsupported("host.iftype memif …".into()),
+                UnsupportedField,
+            ),
+            (
+                ConfigError::Version {
+                    given: "9.9.9".into(),
+                },
+                IncompatibleVersion,
+            ),
+        ]);
+        classifies(vec![(
+            VppEngineError::Config(ConfigError::Invalid("bridge-domain id 0".into())),
+            InvalidConfig,
+        )]);
     }
 
     #[test]

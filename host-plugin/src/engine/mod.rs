@@ -159,7 +159,7 @@ pub trait Engine {
     /// The record for this config and request, before anything is made: everything the
     /// undo needs is in it, so a DEL after a kill during the attach finds what was made.
     /// A [`CniError`]: what fails here is the config, whose errors are CNI errors already.
-    fn plan(config: &Config, req: &AttachRequest) -> Result<Self::Record, CniError>;
+    fn plan(config: &Config, req: &AttachRequest) -> Result<Self::Record, Self::Error>;
     /// Makes what `planned` describes; returns the record of what was made. On failure what
     /// was made is undone, and anyway a [`Engine::detach`] of `planned` removes it.
     fn attach(
@@ -302,7 +302,9 @@ macro_rules! engines {
             /// The record for this config and request ([`Engine::plan`] of `host.engine`).
             pub fn plan(config: &Config, req: &AttachRequest) -> Result<Self, CniError> {
                 match config.engine {
-                    $(EngineKind::$variant => <$engine as Engine>::plan(config, req).map(Self::$variant),)+
+                    $(EngineKind::$variant => <$engine as Engine>::plan(config, req)
+                        .map(Self::$variant)
+                        .map_err(CniError::from),)+
                 }
             }
 

@@ -27,7 +27,6 @@ use self::northbound::{Lsp, NbError, NewLsp, Northbound};
 use self::settings::OvnSettings;
 use super::ovs::{OvsEngine, OvsRecord, tags};
 use super::{Assigned, AttachRequest, Engine, Evidence, Held, NoEvidence, Ownership, Record};
-use crate::cni::CniError;
 use crate::config::Config;
 use crate::identity::AttachmentId;
 
@@ -118,7 +117,7 @@ pub fn port_name(network: &str, id: &AttachmentId, pod: Option<&(String, String)
 }
 
 impl OvnRecord {
-    fn plan(config: &Config, req: &AttachRequest) -> Result<Self, CniError> {
+    fn plan(config: &Config, req: &AttachRequest) -> Result<Self, OvnError> {
         let s = OvnSettings::of(config)?;
         let port = port_name(&req.network, &req.id, req.pod.as_ref());
         let mac = req.mac.to_string();
@@ -128,7 +127,7 @@ impl OvnRecord {
             },
             None if config.ipam_type().is_none() => OvnAddresses::Dynamic { mac },
             None => {
-                return Err(OvnError::NoAddressForPortSecurity.into());
+                return Err(OvnError::NoAddressForPortSecurity);
             }
         };
         let mut local = OvsRecord::plan(config, req);
@@ -328,7 +327,7 @@ impl Engine for OvnEngine {
         })
     }
 
-    fn plan(config: &Config, req: &AttachRequest) -> Result<OvnRecord, CniError> {
+    fn plan(config: &Config, req: &AttachRequest) -> Result<OvnRecord, OvnError> {
         OvnRecord::plan(config, req)
     }
 

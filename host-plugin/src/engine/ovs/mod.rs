@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::wire::VhostMode;
 
 use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
-use crate::cni::CniError;
 use crate::config::Config;
 use crate::identity::AttachmentId;
 pub mod client;
@@ -257,7 +256,7 @@ impl Engine for OvsEngine {
         Self::open(&config.ovsdb)
     }
 
-    fn plan(config: &Config, req: &AttachRequest) -> Result<OvsRecord, CniError> {
+    fn plan(config: &Config, req: &AttachRequest) -> Result<OvsRecord, OvsError> {
         Ok(OvsRecord::plan(config, req))
     }
 

@@ -10,6 +10,9 @@ pub enum VppEngineError {
     /// The API session or a request.
     #[error(transparent)]
     Api(#[from] VppError),
+    /// The config cannot be served (the bridge-domain id).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// `netType: interface` without an address for VPP's side.
     #[error(
         "host.netType interface needs an address for the host side: configure IPAM with a gateway"

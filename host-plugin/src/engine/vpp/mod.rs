@@ -14,7 +14,6 @@ use userspace_cni_sdk::wire::{self, IfType, NetType, VhostMode};
 use vpp_api::messages::memif::{MemifMode, MemifRole};
 
 use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
-use crate::cni::CniError;
 use crate::config::Config;
 use crate::identity::AttachmentId;
 pub mod attach;
@@ -74,7 +73,7 @@ fn one() -> u16 {
 
 impl VppRecord {
     /// The plan for a request.
-    pub fn plan(config: &Config, req: &AttachRequest) -> Result<Self, CniError> {
+    pub fn plan(config: &Config, req: &AttachRequest) -> Result<Self, VppEngineError> {
         let memif = config.host.memif.clone().unwrap_or_default();
         let net_type = config.host_net_type();
         let address = match net_type {
@@ -251,7 +250,7 @@ impl Engine for VppEngine {
         Self::open(&config.vpp_socket)
     }
 
-    fn plan(config: &Config, req: &AttachRequest) -> Result<VppRecord, CniError> {
+    fn plan(config: &Config, req: &AttachRequest) -> Result<VppRecord, VppEngineError> {
         VppRecord::plan(config, req)
     }
 
