@@ -338,14 +338,6 @@ pub fn load_stdin(
             )));
         }
     }
-    if config.engine == Engine::Vpp && config.host_net_type() == NetType::Bridge {
-        config.vpp_bridge_domain()?.ok_or_else(|| {
-            invalid(
-                "host.netType bridge on vpp needs host.bridge.bridgeName (the bridge-domain id)"
-                    .into(),
-            )
-        })?;
-    }
     Ok(config)
 }
 

@@ -90,6 +90,9 @@ fn dispatch(
             ),
         ));
     }
+    if matches!(cmd.verb, Verb::Add | Verb::Check | Verb::Status) {
+        engine::validate(&config)?;
+    }
     tracing::info!(verb = %cmd.verb, container = %cmd.container_id, ifname = %cmd.ifname, network = %config.net.name, "invoked");
     let ctx = verbs::Ctx::new(&cmd, &config, switches);
     match cmd.verb {

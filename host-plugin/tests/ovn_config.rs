@@ -35,9 +35,13 @@ impl Node {
     }
 
     fn add(&self, conf: &Value, args: &str) -> (Value, i32) {
+        self.run("ADD", conf, args)
+    }
+
+    fn run(&self, verb: &str, conf: &Value, args: &str) -> (Value, i32) {
         let env: BTreeMap<String, String> = [
             ("CNI_ARGS", args),
-            ("CNI_COMMAND", "ADD"),
+            ("CNI_COMMAND", verb),
             ("CNI_CONTAINERID", "abcdef0123456789"),
             ("CNI_IFNAME", "net1"),
             ("CNI_NETNS", "/proc/self/ns/net"),
@@ -139,6 +143,28 @@ fn a_timeout_out_of_range_is_refused_with_the_allowed_range() {
         |c| c["ovn"]["installTimeoutSeconds"] = json!(0),
         "ovn.installTimeoutSeconds",
     );
+}
+
+#[test]
+fn status_refuses_a_config_the_engine_cannot_serve_before_asking_the_switch() {
+    let node = Node::new();
+    let mut conf = node.conf();
+    conf["ovn"] = json!({});
+    let (res, code) = node.run("STATUS", &conf, "");
+    assert_eq!((code, res["code"].as_u64()), (1, Some(7)), "{res}");
+    assert!(
+        node.switch.state().calls.is_empty(),
+        "the switch was not asked"
+    );
+}
+
+#[test]
+fn del_does_not_ask_the_engine_about_the_config_it_undoes_nothing_with() {
+    let node = Node::new();
+    let mut conf = node.conf();
+    conf["ovn"] = json!({});
+    let (res, code) = node.run("DEL", &conf, "");
+    assert_eq!(code, 0, "{res}");
 }
 
 #[test]

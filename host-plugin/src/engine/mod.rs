@@ -156,6 +156,13 @@ pub trait Engine {
     fn connect(config: &Config) -> Result<Self, Self::Error>
     where
         Self: Sized;
+    /// Whether this engine can serve `config` (its own keys and their combinations): checked
+    /// before ADD, CHECK and STATUS do anything, so a config it cannot serve is refused at
+    /// once, naming the key. DEL and GC do not ask: they undo what the journal says.
+    fn validate(config: &Config) -> Result<(), Self::Error> {
+        let _ = config;
+        Ok(())
+    }
     /// The record for this config and request, before anything is made: everything the
     /// undo needs is in it, so a DEL after a kill during the attach finds what was made.
     /// A [`CniError`]: what fails here is the config, whose errors are CNI errors already.
@@ -335,6 +342,13 @@ macro_rules! engines {
                 }
             }
         })+
+
+        /// [`Engine::validate`] of `host.engine`.
+        pub fn validate(config: &Config) -> Result<(), CniError> {
+            match config.engine {
+                $(EngineKind::$variant => <$engine as Engine>::validate(config).map_err(CniError::from),)+
+            }
+        }
 
         /// A session with the `kind` engine.
         pub fn connect(config: &Config, kind: EngineKind) -> Result<Box<dyn Switch>, CniError> {

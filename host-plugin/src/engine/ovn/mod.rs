@@ -327,6 +327,10 @@ impl Engine for OvnEngine {
         })
     }
 
+    fn validate(config: &Config) -> Result<(), OvnError> {
+        OvnSettings::of(config).map(drop)
+    }
+
     fn plan(config: &Config, req: &AttachRequest) -> Result<OvnRecord, OvnError> {
         OvnRecord::plan(config, req)
     }

@@ -250,6 +250,17 @@ impl Engine for VppEngine {
         Self::open(&config.vpp_socket)
     }
 
+    fn validate(config: &Config) -> Result<(), VppEngineError> {
+        if config.host_net_type() == NetType::Bridge && config.vpp_bridge_domain()?.is_none() {
+            return Err(crate::config::ConfigError::Invalid(
+                "host.netType bridge on vpp needs host.bridge.bridgeName (the bridge-domain id)"
+                    .into(),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     fn plan(config: &Config, req: &AttachRequest) -> Result<VppRecord, VppEngineError> {
         VppRecord::plan(config, req)
     }
