@@ -60,6 +60,52 @@ pub const DEFAULT_ALIAS_ROOT: &str = "/var/lib/vhost_sockets";
 /// Default bridge, as in the Go plugin.
 pub const DEFAULT_BRIDGE: &str = "br0";
 
+/// A bounded number of the resolved config: made only from a value the NetConf's
+/// deserializers checked (`sdk/src/wire/checked.rs`), so holding one is proof of its range.
+macro_rules! bounded {
+    ($(#[$m:meta])* $name:ident($t:ty) in $min:expr, $max:expr) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub struct $name($t);
+
+        impl $name {
+            /// Smallest allowed.
+            pub const MIN: $t = $min;
+            /// Largest allowed.
+            pub const MAX: $t = $max;
+
+            /// `v` if it is in range.
+            pub fn new(v: $t) -> Option<Self> {
+                (Self::MIN..=Self::MAX).contains(&v).then_some(Self(v))
+            }
+
+            /// The number.
+            pub fn get(self) -> $t {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+bounded!(
+    /// An access VLAN (`host.bridge.vlanId`; 0, the Go plugin's "unset", is no VLAN).
+    Vlan(u16) in 1, 4094
+);
+bounded!(
+    /// Queue pairs of a port (`vhost.queues`, `memif.queues`).
+    Queues(u16) in 1, userspace_cni_sdk::wire::MAX_QUEUES
+);
+bounded!(
+    /// The MTU of the pod's interface and its switch port.
+    Mtu(u32) in userspace_cni_sdk::wire::MIN_MTU, userspace_cni_sdk::wire::MAX_MTU
+);
+
 /// A NetConf that passed validation, with this plugin's extra keys resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -156,27 +202,28 @@ impl Config {
 
     /// The host side's queue pairs (`vhost.queues` or `memif.queues` of the host section's
     /// iftype), default 1.
-    pub fn queues(&self) -> u16 {
+    pub fn queues(&self) -> Queues {
         match self.iftype {
             IfType::Vhostuser => self.host.vhost.as_ref().and_then(|v| v.queues),
             IfType::Memif => self.host.memif.as_ref().and_then(|m| m.queues),
         }
-        .unwrap_or(1)
+        .and_then(Queues::new)
+        .unwrap_or(Queues(1))
     }
 
     /// The MTU of the interface and its switch port, when configured (top-level `mtu`).
-    pub fn mtu(&self) -> Option<u32> {
-        self.net.mtu
+    pub fn mtu(&self) -> Option<Mtu> {
+        self.net.mtu.and_then(Mtu::new)
     }
 
     /// The host port's VLAN (`host.bridge.vlanId`; 0, the Go plugin's unset, is none).
-    pub fn vlan(&self) -> Option<u16> {
+    pub fn vlan(&self) -> Option<Vlan> {
         self.host
             .bridge
             .as_ref()
             .and_then(|b| b.vlan_id)
             .and_then(|v| u16::try_from(v).ok())
-            .filter(|v| *v != 0)
+            .and_then(Vlan::new)
     }
 
     /// The MAC the pod asked for: the `mac` capability (`runtimeConfig.mac`), else `MAC=` in
@@ -322,7 +369,7 @@ pub fn load_stdin(
     if config.vlan().is_some() && config.host_net_type() != NetType::Bridge {
         return Err(invalid(format!(
             "host.bridge.vlanId {}: a VLAN needs host.netType bridge (it tags the bridge port)",
-            config.vlan().unwrap_or_default()
+            config.vlan().map_or(0, Vlan::get)
         )));
     }
     if let Some(c) = &config.net.container {
@@ -495,5 +542,49 @@ fn validate_file_name(field: &str, f: &str) -> Result<(), String> {
         ))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_values_exist_only_in_their_range() {
+        assert_eq!(Vlan::new(0), None, "0 is the Go plugin's no-VLAN");
+        assert_eq!(Vlan::new(4094).map(Vlan::get), Some(4094));
+        assert_eq!(Vlan::new(4095), None);
+        assert_eq!(Queues::new(0), None);
+        assert_eq!(Queues::new(16).map(Queues::get), Some(16));
+        assert_eq!(Queues::new(17), None);
+        assert_eq!(Mtu::new(67), None);
+        assert_eq!(Mtu::new(9216).map(Mtu::get), Some(9216));
+        assert_eq!(Mtu::new(9217), None);
+    }
+
+    #[test]
+    fn the_resolved_values_come_from_the_host_side_with_their_defaults() {
+        let c = load(
+            br#"{"cniVersion":"1.0.0","name":"n","type":"userspace","mtu":9000,
+                 "host":{"engine":"ovs-dpdk","iftype":"vhostuser","netType":"bridge",
+                         "vhost":{"queues":4},"bridge":{"vlanId":10}}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.queues().get(),
+                c.mtu().map(Mtu::get),
+                c.vlan().map(Vlan::get)
+            ),
+            (4, Some(9000), Some(10))
+        );
+        let c = load(
+            br#"{"cniVersion":"1.0.0","name":"n","type":"userspace",
+                 "host":{"engine":"ovs-dpdk","iftype":"vhostuser","bridge":{"vlanId":0}}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!((c.queues().get(), c.mtu(), c.vlan()), (1, None, None));
     }
 }

@@ -21,7 +21,7 @@ use crate::attachment::AttachmentId;
 use crate::attachment::claims::{ClaimName, Claims, Taken};
 use crate::attachment::journal::{PodRef, Step, Writer};
 use crate::cni::{CniError, ErrorCode, Verb};
-use crate::config::Config;
+use crate::config::{Config, Mtu};
 use crate::engine::vpp::attach::host_address;
 use crate::engine::{AttachRequest, EngineRecord};
 use crate::k8s::{self, PodFacts, SharedVolume};
@@ -373,7 +373,7 @@ fn build_result(
     result.interfaces.push(CniInterface {
         name: id.ifname.clone(),
         mac: Some(mac),
-        mtu: ctx.config.mtu(),
+        mtu: ctx.config.mtu().map(Mtu::get),
         sandbox: ctx.cmd.netns.as_ref().map(|p| p.display().to_string()),
         socket_path: Some(place.socket.display().to_string()),
         pci_id: None,
@@ -408,7 +408,10 @@ fn publish_files(
     // The pod sends untagged frames; the host port's VLAN is published for `inspect`.
     if let Some(vlan) = ctx.config.vlan() {
         let b = container.bridge.get_or_insert_with(Default::default);
-        b.vlan_id = b.vlan_id.filter(|v| *v != 0).or(Some(i64::from(vlan)));
+        b.vlan_id = b
+            .vlan_id
+            .filter(|v| *v != 0)
+            .or(Some(i64::from(vlan.get())));
     }
     let entry_result = result.convert_to(ctx.config.version())?;
     let entry = ConfigurationData {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::wire::VhostMode;
 
 use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
-use crate::config::Config;
+use crate::config::{Config, Mtu, Vlan};
 use crate::identity::AttachmentId;
 pub mod client;
 
@@ -94,9 +94,9 @@ impl OvsRecord {
             },
             socket: req.socket.clone(),
             run_dir: run_dir(&config.ovsdb),
-            vlan: config.vlan(),
-            mtu: config.mtu(),
-            queues: config.queues(),
+            vlan: config.vlan().map(Vlan::get),
+            mtu: config.mtu().map(Mtu::get),
+            queues: config.queues().get(),
             iface_id: None,
         }
     }

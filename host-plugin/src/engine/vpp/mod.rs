@@ -14,7 +14,7 @@ use userspace_cni_sdk::wire::{self, IfType, NetType, VhostMode};
 use vpp_api::messages::memif::{MemifMode, MemifRole};
 
 use super::{AttachRequest, Engine, Evidence, Held, Ownership, Record};
-use crate::config::Config;
+use crate::config::{Config, Mtu, Vlan};
 use crate::identity::AttachmentId;
 pub mod attach;
 mod error;
@@ -94,9 +94,9 @@ impl VppRecord {
             },
             pod_address: address.and(req.pod_address),
             address,
-            queues: config.queues(),
-            mtu: config.mtu(),
-            vlan: config.vlan(),
+            queues: config.queues().get(),
+            mtu: config.mtu().map(Mtu::get),
+            vlan: config.vlan().map(Vlan::get),
             made: None,
         })
     }
