@@ -557,6 +557,17 @@ fn pods_on_two_nodes_talk_through_ovn_and_everything_goes_at_del() {
         "{res}"
     );
     writeln!(report, "STATUS without node B's ovn-controller: {msg}").unwrap();
+    // ADD without the node's ovn-controller: 11 once the bounded wait ends, nothing left.
+    let id_t = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
+    let mut quick = b.conf();
+    quick["ovn"]["installTimeoutSeconds"] = json!(2);
+    let (res, code) = b.cni("ADD", id_t, &quick, &[]);
+    assert_eq!((code, res["code"].as_u64()), (1, Some(11)), "{res}");
+    let msg = res["msg"].as_str().unwrap_or_default().to_owned();
+    assert!(msg.contains("ovn-controller did not install"), "{res}");
+    assert_eq!(lsps(&ovn), [lsp_name(ID_B)], "its logical port undone");
+    assert_eq!(b.ports().len(), 1, "its br-int port undone");
+    writeln!(report, "ADD without node B's ovn-controller: {msg}").unwrap();
 
     // 8. The last DEL; then nothing anywhere.
     b.ok("DEL", ID_B, &b.conf());
