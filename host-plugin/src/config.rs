@@ -500,21 +500,6 @@ fn host_side(net: &NetConf) -> Result<(UserspaceConf, Engine, IfType), ConfigErr
     let iftype = host
         .iftype
         .ok_or_else(|| invalid("host.iftype is required: one of vhostuser, memif".into()))?;
-    if engine == Engine::OvsDpdk {
-        if iftype == IfType::Memif {
-            return Err(ConfigError::Unsupported(
-                "host.iftype memif is not supported by the ovs-dpdk engine (OVS has no memif ports): use vhostuser, or engine vpp".into(),
-            ));
-        }
-        if host.net_type == Some(NetType::Interface) {
-            return Err(ConfigError::Unsupported(
-                "host.netType interface is not supported by the ovs-dpdk engine: use bridge (or none)".into(),
-            ));
-        }
-        if let Some(b) = host.bridge.as_ref().and_then(|b| b.bridge_name.as_deref()) {
-            validate_bridge_name(b).map_err(invalid)?;
-        }
-    }
     if let Some(f) = host.vhost.as_ref().and_then(|v| v.socketfile.as_deref()) {
         validate_file_name("host.vhost.socketfile", f).map_err(invalid)?;
     }
@@ -522,17 +507,6 @@ fn host_side(net: &NetConf) -> Result<(UserspaceConf, Engine, IfType), ConfigErr
         validate_file_name("host.memif.socketfile", f).map_err(invalid)?;
     }
     Ok((host, engine, iftype))
-}
-
-fn validate_bridge_name(b: &str) -> Result<(), String> {
-    if b.is_empty() || b.len() > 15 || b.contains('/') || b.bytes().any(|c| c.is_ascii_whitespace())
-    {
-        Err(format!(
-            "host.bridge.bridgeName {b:?} is not a valid OVS bridge name (1-15 bytes, no '/' or spaces)"
-        ))
-    } else {
-        Ok(())
-    }
 }
 
 fn validate_file_name(field: &str, f: &str) -> Result<(), String> {

@@ -229,3 +229,40 @@ fn queues_mtu_and_vlan_reach_the_port_and_the_result_and_bad_values_are_error_7(
     let (res, _) = node.run("ADD", "abc", &none);
     assert_eq!(res["code"], 7, "a VLAN without a bridge: {res}");
 }
+
+#[test]
+fn the_ovs_engine_refuses_what_it_cannot_serve_before_the_switch_is_asked() {
+    let node = Node::new();
+    for (edit, code, says) in [
+        (
+            json!({"iftype": "memif"}),
+            2,
+            "host.iftype memif is not supported by the ovs-dpdk engine",
+        ),
+        (
+            json!({"netType": "interface"}),
+            2,
+            "host.netType interface is not supported by the ovs-dpdk engine",
+        ),
+        (
+            json!({"bridge": {"bridgeName": "br 0"}}),
+            7,
+            "host.bridge.bridgeName \"br 0\" is not a valid OVS bridge name",
+        ),
+    ] {
+        let mut conf = node.conf();
+        for (k, v) in edit.as_object().unwrap() {
+            conf["host"][k] = v.clone();
+        }
+        let (res, _) = node.run("ADD", "abc", &conf);
+        assert_eq!(res["code"], code, "{res}");
+        assert!(res["msg"].as_str().unwrap().starts_with(says), "{res}");
+        assert!(node.calls().is_empty(), "the switch was not asked");
+        let (res, exit) = node.run("DEL", "abc", &conf);
+        assert_eq!(
+            exit, 0,
+            "DEL undoes what the journal says, whatever the engine thinks: {res}"
+        );
+        node.calls();
+    }
+}

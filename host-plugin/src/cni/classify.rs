@@ -178,6 +178,7 @@ impl Classify for OvsError {
     fn code(&self) -> ErrorCode {
         use OvsError as E;
         match self {
+            E::Config(e) => e.code(),
             E::Db(e) => e.code(),
             // ovs-vswitchd may still be starting.
             E::SocketNotCreated { .. } => ErrorCode::TryAgainLater,

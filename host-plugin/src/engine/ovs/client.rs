@@ -17,6 +17,9 @@ pub const DATABASE: &str = "Open_vSwitch";
 /// port. Which CNI code each is, is decided in `cni::classify`.
 #[derive(Debug, thiserror::Error)]
 pub enum OvsError {
+    /// A config the ovs-dpdk engine cannot serve.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The OVSDB server or a transaction.
     #[error(transparent)]
     Db(#[from] ovsdb::Error),

@@ -256,6 +256,34 @@ impl Engine for OvsEngine {
         Self::open(&config.ovsdb)
     }
 
+    fn validate(config: &Config) -> Result<(), OvsError> {
+        use crate::config::ConfigError;
+        use userspace_cni_sdk::wire::{IfType, NetType};
+        if config.iftype == IfType::Memif {
+            return Err(ConfigError::Unsupported(
+                "host.iftype memif is not supported by the ovs-dpdk engine (OVS has no memif ports): use vhostuser, or engine vpp".into(),
+            )
+            .into());
+        }
+        if config.host.net_type == Some(NetType::Interface) {
+            return Err(ConfigError::Unsupported(
+                "host.netType interface is not supported by the ovs-dpdk engine: use bridge (or none)".into(),
+            )
+            .into());
+        }
+        let bridge = config.bridge();
+        if bridge.len() > 15
+            || bridge.contains('/')
+            || bridge.bytes().any(|c| c.is_ascii_whitespace())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "host.bridge.bridgeName {bridge:?} is not a valid OVS bridge name (1-15 bytes, no '/' or spaces)"
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
     fn plan(config: &Config, req: &AttachRequest) -> Result<OvsRecord, OvsError> {
         Ok(OvsRecord::plan(config, req))
     }
