@@ -173,10 +173,6 @@ pub fn attachment(j: &Journal) -> Option<Attachment> {
             })
             .unwrap_or_default(),
     };
-    let kind = match &record {
-        EngineRecord::OvsDpdk(_) | EngineRecord::Ovn(_) => "vhostuser",
-        EngineRecord::Vpp(r) => r.iftype.as_str(),
-    };
     Some(Attachment {
         labels: AttachmentLabels {
             namespace,
@@ -184,12 +180,9 @@ pub fn attachment(j: &Journal) -> Option<Attachment> {
             network: j.network.clone(),
             interface: j.id.ifname.clone(),
             engine: record.kind().as_str().to_owned(),
-            kind: kind.to_owned(),
+            kind: record.iftype().as_str().to_owned(),
             // What the switch counts: for OVN the br-int port, not the logical port.
-            port: match &record {
-                EngineRecord::Ovn(r) => r.local.port.clone(),
-                _ => record.name(),
-            },
+            port: record.counted_port(),
         },
         record,
     })

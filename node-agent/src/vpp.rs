@@ -14,7 +14,7 @@ use userspace_cni_sdk::wire::Engine as EngineKind;
 use userspace_plugin::attachment::journal::{Step, Store, StoreError};
 use userspace_plugin::cni::CniError;
 use userspace_plugin::engine::ovs::OvsError;
-use userspace_plugin::engine::vpp::{VppEngine, VppEngineError, VppRecord};
+use userspace_plugin::engine::vpp::{VppEngine, VppEngineError};
 use userspace_plugin::engine::{EngineRecord, Held, Ownership, Switch};
 
 /// Why a pass could not run.
@@ -96,13 +96,7 @@ pub fn remake_missing(
             }
         }
         // What the last attach made is not part of the plan.
-        let planned = match record {
-            EngineRecord::Vpp(r) => EngineRecord::Vpp(VppRecord {
-                made: None,
-                ..r.clone()
-            }),
-            other => other.clone(),
-        };
+        let planned = record.replanned();
         // The plugin's verbs hold the shared-objects lock around such an attach: so does this.
         let shared = planned.shares_objects();
         let _names = shared.then(|| store.names_lock()).transpose()?;

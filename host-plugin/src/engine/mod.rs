@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use userspace_cni_sdk::MacAddr;
-use userspace_cni_sdk::wire::Engine as EngineKind;
+use userspace_cni_sdk::wire::{Engine as EngineKind, IfType};
 
 use crate::cni::{CniError, ErrorCode};
 use crate::config::Config;
@@ -141,6 +141,19 @@ pub trait Record: Debug + Clone + PartialEq + Serialize + for<'de> Deserialize<'
     /// The address the switch gave the pod, if it gave one.
     fn assigned(&self) -> Option<Assigned> {
         None
+    }
+    /// The interface type the pod sees.
+    fn iftype(&self) -> IfType {
+        IfType::Vhostuser
+    }
+    /// The switch's name of the port whose counters are the pod's (OVN: the br-int port).
+    fn counted_port(&self) -> String {
+        self.name()
+    }
+    /// The plan this record was made from: what attach recorded of the switch's state left
+    /// out (to attach it again after the switch lost it).
+    fn replanned(&self) -> Self {
+        self.clone()
     }
 }
 
@@ -315,6 +328,13 @@ macro_rules! engines {
                 }
             }
 
+            /// [`Record::replanned`].
+            pub fn replanned(&self) -> Self {
+                match self {
+                    $(Self::$variant(r) => Self::$variant(Record::replanned(r)),)+
+                }
+            }
+
             /// Which engine made it.
             pub fn kind(&self) -> EngineKind {
                 match self {
@@ -367,6 +387,8 @@ trait RecordView {
     fn name(&self) -> String;
     fn shares_objects(&self) -> bool;
     fn assigned(&self) -> Option<Assigned>;
+    fn iftype(&self) -> IfType;
+    fn counted_port(&self) -> String;
 }
 
 impl<R: Record> RecordView for R {
@@ -387,6 +409,12 @@ impl<R: Record> RecordView for R {
     }
     fn assigned(&self) -> Option<Assigned> {
         Record::assigned(self)
+    }
+    fn iftype(&self) -> IfType {
+        Record::iftype(self)
+    }
+    fn counted_port(&self) -> String {
+        Record::counted_port(self)
     }
 }
 
@@ -419,6 +447,16 @@ impl EngineRecord {
     /// The address the switch gave the pod, if it gave one.
     pub fn assigned(&self) -> Option<Assigned> {
         self.record().assigned()
+    }
+
+    /// The interface type the pod sees.
+    pub fn iftype(&self) -> IfType {
+        self.record().iftype()
+    }
+
+    /// The switch's name of the port whose counters are the pod's.
+    pub fn counted_port(&self) -> String {
+        self.record().counted_port()
     }
 }
 

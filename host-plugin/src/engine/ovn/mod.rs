@@ -98,6 +98,9 @@ impl Record for OvnRecord {
     fn name(&self) -> String {
         self.port.clone()
     }
+    fn counted_port(&self) -> String {
+        self.local.port.clone()
+    }
     fn assigned(&self) -> Option<Assigned> {
         self.assigned.map(|address| Assigned {
             address,

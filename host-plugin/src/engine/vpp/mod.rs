@@ -156,6 +156,15 @@ impl Record for VppRecord {
     fn shares_objects(&self) -> bool {
         self.address.is_some() || self.bridge_domain.is_some()
     }
+    fn iftype(&self) -> IfType {
+        self.iftype
+    }
+    fn replanned(&self) -> Self {
+        Self {
+            made: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// The attachment of `network` that a tagged interface is provably of: a claim on its socket
