@@ -17,33 +17,18 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use userspace_test_support::{DpdkNeeds, Testpmd, agent_testpmd, cni_vars, ovs::Ovs, require_dpdk};
+use userspace_test_support::{
+    DpdkNeeds, Testpmd, agent_binary, agent_testpmd, cni_vars, ovs::Ovs, require_dpdk,
+};
 
 /// Bursts of 32 per tx queue: 256 frames in all, what the receiver's 1024-descriptor ring
 /// holds while it shares CPU 0 with the sender.
 const BURSTS: u64 = 4;
 const FRAME: u64 = 9000;
-
-fn agent() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("userspace-agent");
-    assert!(
-        bin.exists(),
-        "no {}: run `cargo build --workspace` first (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
 
 struct Node {
     dir: tempfile::TempDir,
@@ -83,7 +68,7 @@ impl Node {
         std::fs::create_dir_all(&podinfo).unwrap();
         let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
         let shared = self.dir.path().join("shared").join(&id[..12]);
-        let mut cmd = agent_testpmd(&agent(), "0", &podinfo, id, &shared, &prefix, &extra);
+        let mut cmd = agent_testpmd(&agent_binary(), "0", &podinfo, id, &shared, &prefix, &extra);
         let mut p = Testpmd::spawn_command(name, &mut cmd, &[&prefix]);
         p.wait_for("testpmd> ", 1, Duration::from_secs(60));
         // One handshake with the switch at a time: the next pod starts once this link is up.

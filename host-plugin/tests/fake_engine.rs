@@ -1,5 +1,7 @@
 //! The verbs in-process against the recording fake switch: which engine calls each verb makes,
-//! in which order, and what a failing or missing switch does to them. No ovsdb-server, no IPAM.
+//! in which order, and what a failing or missing switch does to them; and the OVN engine's keys
+//! (a NetConf it cannot serve is error 7 naming the key, before anything is made) and plan.
+//! No ovsdb-server, no IPAM; the OVN engine against real OVN: `ovn_two_nodes.rs`.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -43,6 +45,21 @@ impl Node {
 
     fn calls(&self) -> Vec<String> {
         std::mem::take(&mut self.switch.state().calls)
+    }
+
+    /// `host.engine: ovn` with its one required key.
+    fn ovn_conf(&self) -> Value {
+        let mut c = self.conf();
+        c["name"] = json!("ovn-net");
+        c["host"] = json!({"engine": "ovn", "iftype": "vhostuser", "vhost": {"mode": "client"}});
+        c["ovn"] = json!({"logicalSwitch": "ls0"});
+        c
+    }
+
+    fn state_files(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("state"))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 }
 
@@ -265,4 +282,135 @@ fn the_ovs_engine_refuses_what_it_cannot_serve_before_the_switch_is_asked() {
         );
         node.calls();
     }
+}
+
+/// The container of the OVN engine's cases.
+const OVN_ID: &str = "abcdef0123456789";
+
+fn refused(edit: impl Fn(&mut Value), msg: &str) {
+    let node = Node::new();
+    let mut conf = node.ovn_conf();
+    edit(&mut conf);
+    let (res, code) = node.run_args("ADD", OVN_ID, &conf, "");
+    assert_eq!(code, 1, "{res}");
+    assert_eq!(res["code"], 7, "{res}");
+    assert!(
+        res["msg"].as_str().unwrap().contains(msg),
+        "{res} does not say {msg:?}"
+    );
+    assert!(node.switch.state().ports.is_empty(), "nothing attached");
+    assert_eq!(node.state_files(), 0, "nothing left in the state directory");
+}
+
+#[test]
+fn the_logical_switch_is_required() {
+    refused(
+        |c| c["ovn"] = json!({}),
+        "ovn.logicalSwitch is required with host.engine ovn",
+    );
+}
+
+#[test]
+fn memif_is_refused_because_ovs_has_none() {
+    refused(
+        |c| c["host"]["iftype"] = json!("memif"),
+        "host.iftype memif: the ovn engine makes vhost-user ports",
+    );
+}
+
+#[test]
+fn a_vlan_is_refused_because_the_logical_switch_is_the_segment() {
+    refused(
+        |c| {
+            c["host"]["netType"] = json!("bridge");
+            c["host"]["bridge"] = json!({"vlanId": 10});
+        },
+        "host.bridge.vlanId 10: the ovn engine has no VLANs",
+    );
+}
+
+#[test]
+fn an_ssl_northbound_needs_its_three_files() {
+    refused(
+        |c| c["ovn"]["northbound"] = json!("ssl:10.0.0.1:6641"),
+        "ovn.northboundTls.privateKey: an absolute path is required",
+    );
+    refused(
+        |c| {
+            c["ovn"]["northbound"] = json!("ssl:10.0.0.1:6641");
+            c["ovn"]["northboundTls"] = json!({"privateKey": "/k", "certificate": "/c"});
+        },
+        "ovn.northboundTls.caCert",
+    );
+}
+
+#[test]
+fn a_northbound_endpoint_of_another_kind_is_refused() {
+    refused(
+        |c| c["ovn"]["northbound"] = json!("http://10.0.0.1:6641"),
+        "ovn.northbound:",
+    );
+}
+
+#[test]
+fn a_subnet_that_is_not_one_is_refused() {
+    refused(
+        |c| c["ovn"]["subnet"] = json!("10.0.0.0"),
+        "ovn.subnet: \"10.0.0.0\"",
+    );
+}
+
+#[test]
+fn a_timeout_out_of_range_is_refused_with_the_allowed_range() {
+    refused(
+        |c| c["ovn"]["installTimeoutSeconds"] = json!(0),
+        "ovn.installTimeoutSeconds",
+    );
+}
+
+#[test]
+fn status_refuses_a_config_the_engine_cannot_serve_before_asking_the_switch() {
+    let node = Node::new();
+    let mut conf = node.ovn_conf();
+    conf["ovn"] = json!({});
+    let (res, code) = node.run("STATUS", OVN_ID, &conf);
+    assert_eq!((code, res["code"].as_u64()), (1, Some(7)), "{res}");
+    assert!(
+        node.switch.state().calls.is_empty(),
+        "the switch was not asked"
+    );
+}
+
+#[test]
+fn del_does_not_ask_the_engine_about_the_config_it_undoes_nothing_with() {
+    let node = Node::new();
+    let mut conf = node.ovn_conf();
+    conf["ovn"] = json!({});
+    let (res, code) = node.run("DEL", OVN_ID, &conf);
+    assert_eq!(code, 0, "{res}");
+}
+
+#[test]
+fn the_logical_port_is_named_after_the_pod_and_bound_by_the_br_int_port() {
+    let node = Node::new();
+    let (res, code) = node.run_args(
+        "ADD",
+        OVN_ID,
+        &node.ovn_conf(),
+        "K8S_POD_NAMESPACE=team-a;K8S_POD_NAME=dpdk-0",
+    );
+    assert_eq!(code, 0, "{res}");
+    let s = node.switch.state();
+    let port = s.ports.values().next().unwrap();
+    let EngineRecord::Ovn(r) = &port.record else {
+        panic!("an ovn config plans an OVN record: {:?}", port.record);
+    };
+    assert_eq!(r.port, "ovn-net_team-a_dpdk-0_net1");
+    assert_eq!(r.logical_switch, "ls0");
+    assert_eq!(r.pod.as_deref(), Some("team-a/dpdk-0"));
+    assert_eq!(r.local.bridge, "br-int");
+    assert_eq!(
+        r.local.iface_id.as_deref(),
+        Some("ovn-net_team-a_dpdk-0_net1")
+    );
 }

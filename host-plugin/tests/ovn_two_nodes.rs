@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use userspace_test_support::ovn::{OvnCluster, OvnNode};
-use userspace_test_support::{DpdkNeeds, Testpmd, agent_testpmd, require_dpdk};
+use userspace_test_support::{DpdkNeeds, Testpmd, agent_binary, agent_testpmd, require_dpdk};
 
 const NETWORK: &str = "ovn-net";
 const SWITCH: &str = "ls-userspace";
@@ -43,22 +43,6 @@ const SENT: u64 = BURSTS * 32;
 const WAIT: Duration = Duration::from_secs(30);
 const ID_A: &str = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
 const ID_B: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
-
-fn agent() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("userspace-agent");
-    assert!(
-        bin.exists(),
-        "no {}: run `cargo build --workspace` first (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
 
 /// One node's plugin configuration and directories.
 struct Site<'a> {
@@ -147,7 +131,7 @@ impl<'a> Site<'a> {
         let mut extra = extra.to_vec();
         extra.push("--total-num-mbufs=16384".into());
         let shared = self.path("shared").join(&id[..12]);
-        let mut cmd = agent_testpmd(&agent(), cpu, &podinfo, id, &shared, &prefix, &extra);
+        let mut cmd = agent_testpmd(&agent_binary(), cpu, &podinfo, id, &shared, &prefix, &extra);
         let mut p = Testpmd::spawn_command(name, &mut cmd, &[&prefix]);
         p.wait_for("testpmd> ", 1, Duration::from_secs(60));
         p.wait_link(0, true, WAIT);

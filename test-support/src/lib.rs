@@ -354,6 +354,23 @@ pub fn cni_vars(verb: &str, id: &str, ifname: &str, args: &str) -> BTreeMap<Stri
     .collect()
 }
 
+/// The workspace's `userspace-agent` beside the running test's binary (`target/<profile>/`);
+/// fails with what to run when it has not been built.
+pub fn agent_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("userspace-agent");
+    assert!(
+        bin.exists(),
+        "no {}: run `cargo build --workspace` first (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
 /// A pod's testpmd as `userspace-agent testpmd` builds it from what the plugin published
 /// (`shared_dir`: the pod's view of its shared directory), interactive, receiving, without
 /// hugepages, its lcores on `cpu`; `extra` goes to testpmd after `--`.

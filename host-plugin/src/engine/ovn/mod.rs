@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use self::northbound::{Lsp, NbError, NewLsp, Northbound};
 use self::settings::OvnSettings;
-use super::ovs::{OvsEngine, OvsRecord, tags};
+use super::ovs::{OvsEngine, OvsRecord, attachment_tags, tags};
 use super::{Assigned, AttachRequest, Engine, Evidence, Held, NoEvidence, Ownership, Record};
 use crate::config::Config;
 use crate::identity::AttachmentId;
@@ -153,15 +153,7 @@ impl OvnRecord {
     }
 
     fn external_ids(&self) -> BTreeMap<String, String> {
-        let mut ids: BTreeMap<String, String> = [
-            (tags::ATTACHMENT.to_owned(), self.owner.clone()),
-            (tags::NETWORK.to_owned(), self.network.clone()),
-        ]
-        .into();
-        if let Some(id) = AttachmentId::from_key(&self.owner) {
-            ids.insert(tags::CONTAINER_ID.to_owned(), id.container_id.to_string());
-            ids.insert(tags::IFNAME.to_owned(), id.ifname);
-        }
+        let mut ids = attachment_tags(&self.owner, &self.network);
         if let Some(pod) = &self.pod {
             ids.insert(POD_TAG.to_owned(), pod.clone());
         }

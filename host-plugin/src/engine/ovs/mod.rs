@@ -102,20 +102,28 @@ impl OvsRecord {
     }
 
     fn external_ids(&self) -> BTreeMap<String, String> {
-        let mut ids: BTreeMap<String, String> = [
-            (tags::ATTACHMENT.to_owned(), self.owner.clone()),
-            (tags::NETWORK.to_owned(), self.network.clone()),
-        ]
-        .into();
-        if let Some(id) = AttachmentId::from_key(&self.owner) {
-            ids.insert(tags::CONTAINER_ID.to_owned(), id.container_id.to_string());
-            ids.insert(tags::IFNAME.to_owned(), id.ifname);
-        }
+        let mut ids = attachment_tags(&self.owner, &self.network);
         if let Some(lsp) = &self.iface_id {
             ids.insert(tags::IFACE_ID.to_owned(), lsp.clone());
         }
         ids
     }
+}
+
+/// The `external_ids` that name an attachment's port (OVS's, and OVN's logical port): its
+/// key, which proves it ours, its network, and for operators' queries its container and
+/// interface.
+pub fn attachment_tags(owner: &str, network: &str) -> BTreeMap<String, String> {
+    let mut ids: BTreeMap<String, String> = [
+        (tags::ATTACHMENT.to_owned(), owner.to_owned()),
+        (tags::NETWORK.to_owned(), network.to_owned()),
+    ]
+    .into();
+    if let Some(id) = AttachmentId::from_key(owner) {
+        ids.insert(tags::CONTAINER_ID.to_owned(), id.container_id.to_string());
+        ids.insert(tags::IFNAME.to_owned(), id.ifname);
+    }
+    ids
 }
 
 /// ovs-vswitchd puts `dpdkvhostuser` sockets in its run directory, where db.sock lives.
